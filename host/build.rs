@@ -1,0 +1,92 @@
+//! Builds the guest plugins under `plugins/` for wasm32 and wraps each core module
+//! into a component, so that `cargo run -p motcua -- demo` and every test find real,
+//! current plugins without a separate step.
+//!
+//! The plugins are built by a nested `cargo` with its own target directory
+//! (`target/plugins`), because the outer build holds the lock on `target/`.
+//! Building for `wasm32-unknown-unknown` and wrapping with `wit-component` keeps the
+//! plugins free of WASI imports: they import exactly what the contract grants.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Guest crates built by this script: (package name, artifact stem).
+const PLUGINS: &[(&str, &str)] = &[
+    ("birth-registration", "birth_registration"),
+    ("business-household", "business_household"),
+    ("fixture-trap", "fixture_trap"),
+    ("fixture-spin", "fixture_spin"),
+    ("fixture-memory-hog", "fixture_memory_hog"),
+];
+
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest_dir.parent().expect("host/ lives inside the workspace").to_path_buf();
+    println!("cargo:rerun-if-changed={}", root.join("plugins").display());
+    println!("cargo:rerun-if-changed={}", root.join("wit").display());
+    println!("cargo:rerun-if-changed={}", root.join("Cargo.toml").display());
+    println!("cargo:rerun-if-changed={}", root.join("Cargo.lock").display());
+
+    let target_dir = root.join("target").join("plugins");
+    ensure_wasm_target();
+
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(&root)
+        .args(["build", "--profile", "plugin", "--target", WASM_TARGET])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        // Flags meant for the host build must not leak into the guest build.
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET");
+    for (package, _) in PLUGINS {
+        command.args(["-p", package]);
+    }
+    let status = command.status().expect("could not run cargo to build the plugins");
+    if !status.success() {
+        panic!("building the plugins for {WASM_TARGET} failed ({status}); see the output above");
+    }
+
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("plugins");
+    std::fs::create_dir_all(&out_dir).expect("create OUT_DIR/plugins");
+    let artifacts = target_dir.join(WASM_TARGET).join("plugin");
+    for (_, stem) in PLUGINS {
+        let core_path = artifacts.join(format!("{stem}.wasm"));
+        let component = componentize(&core_path);
+        std::fs::write(out_dir.join(format!("{stem}.wasm")), component).expect("write component");
+    }
+    println!("cargo:rustc-env=MOTCUA_BUILT_PLUGINS={}", out_dir.display());
+}
+
+/// Wraps a core module that carries wit-bindgen's component-type section into a component.
+fn componentize(core_path: &Path) -> Vec<u8> {
+    let module = std::fs::read(core_path)
+        .unwrap_or_else(|error| panic!("read {}: {error}", core_path.display()));
+    wit_component::ComponentEncoder::default()
+        .module(&module)
+        .and_then(|encoder| encoder.validate(true).encode())
+        .unwrap_or_else(|error| panic!("wrap {} into a component: {error:#}", core_path.display()))
+}
+
+/// Installs the wasm32 target through rustup when it is missing, so a fresh machine
+/// needs nothing beyond the toolchain.
+fn ensure_wasm_target() {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    let libdir = Command::new(&rustc)
+        .args(["--print", "target-libdir", "--target", WASM_TARGET])
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map(|output| PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()));
+    if libdir.is_some_and(|dir| dir.exists()) {
+        return;
+    }
+    let status = Command::new("rustup").args(["target", "add", WASM_TARGET]).status();
+    if !matches!(status, Ok(status) if status.success()) {
+        panic!("the {WASM_TARGET} target is missing and `rustup target add {WASM_TARGET}` failed");
+    }
+}

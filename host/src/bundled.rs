@@ -1,0 +1,16 @@
+//! Plugins built from `plugins/` by `host/build.rs` and compiled into the binary,
+//! so `motcua demo` can deploy them on a fresh machine.
+
+/// Birth registration (đăng ký khai sinh), commune level.
+pub const BIRTH_REGISTRATION: &[u8] = include_bytes!(concat!(env!("MOTCUA_BUILT_PLUGINS"), "/birth_registration.wasm"));
+
+/// Business-household registration (đăng ký hộ kinh doanh).
+pub const BUSINESS_HOUSEHOLD: &[u8] = include_bytes!(concat!(env!("MOTCUA_BUILT_PLUGINS"), "/business_household.wasm"));
+
+/// Where the build script left every built component, test fixtures included.
+pub const BUILT_PLUGINS_DIR: &str = env!("MOTCUA_BUILT_PLUGINS");
+
+/// Reads a component built from `plugins/` by its artifact stem, e.g. `fixture_trap`.
+pub fn built_plugin(stem: &str) -> std::io::Result<Vec<u8>> {
+    std::fs::read(std::path::Path::new(BUILT_PLUGINS_DIR).join(format!("{stem}.wasm")))
+}

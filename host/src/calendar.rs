@@ -1,0 +1,177 @@
+//! The working-day calendar: weekends, public holidays and make-up working days.
+//!
+//! Holidays are data, one CSV file per year under `host/calendar/`, compiled into
+//! the binary. Deadlines follow DESIGN.md's time rules: a dossier received after the
+//! unit's cut-off hour, or on a day off, counts from the next working day.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
+
+use crate::domain::ProcessingTime;
+
+/// The shipped holiday tables.
+const SHIPPED: &[(i32, &str)] = &[
+    (2025, include_str!("../calendar/vn-2025.csv")),
+    (2026, include_str!("../calendar/vn-2026.csv")),
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DayKind {
+    /// A weekday that is not worked.
+    Holiday,
+    /// A weekend day that is worked.
+    Workday,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("calendar table for {year}, line {line}: {message}")]
+pub struct CalendarError {
+    pub year: i32,
+    pub line: usize,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Calendar {
+    exceptions: BTreeMap<NaiveDate, (DayKind, String)>,
+    years: Vec<i32>,
+}
+
+impl Calendar {
+    /// The calendar built from the tables shipped with motcua.
+    pub fn shipped() -> Calendar {
+        let mut calendar = Calendar::default();
+        for (year, table) in SHIPPED {
+            calendar.load_year(*year, table).expect("shipped calendar tables are valid");
+        }
+        calendar
+    }
+
+    /// Adds one year's table (`date,kind,name` rows; `#` comments and the header are skipped).
+    pub fn load_year(&mut self, year: i32, table: &str) -> Result<(), CalendarError> {
+        let error = |line: usize, message: String| CalendarError { year, line, message };
+        for (index, raw) in table.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') || line.starts_with("date,") {
+                continue;
+            }
+            let mut parts = line.splitn(3, ',');
+            let (Some(date), Some(kind), name) = (parts.next(), parts.next(), parts.next()) else {
+                return Err(error(index + 1, "expected date,kind,name".into()));
+            };
+            let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|e| error(index + 1, format!("bad date: {e}")))?;
+            if date.year() != year {
+                return Err(error(index + 1, format!("{date} is not in {year}")));
+            }
+            let kind = match kind {
+                "holiday" => DayKind::Holiday,
+                "workday" => DayKind::Workday,
+                other => return Err(error(index + 1, format!("unknown kind `{other}`"))),
+            };
+            self.exceptions.insert(date, (kind, name.unwrap_or("").to_string()));
+        }
+        self.years.push(year);
+        Ok(())
+    }
+
+    /// Years that have a holiday table; outside them only weekends are days off.
+    pub fn years(&self) -> &[i32] {
+        &self.years
+    }
+
+    pub fn is_working_day(&self, day: NaiveDate) -> bool {
+        match self.exceptions.get(&day) {
+            Some((DayKind::Holiday, _)) => false,
+            Some((DayKind::Workday, _)) => true,
+            None => !matches!(day.weekday(), Weekday::Sat | Weekday::Sun),
+        }
+    }
+
+    /// The first working day strictly after `day`.
+    pub fn next_working_day(&self, day: NaiveDate) -> NaiveDate {
+        let mut next = day.succ_opt().expect("date in range");
+        while !self.is_working_day(next) {
+            next = next.succ_opt().expect("date in range");
+        }
+        next
+    }
+
+    /// `start` itself if it is a working day (else the next one), moved on by `days` working days.
+    pub fn add_working_days(&self, start: NaiveDate, days: u32) -> NaiveDate {
+        let mut day = if self.is_working_day(start) { start } else { self.next_working_day(start) };
+        for _ in 0..days {
+            day = self.next_working_day(day);
+        }
+        day
+    }
+
+    /// The day a dossier counts as received: the same day when it is a working day and
+    /// the time is before the unit's cut-off hour, otherwise the next working day.
+    pub fn receipt_day(&self, at: NaiveDateTime, cutoff: NaiveTime) -> NaiveDate {
+        let day = at.date();
+        if self.is_working_day(day) && at.time() < cutoff { day } else { self.next_working_day(day) }
+    }
+
+    /// The due date (ngày hẹn trả) of a dossier whose clock starts at `at`.
+    pub fn due_date(&self, at: NaiveDateTime, cutoff: NaiveTime, time: ProcessingTime) -> NaiveDate {
+        self.add_working_days(self.receipt_day(at, cutoff), time.working_days())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    }
+
+    fn at(text: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    const CUTOFF: NaiveTime = NaiveTime::from_hms_opt(15, 0, 0).unwrap();
+
+    #[test]
+    fn tet_2026_is_nine_days_off() {
+        let calendar = Calendar::shipped();
+        assert!(calendar.is_working_day(date("2026-02-13")));
+        for day in 14..=22 {
+            assert!(!calendar.is_working_day(date(&format!("2026-02-{day}"))), "2026-02-{day}");
+        }
+        assert!(calendar.is_working_day(date("2026-02-23")));
+    }
+
+    #[test]
+    fn make_up_saturday_is_worked() {
+        let calendar = Calendar::shipped();
+        assert!(calendar.is_working_day(date("2025-04-26")));
+        assert!(!calendar.is_working_day(date("2025-05-02")));
+    }
+
+    #[test]
+    fn three_working_days_across_tet() {
+        let calendar = Calendar::shipped();
+        let due = calendar.due_date(at("2026-02-13 09:00"), CUTOFF, ProcessingTime::WorkingDays(3));
+        assert_eq!(due, date("2026-02-25"));
+    }
+
+    #[test]
+    fn after_cutoff_counts_from_next_working_day() {
+        let calendar = Calendar::shipped();
+        // Friday 16:00: same-day procedures are due on Monday.
+        assert_eq!(calendar.due_date(at("2026-03-06 16:00"), CUTOFF, ProcessingTime::SameDay), date("2026-03-09"));
+        assert_eq!(calendar.due_date(at("2026-03-06 14:59"), CUTOFF, ProcessingTime::SameDay), date("2026-03-06"));
+        // Filed on Saturday: counts from Monday.
+        assert_eq!(calendar.due_date(at("2026-03-07 09:00"), CUTOFF, ProcessingTime::WorkingDays(1)), date("2026-03-10"));
+    }
+
+    #[test]
+    fn rejects_bad_rows() {
+        let mut calendar = Calendar::default();
+        assert!(calendar.load_year(2027, "2027-01-01,party,x").is_err());
+        assert!(calendar.load_year(2027, "2026-01-01,holiday,x").is_err());
+        assert!(calendar.load_year(2027, "not-a-date,holiday,x").is_err());
+    }
+}

@@ -1,0 +1,94 @@
+//! The demo province: Phú Thọ with two wards and a commune, the bundled plugins
+//! deployed to every commune-level unit, and one demo account per role.
+//!
+//! Seeding is idempotent: running it again on the same database changes nothing.
+//! Demo tokens are fixed strings so the README's curl examples work as written;
+//! a real deployment creates its tokens with `motcua token create`.
+
+use crate::api::AppState;
+use crate::bundled;
+use crate::clock::format_civil;
+use crate::domain::Role;
+use crate::runtime::sha256_hex;
+use crate::store::{ActorRecord, Unit};
+
+pub struct DemoUnit {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub agency_id: &'static str,
+}
+
+pub const PROVINCE: DemoUnit = DemoUnit { code: "phu-tho", name: "Tỉnh Phú Thọ", agency_id: "000.00.00.H43" };
+
+pub const COMMUNES: [DemoUnit; 3] = [
+    DemoUnit { code: "xuan-hoa", name: "Phường Xuân Hòa", agency_id: "000.31.19.H43" },
+    DemoUnit { code: "viet-tri", name: "Phường Việt Trì", agency_id: "000.30.19.H43" },
+    DemoUnit { code: "thanh-ba", name: "Xã Thanh Ba", agency_id: "000.32.19.H43" },
+];
+
+const COMMUNE_ROLES: [Role; 4] = [Role::Officer, Role::Specialist, Role::Leader, Role::Admin];
+const PROVINCE_ROLES: [Role; 2] = [Role::Publisher, Role::Admin];
+
+/// The fixed demo token of a unit's role account.
+pub fn demo_token(unit: &str, role: Role) -> String {
+    format!("demo-{unit}-{}", role.as_str())
+}
+
+pub struct Seeded {
+    pub accounts: Vec<(String, Role, String)>,
+    pub procedures: Vec<(String, String, String)>,
+}
+
+/// Seeds the demo province and deploys the bundled plugins.
+pub async fn seed(state: &AppState) -> anyhow::Result<Seeded> {
+    let store = &state.store;
+    let now = format_civil(state.now());
+    store
+        .upsert_unit(&Unit {
+            code: PROVINCE.code.into(),
+            name: PROVINCE.name.into(),
+            parent: None,
+            agency_id: PROVINCE.agency_id.into(),
+            cutoff: "15:00".into(),
+        })
+        .await?;
+    for commune in &COMMUNES {
+        store
+            .upsert_unit(&Unit {
+                code: commune.code.into(),
+                name: commune.name.into(),
+                parent: Some(PROVINCE.code.into()),
+                agency_id: commune.agency_id.into(),
+                cutoff: "15:00".into(),
+            })
+            .await?;
+    }
+
+    let mut accounts = Vec::new();
+    let units = std::iter::once((PROVINCE.code, &PROVINCE_ROLES[..]))
+        .chain(COMMUNES.iter().map(|commune| (commune.code, &COMMUNE_ROLES[..])));
+    for (unit, roles) in units {
+        for role in roles {
+            let id = format!("{unit}-{}", role.as_str());
+            let token = demo_token(unit, *role);
+            if !store.actor_exists(&id).await? {
+                let actor = ActorRecord { id: id.clone(), unit: unit.into(), role: role.as_str().into(), name: id.clone() };
+                store.insert_actor(&actor, &sha256_hex(token.as_bytes()), &now).await?;
+            }
+            accounts.push((unit.to_string(), *role, token));
+        }
+    }
+
+    let mut procedures = Vec::new();
+    for bytes in [bundled::BIRTH_REGISTRATION, bundled::BUSINESS_HOUSEHOLD] {
+        let (build, _) = state.registry.deploy(bytes.to_vec(), "phu-tho-publisher", &now).await?;
+        for commune in &COMMUNES {
+            // Keep a unit's existing binding (and its settings) on re-runs.
+            if state.registry.binding(commune.code, &build.info.code).is_none() {
+                state.registry.bind(commune.code, &build.sha256, "{}").await?;
+            }
+        }
+        procedures.push((build.info.code.clone(), build.info.name.clone(), build.info.plugin_version.clone()));
+    }
+    Ok(Seeded { accounts, procedures })
+}

@@ -1,0 +1,15 @@
+//! motcua: a province's administrative-procedure workflows as sandboxed WebAssembly
+//! plugins over one shared dossier database. See ARCHITECTURE.md for the map.
+
+pub mod api;
+pub mod app;
+pub mod audit;
+pub mod bundled;
+pub mod calendar;
+pub mod clock;
+pub mod demo;
+pub mod domain;
+pub mod registry;
+pub mod runtime;
+pub mod store;
+pub mod workflow;

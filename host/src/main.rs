@@ -1,0 +1,162 @@
+//! The `motcua` command: serve the API, seed the demo province, migrate, make tokens.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use motcua::app::{self, Config};
+use motcua::clock::{Clock, format_civil};
+use motcua::domain::Role;
+use motcua::runtime::{SandboxLimits, sha256_hex};
+use motcua::store::{ActorRecord, Store};
+use motcua::workflow::new_token;
+use tokio::net::TcpListener;
+
+#[derive(Parser)]
+#[command(name = "motcua", version, about = "Administrative-procedure workflows as sandboxed WebAssembly plugins")]
+struct Cli {
+    #[command(subcommand)]
+    command: CommandLine,
+}
+
+#[derive(clap::Args, Clone)]
+struct ServerArgs {
+    /// Address to listen on.
+    #[arg(long, env = "MOTCUA_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+#[derive(clap::Args, Clone)]
+struct DatabaseArgs {
+    /// sqlite://PATH (created on first start) or postgres://USER@HOST/DB.
+    #[arg(long, env = "MOTCUA_DATABASE_URL", default_value = "sqlite://motcua.db")]
+    database_url: String,
+}
+
+#[derive(Subcommand)]
+enum CommandLine {
+    /// Serve the API.
+    Serve(ServerArgs),
+    /// Seed the demo province (idempotent), deploy the bundled plugins, print tokens, then serve.
+    Demo(ServerArgs),
+    /// Create or upgrade the database schema, then exit.
+    Migrate(DatabaseArgs),
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token for a unit and role; prints the token alone on stdout.
+    Create {
+        #[arg(long)]
+        unit: String,
+        /// officer, specialist, leader, admin or publisher.
+        #[arg(long)]
+        role: String,
+        /// A name for the account (defaults to UNIT-ROLE-N).
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        CommandLine::Serve(args) => {
+            let state = app::build_state(&config(&args.database), Clock::system()).await?;
+            let listener = bind(&args.listen).await?;
+            app::serve(state, listener).await
+        }
+        CommandLine::Demo(args) => {
+            let state = app::build_state(&config(&args.database), Clock::system()).await?;
+            let seeded = motcua::demo::seed(&state).await?;
+            let listener = bind(&args.listen).await?;
+            print_demo(&listener.local_addr()?.to_string(), &seeded);
+            app::serve(state, listener).await
+        }
+        CommandLine::Migrate(args) => {
+            Store::connect(&args.database_url).await.context("migrating the database")?;
+            eprintln!("database at {} is up to date", args.database_url);
+            Ok(())
+        }
+        CommandLine::Token { command: TokenCommand::Create { unit, role, name, database } } => {
+            let role = Role::parse(&role)
+                .filter(|role| *role != Role::Citizen)
+                .with_context(|| format!("unknown role `{role}`; use officer, specialist, leader, admin or publisher"))?;
+            let store = Store::connect(&database.database_url).await?;
+            if store.unit(&unit).await?.is_none() {
+                anyhow::bail!("unit `{unit}` does not exist; seed it first (e.g. `motcua demo`)");
+            }
+            let token = new_token();
+            let id = match name {
+                Some(name) => name,
+                None => format!("{unit}-{}-{}", role.as_str(), &sha256_hex(token.as_bytes())[..8]),
+            };
+            if store.actor_exists(&id).await? {
+                anyhow::bail!("an account named `{id}` already exists; choose another --name");
+            }
+            let actor = ActorRecord { id, unit, role: role.as_str().into(), name: String::new() };
+            store.insert_actor(&actor, &sha256_hex(token.as_bytes()), &format_civil(Clock::system().now())).await?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+fn config(database: &DatabaseArgs) -> Config {
+    Config { database_url: database.database_url.clone(), limits: SandboxLimits::default() }
+}
+
+async fn bind(listen: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))
+}
+
+fn print_demo(address: &str, seeded: &motcua::demo::Seeded) {
+    println!("motcua demo province Phú Thọ is ready at http://{address}");
+    println!();
+    println!("Procedures deployed to xuan-hoa, viet-tri and thanh-ba:");
+    for (code, name, version) in &seeded.procedures {
+        println!("  {code}  {name}  (plugin {version})");
+    }
+    println!();
+    println!("Demo accounts (Authorization: Bearer TOKEN):");
+    for (unit, role, token) in &seeded.accounts {
+        println!("  {unit:<10} {:<11} {token}", role.as_str());
+    }
+    println!();
+    println!("Try:");
+    println!("  curl -s http://{address}/api/v1/procedures?unit=xuan-hoa");
+    println!("  curl -s -H 'Authorization: Bearer demo-xuan-hoa-officer' http://{address}/api/v1/units/xuan-hoa/dossiers");
+    println!("See README.md for filing and working a birth registration end to end.");
+}

@@ -1,0 +1,383 @@
+//! The plugin runtime: the only part of motcua that knows wasmtime.
+//!
+//! `Runtime::load` compiles a component once, checks that it links against exactly
+//! the imports the contract grants, and asks it to `describe` itself. Every later
+//! call instantiates a fresh instance from the kept `ProcedurePre` in a fresh `Store`
+//! with the limits of [`engine::SandboxLimits`].
+
+pub mod bindings;
+pub mod engine;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Engine, ResourceLimiter, Store, Trap};
+
+use self::bindings::{Procedure, ProcedurePre};
+pub use self::engine::SandboxLimits;
+use crate::calendar::Calendar;
+use crate::domain::{Command, Decision, DossierSnapshot, Finding, ProcedureInfo, Refusal, Submission};
+
+/// Why a plugin call or load failed. Every variant names the plugin build.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("plugin {plugin} ran past its CPU budget of {budget_ms} ms and was stopped")]
+    Timeout { plugin: String, budget_ms: u128 },
+    #[error("plugin {plugin} tried to grow its memory past the {cap_bytes}-byte cap and was stopped")]
+    MemoryExceeded { plugin: String, cap_bytes: usize },
+    #[error("plugin {plugin} trapped: {message}")]
+    Trapped { plugin: String, message: String },
+    #[error("plugin {plugin} gave a malformed answer: {message}")]
+    Malformed { plugin: String, message: String },
+    #[error("the input for plugin {plugin} is {size} bytes, over the {cap}-byte cap")]
+    InputTooLarge { plugin: String, size: usize, cap: usize },
+    #[error("plugin {plugin} answered with {size} bytes, over the {cap}-byte cap")]
+    OutputTooLarge { plugin: String, size: usize, cap: usize },
+    #[error("every plugin instance slot is busy; try again shortly")]
+    Busy,
+    #[error("not a usable procedure component: {0}")]
+    InvalidComponent(String),
+}
+
+/// Per-call store data: what the imports may see, and the resource accounting.
+pub struct PluginCtx {
+    plugin: String,
+    settings_json: String,
+    calendar: Arc<Calendar>,
+    memory_cap: usize,
+    memory_exceeded: bool,
+    log_budget: u32,
+}
+
+impl ResourceLimiter for PluginCtx {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.memory_cap {
+            self.memory_exceeded = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+impl bindings::motcua::procedure::types::Host for PluginCtx {}
+
+impl bindings::motcua::procedure::log::Host for PluginCtx {
+    fn log(&mut self, level: bindings::motcua::procedure::log::Level, message: String) -> wasmtime::Result<()> {
+        use bindings::motcua::procedure::log::Level;
+        // A plugin cannot flood the host's logs: a few lines per call, each bounded.
+        if self.log_budget == 0 {
+            return Ok(());
+        }
+        self.log_budget -= 1;
+        let message: String = message.chars().take(1024).collect();
+        let plugin = self.plugin.as_str();
+        match level {
+            Level::Debug => tracing::debug!(target: "motcua::plugin", plugin, "{message}"),
+            Level::Info => tracing::info!(target: "motcua::plugin", plugin, "{message}"),
+            Level::Warn => tracing::warn!(target: "motcua::plugin", plugin, "{message}"),
+            Level::Error => tracing::error!(target: "motcua::plugin", plugin, "{message}"),
+        }
+        Ok(())
+    }
+}
+
+impl bindings::motcua::procedure::settings::Host for PluginCtx {
+    fn get(&mut self) -> wasmtime::Result<String> {
+        Ok(self.settings_json.clone())
+    }
+}
+
+impl bindings::motcua::procedure::calendar::Host for PluginCtx {
+    fn is_working_day(&mut self, day: bindings::wit::Date) -> wasmtime::Result<bool> {
+        let day = bindings::date_from_wit(day).map_err(|error| wasmtime::format_err!("calendar.is-working-day: {error}"))?;
+        Ok(self.calendar.is_working_day(day))
+    }
+
+    fn add_working_days(&mut self, start: bindings::wit::Date, days: u32) -> wasmtime::Result<bindings::wit::Date> {
+        let start =
+            bindings::date_from_wit(start).map_err(|error| wasmtime::format_err!("calendar.add-working-days: {error}"))?;
+        if days > 3_650 {
+            wasmtime::bail!("calendar.add-working-days: {days} working days is beyond any statutory time");
+        }
+        Ok(bindings::date_to_wit(self.calendar.add_working_days(start, days)))
+    }
+}
+
+/// One compiled plugin build, ready to instantiate.
+pub struct PluginBuild {
+    pub sha256: String,
+    pub size: usize,
+    pub info: ProcedureInfo,
+    pre: ProcedurePre<PluginCtx>,
+}
+
+impl PluginBuild {
+    /// "birth-registration 1.0.0 (sha256 1a2b3c4d)": how errors and logs name the build.
+    pub fn label(&self) -> String {
+        label(&self.info.code, &self.info.plugin_version, &self.sha256)
+    }
+}
+
+fn label(code: &str, version: &str, sha256: &str) -> String {
+    format!("{code}@{version} ({})", &sha256[..12.min(sha256.len())])
+}
+
+/// Holds the engine, the linker with the contract's imports, and the call limits.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<PluginCtx>,
+    limits: SandboxLimits,
+    calendar: Arc<Calendar>,
+    slots: Arc<Semaphore>,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl Runtime {
+    pub fn new(limits: SandboxLimits, calendar: Arc<Calendar>) -> Result<Runtime, RuntimeError> {
+        let engine = Engine::new(&engine::engine_config(&limits))
+            .map_err(|error| RuntimeError::InvalidComponent(format!("engine configuration rejected: {error:#}")))?;
+        let mut linker = Linker::new(&engine);
+        Procedure::add_to_linker::<PluginCtx, HasSelf<PluginCtx>>(&mut linker, |ctx| ctx)
+            .map_err(|error| RuntimeError::InvalidComponent(format!("linking the contract failed: {error:#}")))?;
+
+        // The epoch ticker: one thread per runtime, stopped when the runtime is dropped.
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        {
+            let engine = engine.clone();
+            let stop = ticker_stop.clone();
+            let tick = limits.epoch_tick;
+            std::thread::Builder::new()
+                .name("motcua-epoch".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(tick);
+                        engine.increment_epoch();
+                    }
+                })
+                .map_err(|error| RuntimeError::InvalidComponent(format!("cannot start the epoch ticker: {error}")))?;
+        }
+        let slots = Arc::new(Semaphore::new(limits.max_concurrent_calls));
+        Ok(Runtime { engine, linker, limits, calendar, slots, ticker_stop })
+    }
+
+    pub fn limits(&self) -> &SandboxLimits {
+        &self.limits
+    }
+
+    pub fn calendar(&self) -> &Arc<Calendar> {
+        &self.calendar
+    }
+
+    /// Compiles a component, links it against the contract and asks it to describe
+    /// itself. Nothing is kept if any step fails.
+    pub fn load(&self, bytes: &[u8]) -> Result<PluginBuild, RuntimeError> {
+        let sha256 = sha256_hex(bytes);
+        if wasmparser_is_core_module(bytes) {
+            return Err(RuntimeError::InvalidComponent(
+                "this is a core WebAssembly module, not a component; wrap it with wit-component".into(),
+            ));
+        }
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|error| RuntimeError::InvalidComponent(format!("not a valid component: {error:#}")))?;
+        let instance_pre = self.linker.instantiate_pre(&component).map_err(|error| {
+            RuntimeError::InvalidComponent(format!(
+                "the component needs imports the contract motcua:procedure@0.1.0 does not grant: {error:#}"
+            ))
+        })?;
+        let pre = ProcedurePre::new(instance_pre).map_err(|error| {
+            RuntimeError::InvalidComponent(format!("the component does not export the procedure world: {error:#}"))
+        })?;
+        let provisional = label("?", "?", &sha256);
+        let raw = call_in_sandbox(&pre, &self.limits, &self.calendar, &provisional, "{}".into(), |procedure, store| {
+            procedure.call_describe(store)
+        })?;
+        let info = bindings::procedure_info_from_wit(raw)
+            .map_err(|error| RuntimeError::Malformed { plugin: provisional.clone(), message: error.0 })?;
+        info.validate().map_err(|message| RuntimeError::Malformed { plugin: provisional, message })?;
+        Ok(PluginBuild { sha256, size: bytes.len(), info, pre })
+    }
+
+    /// Runs `check` on a submission.
+    pub async fn check(
+        &self,
+        build: &Arc<PluginBuild>,
+        settings_json: String,
+        submission: &Submission,
+    ) -> Result<Vec<Finding>, RuntimeError> {
+        let input = bindings::submission_to_wit(submission);
+        let size = input.form_json.len() + documents_size(&input.documents) + settings_json.len();
+        self.guard_input(build, size)?;
+        let findings = self
+            .run(build, settings_json, move |procedure, store| procedure.call_check(store, &input))
+            .await?;
+        let size: usize = findings.iter().map(|f| f.target.len() + f.code.len() + f.message.len()).sum();
+        self.guard_output(build, size)?;
+        Ok(bindings::findings_from_wit(findings))
+    }
+
+    /// Runs `decide` on a dossier snapshot and a command.
+    pub async fn decide(
+        &self,
+        build: &Arc<PluginBuild>,
+        settings_json: String,
+        dossier: &DossierSnapshot,
+        command: &Command,
+    ) -> Result<Result<Decision, Refusal>, RuntimeError> {
+        let (dossier, command) = (bindings::dossier_to_wit(dossier), bindings::command_to_wit(command));
+        let size = dossier.form_json.len()
+            + documents_size(&dossier.documents)
+            + command.payload_json.len()
+            + command.note.len()
+            + settings_json.len();
+        self.guard_input(build, size)?;
+        let answer = self
+            .run(build, settings_json, move |procedure, store| procedure.call_decide(store, &dossier, &command))
+            .await?;
+        self.finish_decide(build, answer)
+    }
+
+    /// `decide` on the calling thread, without the slot semaphore: for benchmarks and
+    /// offline tools that own the whole runtime.
+    pub fn decide_blocking(
+        &self,
+        build: &PluginBuild,
+        settings_json: String,
+        dossier: &DossierSnapshot,
+        command: &Command,
+    ) -> Result<Result<Decision, Refusal>, RuntimeError> {
+        let (dossier, command) = (bindings::dossier_to_wit(dossier), bindings::command_to_wit(command));
+        let answer = call_in_sandbox(&build.pre, &self.limits, &self.calendar, &build.label(), settings_json, |procedure, store| {
+            procedure.call_decide(store, &dossier, &command)
+        })?;
+        self.finish_decide(build, answer)
+    }
+
+    fn finish_decide(
+        &self,
+        build: &PluginBuild,
+        answer: Result<bindings::wit::Decision, bindings::wit::Refusal>,
+    ) -> Result<Result<Decision, Refusal>, RuntimeError> {
+        let size = match &answer {
+            Ok(decision) => decision.next_step.len() + decision.note.len() + 64 * decision.effects.len() + effects_size(&decision.effects),
+            Err(refusal) => refusal.code.len() + refusal.message.len(),
+        };
+        self.guard_output(build, size)?;
+        bindings::decision_from_wit(answer).map_err(|error| RuntimeError::Malformed { plugin: build.label(), message: error.0 })
+    }
+
+    fn guard_input(&self, build: &PluginBuild, size: usize) -> Result<(), RuntimeError> {
+        if size > self.limits.max_input_bytes {
+            return Err(RuntimeError::InputTooLarge { plugin: build.label(), size, cap: self.limits.max_input_bytes });
+        }
+        Ok(())
+    }
+
+    fn guard_output(&self, build: &PluginBuild, size: usize) -> Result<(), RuntimeError> {
+        if size > self.limits.max_output_bytes {
+            return Err(RuntimeError::OutputTooLarge { plugin: build.label(), size, cap: self.limits.max_output_bytes });
+        }
+        Ok(())
+    }
+
+    /// Waits for a free instance slot (back-pressure), then runs the call on the
+    /// blocking pool so a plugin that burns its whole budget never stalls the reactor.
+    async fn run<R, F>(&self, build: &Arc<PluginBuild>, settings_json: String, call: F) -> Result<R, RuntimeError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Procedure, &mut Store<PluginCtx>) -> wasmtime::Result<R> + Send + 'static,
+    {
+        let permit = tokio::time::timeout(self.limits.queue_timeout, self.slots.clone().acquire_owned())
+            .await
+            .map_err(|_| RuntimeError::Busy)?
+            .map_err(|_| RuntimeError::Busy)?;
+        let build = build.clone();
+        let limits = self.limits.clone();
+        let calendar = self.calendar.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            call_in_sandbox(&build.pre, &limits, &calendar, &build.label(), settings_json, call)
+        })
+        .await
+        .map_err(|error| RuntimeError::Trapped { plugin: "?".into(), message: format!("call task failed: {error}") })?
+    }
+}
+
+fn documents_size(documents: &[bindings::wit::Document]) -> usize {
+    documents.iter().map(|d| d.kind.len() + d.name.len() + d.sha256.len() + 16).sum()
+}
+
+fn effects_size(effects: &[bindings::wit::Effect]) -> usize {
+    use bindings::wit::Effect;
+    effects
+        .iter()
+        .map(|effect| match effect {
+            Effect::RequestSupplement(items) => items.iter().map(|i| i.target.len() + i.message.len()).sum(),
+            Effect::ExtendDue(extension) => extension.reason.len(),
+            Effect::RequestFee(fee) => fee.code.len() + fee.reason.len(),
+            Effect::RecordPayment(payment) => payment.receipt.len(),
+            Effect::IssueResult(result) => result.kind.len() + result.name.len() + result.number.len(),
+            Effect::NotifyApplicant(message) => message.len(),
+            Effect::StartClock(_) => 0,
+        })
+        .sum()
+}
+
+/// A core module starts with the same magic as a component but a different layer
+/// field; telling them apart gives the publisher a precise error.
+fn wasmparser_is_core_module(bytes: &[u8]) -> bool {
+    bytes.len() >= 8 && bytes[..4] == *b"\0asm" && bytes[6..8] == [0, 0]
+}
+
+/// One call: fresh store, fresh instance, one export, classified errors.
+fn call_in_sandbox<R>(
+    pre: &ProcedurePre<PluginCtx>,
+    limits: &SandboxLimits,
+    calendar: &Arc<Calendar>,
+    plugin: &str,
+    settings_json: String,
+    call: impl FnOnce(&Procedure, &mut Store<PluginCtx>) -> wasmtime::Result<R>,
+) -> Result<R, RuntimeError> {
+    let ctx = PluginCtx {
+        plugin: plugin.to_string(),
+        settings_json,
+        calendar: calendar.clone(),
+        memory_cap: limits.max_memory_bytes,
+        memory_exceeded: false,
+        log_budget: 32,
+    };
+    let mut store = Store::new(pre.engine(), ctx);
+    store.limiter(|ctx| ctx);
+    store.set_epoch_deadline(limits.call_deadline_ticks);
+    store.epoch_deadline_trap();
+    let outcome = pre.instantiate(&mut store).and_then(|procedure| call(&procedure, &mut store));
+    outcome.map_err(|error| classify(error, store.data(), limits, plugin))
+}
+
+fn classify(error: wasmtime::Error, ctx: &PluginCtx, limits: &SandboxLimits, plugin: &str) -> RuntimeError {
+    let plugin = plugin.to_string();
+    if ctx.memory_exceeded {
+        return RuntimeError::MemoryExceeded { plugin, cap_bytes: limits.max_memory_bytes };
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => RuntimeError::Timeout { plugin, budget_ms: limits.call_budget().as_millis() },
+        Some(trap) => RuntimeError::Trapped { plugin, message: trap.to_string() },
+        None => RuntimeError::Trapped { plugin, message: format!("{error:#}") },
+    }
+}

@@ -1,0 +1,581 @@
+//! The workflow engine: files dossiers and applies actions.
+//!
+//! For every action: load the dossier, authorise the actor against the handling unit
+//! and the step the plugin declared, let the dossier's *pinned* plugin build decide,
+//! check the decision against the declared steps, compute dates with the calendar,
+//! and hand one update plus one audit event to the store.
+
+use std::sync::Arc;
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use rand::RngCore;
+use serde::Serialize;
+
+use crate::audit::EventRecord;
+use crate::clock::{format_civil, parse_civil, Clock};
+use crate::domain::{
+    Actor, Applicant, Channel, Command, Decision, Document, DossierSnapshot, Effect, Finding, MissingItem, Refusal,
+    Role, Severity, Status, Submission,
+};
+use crate::registry::{Registry, RegistryError};
+use crate::runtime::{sha256_hex, PluginBuild, Runtime, RuntimeError};
+use crate::store::{DossierRecord, DossierUpdate, NewDossier, NewEvent, Store, StoreError, Unit};
+
+/// Errors of the workflow layer, grouped by what the caller can do about them.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("unit `{0}` does not exist")]
+    UnknownUnit(String),
+    #[error("procedure `{procedure}` is not offered by unit `{unit}`")]
+    UnknownProcedure { procedure: String, unit: String },
+    #[error("the dossier has {} blocking finding(s)", .0.iter().filter(|f| f.severity == Severity::Blocking).count())]
+    Findings(Vec<Finding>),
+    #[error("dossier `{0}` not found")]
+    DossierNotFound(String),
+    #[error("a valid officer token or the dossier's tracking secret is required")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("send If-Match with the dossier's current version (from GET /api/v1/dossiers/{{code}})")]
+    VersionRequired,
+    #[error("the dossier is at version {current}, not {expected}; reload it and try again")]
+    StaleVersion { expected: i64, current: i64 },
+    #[error("action `{action}` is not available in step `{step}`")]
+    ActionNotAvailable { action: String, step: String },
+    #[error("the plugin refused: {}", .0.message)]
+    Refused(Refusal),
+    #[error("the plugin's decision was rejected by the host: {0}")]
+    DecisionRejected(String),
+    #[error(transparent)]
+    Plugin(#[from] RuntimeError),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for WorkflowError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::VersionConflict { expected } => WorkflowError::StaleVersion { expected, current: expected + 1 },
+            other => WorkflowError::Store(other),
+        }
+    }
+}
+
+impl From<RegistryError> for WorkflowError {
+    fn from(error: RegistryError) -> Self {
+        match error {
+            RegistryError::Plugin(error) => WorkflowError::Plugin(error),
+            RegistryError::Store(error) => WorkflowError::Store(error),
+            RegistryError::UnknownBuild(sha) => WorkflowError::BadRequest(format!("no plugin build {sha} is deployed")),
+        }
+    }
+}
+
+type Result<T, E = WorkflowError> = std::result::Result<T, E>;
+
+/// Who is calling.
+#[derive(Clone, Debug)]
+pub enum Caller {
+    Anonymous,
+    /// An officer, specialist, leader, admin or publisher, by token.
+    Staff(Actor),
+    /// A citizen holding a dossier's tracking secret.
+    Citizen { secret: String },
+}
+
+pub struct FileRequest {
+    pub procedure_code: String,
+    pub receiving_unit: String,
+    pub handling_unit: Option<String>,
+    pub channel: Channel,
+    pub applicant: Applicant,
+    pub form: serde_json::Value,
+    pub documents: Vec<Document>,
+}
+
+pub struct Filed {
+    pub code: String,
+    pub status: Status,
+    pub step: String,
+    pub tracking_secret: String,
+    pub findings: Vec<Finding>,
+}
+
+pub struct ActionRequest {
+    pub code: String,
+    pub action: String,
+    pub note: String,
+    pub payload: serde_json::Value,
+    pub if_match: Option<i64>,
+}
+
+/// Sanity limits on what a request may carry, before any plugin sees it.
+const MAX_DOCUMENTS: usize = 64;
+const MAX_TEXT: usize = 4096;
+
+pub struct Workflow {
+    pub store: Store,
+    pub runtime: Arc<Runtime>,
+    pub registry: Arc<Registry>,
+    pub clock: Clock,
+}
+
+impl Workflow {
+    pub fn now(&self) -> NaiveDateTime {
+        self.clock.now()
+    }
+
+    async fn unit(&self, code: &str) -> Result<Unit> {
+        self.store.unit(code).await?.ok_or_else(|| WorkflowError::UnknownUnit(code.to_string()))
+    }
+
+    fn build(&self, sha: &str) -> Result<Arc<PluginBuild>> {
+        self.registry
+            .build(sha)
+            .ok_or_else(|| WorkflowError::Store(StoreError::Corrupt(format!("pinned build {sha} is not loaded"))))
+    }
+
+    /// Files a dossier: checks it with the procedure's plugin and stores it.
+    pub async fn file(&self, caller: &Caller, request: FileRequest) -> Result<Filed> {
+        let receiving = self.unit(&request.receiving_unit).await?;
+        let handling_code = request.handling_unit.clone().unwrap_or_else(|| receiving.code.clone());
+        self.unit(&handling_code).await?;
+        let actor = match (caller, request.channel) {
+            (Caller::Anonymous, Channel::Online) => Actor {
+                id: format!("citizen:{}", request.applicant.citizen_id),
+                role: Role::Citizen,
+                unit: receiving.code.clone(),
+            },
+            (Caller::Anonymous | Caller::Citizen { .. }, _) => {
+                return Err(WorkflowError::Forbidden(
+                    "only online filing works without a token; counter and postal filing need an officer's token".into(),
+                ));
+            }
+            (Caller::Staff(actor), _) => {
+                if actor.role != Role::Officer || actor.unit != receiving.code {
+                    return Err(WorkflowError::Forbidden(format!(
+                        "only an officer of `{}` may file at its counter",
+                        receiving.code
+                    )));
+                }
+                actor.clone()
+            }
+            (Caller::Citizen { .. }, Channel::Online) => {
+                return Err(WorkflowError::BadRequest("file a new dossier without a tracking secret".into()));
+            }
+        };
+        validate_applicant(&request.applicant)?;
+        validate_documents(&request.documents)?;
+        if !request.form.is_object() {
+            return Err(WorkflowError::BadRequest("`form` must be a JSON object".into()));
+        }
+        let binding = self.registry.binding(&handling_code, &request.procedure_code).ok_or_else(|| {
+            WorkflowError::UnknownProcedure { procedure: request.procedure_code.clone(), unit: handling_code.clone() }
+        })?;
+        let build = self.build(&binding.build_sha256)?;
+        let now = self.now();
+        let submission = Submission {
+            procedure_code: request.procedure_code.clone(),
+            receiving_unit: receiving.code.clone(),
+            handling_unit: handling_code.clone(),
+            channel: request.channel,
+            applicant: request.applicant.clone(),
+            form: request.form.clone(),
+            documents: request.documents.clone(),
+            at: now,
+        };
+        let findings = self.runtime.check(&build, binding.settings_json.clone(), &submission).await?;
+        if findings.iter().any(|finding| finding.severity == Severity::Blocking) {
+            return Err(WorkflowError::Findings(findings));
+        }
+        let step = build.info.step(&build.info.initial_step).expect("validated at load");
+        let secret = random_secret();
+        let at = format_civil(now);
+        let dossier = NewDossier {
+            procedure_code: request.procedure_code.clone(),
+            build_sha256: build.sha256.clone(),
+            receiving_unit: receiving.code.clone(),
+            handling_unit: handling_code,
+            channel: request.channel,
+            applicant: request.applicant,
+            form: request.form,
+            step: step.id.clone(),
+            status: step.status,
+            submitted_at: at.clone(),
+            tracking_secret_hash: sha256_hex(secret.as_bytes()),
+            documents: request.documents,
+        };
+        let event = NewEvent {
+            at,
+            actor_id: actor.id.clone(),
+            actor_role: actor.role.as_str().into(),
+            actor_unit: actor.unit.clone(),
+            action: "submit".into(),
+            from_step: None,
+            to_step: step.id.clone(),
+            from_status: None,
+            to_status: step.status.code(),
+            note: String::new(),
+            payload_json: serde_json::json!({
+                "channel": request.channel,
+                "build": build.sha256,
+                "findings": findings,
+            })
+            .to_string(),
+        };
+        let code = self.store.create_dossier(&receiving.agency_id, now.date(), &dossier, &event).await?;
+        Ok(Filed { code, status: step.status, step: step.id.clone(), tracking_secret: secret, findings })
+    }
+
+    /// Loads a dossier the caller may see.
+    pub async fn dossier_for(&self, caller: &Caller, code: &str) -> Result<(DossierRecord, Arc<PluginBuild>, Actor)> {
+        let record = self.store.dossier(code).await?.ok_or_else(|| WorkflowError::DossierNotFound(code.to_string()))?;
+        let actor = match caller {
+            Caller::Anonymous => return Err(WorkflowError::Unauthenticated),
+            Caller::Staff(actor) => {
+                // Tenancy: whatever a plugin says, staff see only their own unit's dossiers.
+                if actor.unit != record.handling_unit {
+                    return Err(WorkflowError::Forbidden(format!(
+                        "dossier {code} is handled by `{}`; your token belongs to `{}`",
+                        record.handling_unit, actor.unit
+                    )));
+                }
+                actor.clone()
+            }
+            Caller::Citizen { secret } => {
+                if sha256_hex(secret.as_bytes()) != record.tracking_secret_hash {
+                    return Err(WorkflowError::Forbidden("the tracking secret does not match this dossier".into()));
+                }
+                Actor {
+                    id: format!("citizen:{}", record.applicant.citizen_id),
+                    role: Role::Citizen,
+                    unit: record.handling_unit.clone(),
+                }
+            }
+        };
+        let build = self.build(&record.build_sha256)?;
+        Ok((record, build, actor))
+    }
+
+    /// Applies an action to a dossier.
+    pub async fn act(&self, caller: &Caller, request: ActionRequest) -> Result<DossierRecord> {
+        let (record, build, actor) = self.dossier_for(caller, &request.code).await?;
+        let expected = request.if_match.ok_or(WorkflowError::VersionRequired)?;
+        if expected != record.version {
+            return Err(WorkflowError::StaleVersion { expected, current: record.version });
+        }
+        if request.note.len() > MAX_TEXT {
+            return Err(WorkflowError::BadRequest(format!("`note` is over {MAX_TEXT} bytes")));
+        }
+        let step = build.info.step(&record.step).ok_or_else(|| {
+            WorkflowError::Store(StoreError::Corrupt(format!("dossier step `{}` is not declared by its build", record.step)))
+        })?;
+        let action = step.actions.iter().find(|action| action.name == request.action).ok_or_else(|| {
+            WorkflowError::ActionNotAvailable { action: request.action.clone(), step: record.step.clone() }
+        })?;
+        if !action.roles.contains(&actor.role) {
+            return Err(WorkflowError::Forbidden(format!(
+                "role `{}` may not take action `{}` in step `{}`",
+                actor.role.as_str(),
+                action.name,
+                step.id
+            )));
+        }
+        if !request.payload.is_object() {
+            return Err(WorkflowError::BadRequest("`payload` must be a JSON object".into()));
+        }
+        let new_documents: Vec<Document> = match request.payload.get("documents") {
+            None => Vec::new(),
+            Some(value) => serde_json::from_value(value.clone())
+                .map_err(|error| WorkflowError::BadRequest(format!("payload.documents: {error}")))?,
+        };
+        validate_documents(&new_documents)?;
+
+        let now = self.now();
+        let mut snapshot = snapshot(&record)?;
+        snapshot.documents.extend(new_documents.iter().cloned());
+        let command = Command {
+            action: request.action.clone(),
+            actor: actor.clone(),
+            at: now,
+            note: request.note.clone(),
+            payload: request.payload.clone(),
+        };
+        let settings = self.registry.settings(&record.handling_unit, &record.procedure_code);
+        let decision = match self.runtime.decide(&build, settings, &snapshot, &command).await? {
+            Ok(decision) => decision,
+            Err(refusal) => return Err(WorkflowError::Refused(refusal)),
+        };
+        let unit = self.unit(&record.handling_unit).await?;
+        let update = self.apply_decision(&record, &build, &decision, &unit, now, new_documents)?;
+        let event = NewEvent {
+            at: format_civil(now),
+            actor_id: actor.id.clone(),
+            actor_role: actor.role.as_str().into(),
+            actor_unit: actor.unit.clone(),
+            action: request.action.clone(),
+            from_step: Some(record.step.clone()),
+            to_step: decision.next_step.clone(),
+            from_status: Some(record.status.code()),
+            to_status: decision.status.code(),
+            note: request.note.clone(),
+            payload_json: serde_json::json!({
+                "request": request.payload,
+                "effects": decision.effects,
+                "decision_note": decision.note,
+                "due_date": update.due_date,
+            })
+            .to_string(),
+        };
+        self.store.apply_action(&record.code, record.version, &update, &event).await?;
+        Ok(self.store.dossier(&record.code).await?.expect("dossier just updated"))
+    }
+
+    /// Checks a decision against the steps the build declared and turns its effects
+    /// into the dossier's new state. Nothing is written here.
+    fn apply_decision(
+        &self,
+        record: &DossierRecord,
+        build: &PluginBuild,
+        decision: &Decision,
+        unit: &Unit,
+        now: NaiveDateTime,
+        new_documents: Vec<Document>,
+    ) -> Result<DossierUpdate> {
+        let reject = |message: String| Err(WorkflowError::DecisionRejected(message));
+        let Some(next) = build.info.step(&decision.next_step) else {
+            return reject(format!("next step `{}` is not declared by {}", decision.next_step, build.label()));
+        };
+        if next.status != decision.status {
+            return reject(format!(
+                "step `{}` is declared with status {} but the decision says {}",
+                next.id,
+                next.status.as_str(),
+                decision.status.as_str()
+            ));
+        }
+        let cutoff = NaiveTime::parse_from_str(&unit.cutoff, "%H:%M").unwrap_or(NaiveTime::from_hms_opt(15, 0, 0).expect("valid"));
+        let calendar = self.runtime.calendar();
+        let mut update = DossierUpdate {
+            step: next.id.clone(),
+            status: next.status,
+            received_at: record.received_at.clone(),
+            clock_started_at: record.clock_started_at.clone(),
+            due_date: record.due_date.clone(),
+            supplement_count: record.supplement_count,
+            extension_count: record.extension_count,
+            fees_requested_vnd: record.fees_requested_vnd,
+            fees_paid_vnd: record.fees_paid_vnd,
+            paid_online: record.paid_online,
+            result: record.result.clone(),
+            settled_at: record.settled_at.clone(),
+            returned_at: record.returned_at.clone(),
+            updated_at: format_civil(now),
+            new_documents,
+        };
+        let mut supplement_requested = false;
+        for effect in &decision.effects {
+            match effect {
+                Effect::StartClock { processing_time } => {
+                    // Starting, or restarting from zero after a supplement: the time
+                    // counts again from this moment.
+                    let due = calendar.due_date(now, cutoff, *processing_time);
+                    update.clock_started_at = Some(format_civil(now));
+                    update.due_date = Some(due.format("%Y-%m-%d").to_string());
+                    if update.received_at.is_none() {
+                        update.received_at = Some(format_civil(now));
+                    }
+                }
+                Effect::RequestSupplement { items } => {
+                    if items.is_empty() {
+                        return reject("a supplement request must list the missing items".into());
+                    }
+                    supplement_requested = true;
+                    update.supplement_count += 1;
+                }
+                Effect::ExtendDue { new_due_date, reason } => {
+                    if record.extension_count > 0 || update.extension_count > record.extension_count {
+                        return reject("the due date may be extended (with an apology) only once per dossier".into());
+                    }
+                    let Some(current) = record.due_date.as_deref().and_then(parse_date) else {
+                        return reject("there is no due date to extend".into());
+                    };
+                    if *new_due_date <= current {
+                        return reject(format!("the new due date {new_due_date} is not after the current one {current}"));
+                    }
+                    if now.date() >= current {
+                        return reject("an apology must be issued at least one day before the due date".into());
+                    }
+                    if reason.trim().is_empty() {
+                        return reject("an extension needs a reason".into());
+                    }
+                    update.due_date = Some(new_due_date.format("%Y-%m-%d").to_string());
+                    update.extension_count += 1;
+                }
+                Effect::RequestFee { amount_vnd, .. } => {
+                    update.fees_requested_vnd += i64::try_from(*amount_vnd).unwrap_or(i64::MAX);
+                }
+                Effect::RecordPayment { amount_vnd, online, receipt } => {
+                    if *amount_vnd == 0 || receipt.trim().is_empty() {
+                        return reject("a payment needs an amount and a receipt".into());
+                    }
+                    update.fees_paid_vnd += i64::try_from(*amount_vnd).unwrap_or(i64::MAX);
+                    update.paid_online |= *online;
+                }
+                Effect::IssueResult { result } => {
+                    update.result = Some(result.clone());
+                }
+                Effect::NotifyApplicant { .. } => {}
+            }
+        }
+        if next.status == Status::SupplementRequested && !supplement_requested {
+            return reject("moving to a supplement-requested step needs a request-supplement effect".into());
+        }
+        if supplement_requested && next.status != Status::SupplementRequested {
+            return reject("a supplement request must move the dossier to a supplement-requested step".into());
+        }
+        if next.status == Status::Settled && update.result.is_none() {
+            return reject("a dossier cannot be settled without a result".into());
+        }
+        if matches!(next.status, Status::Processing | Status::Settled) && update.due_date.is_none() {
+            return reject("processing needs a due date: start the clock when the dossier is received".into());
+        }
+        if next.status == Status::Settled && update.settled_at.is_none() {
+            update.settled_at = Some(format_civil(now));
+        }
+        if next.status == Status::Returned {
+            if update.result.is_none() {
+                return reject("there is no result to return".into());
+            }
+            update.returned_at = Some(format_civil(now));
+        }
+        Ok(update)
+    }
+
+    /// The actions the caller may take on a dossier now.
+    pub fn available_actions(&self, build: &PluginBuild, record: &DossierRecord, actor: &Actor) -> Vec<(String, String)> {
+        build
+            .info
+            .step(&record.step)
+            .map(|step| {
+                step.actions
+                    .iter()
+                    .filter(|action| action.roles.contains(&actor.role))
+                    .map(|action| (action.name.clone(), action.label.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub async fn history(&self, code: &str) -> Result<Vec<EventRecord>> {
+        Ok(self.store.events(code).await?)
+    }
+
+    /// Items requested by the latest supplement request, for the citizen's view.
+    pub fn pending_supplement(record: &DossierRecord, events: &[EventRecord]) -> Vec<MissingItem> {
+        if record.status != Status::SupplementRequested {
+            return Vec::new();
+        }
+        events
+            .iter()
+            .rev()
+            .filter_map(|event| serde_json::from_str::<serde_json::Value>(&event.payload_json).ok())
+            .filter_map(|payload| payload.get("effects").cloned())
+            .filter_map(|effects| serde_json::from_value::<Vec<Effect>>(effects).ok())
+            .find_map(|effects| {
+                effects.into_iter().find_map(|effect| match effect {
+                    Effect::RequestSupplement { items } => Some(items),
+                    _ => None,
+                })
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn parse_date(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+}
+
+/// The plugin's view of a stored dossier.
+pub fn snapshot(record: &DossierRecord) -> Result<DossierSnapshot> {
+    let corrupt = |what: &str| WorkflowError::Store(StoreError::Corrupt(format!("dossier {}: {what}", record.code)));
+    Ok(DossierSnapshot {
+        code: record.code.clone(),
+        procedure_code: record.procedure_code.clone(),
+        receiving_unit: record.receiving_unit.clone(),
+        handling_unit: record.handling_unit.clone(),
+        channel: record.channel,
+        applicant: record.applicant.clone(),
+        form: record.form.clone(),
+        documents: record.documents.clone(),
+        step: record.step.clone(),
+        status: record.status,
+        submitted_at: parse_civil(&record.submitted_at).ok_or_else(|| corrupt("submitted_at"))?,
+        received_at: record.received_at.as_deref().map(|t| parse_civil(t).ok_or_else(|| corrupt("received_at"))).transpose()?,
+        due_date: record.due_date.as_deref().map(|t| parse_date(t).ok_or_else(|| corrupt("due_date"))).transpose()?,
+        supplement_count: u32::try_from(record.supplement_count).unwrap_or(u32::MAX),
+        extension_count: u32::try_from(record.extension_count).unwrap_or(u32::MAX),
+        fees_requested_vnd: u64::try_from(record.fees_requested_vnd).unwrap_or(0),
+        fees_paid_vnd: u64::try_from(record.fees_paid_vnd).unwrap_or(0),
+        result: record.result.clone(),
+    })
+}
+
+fn validate_applicant(applicant: &Applicant) -> Result<()> {
+    if applicant.full_name.trim().is_empty() {
+        return Err(WorkflowError::BadRequest("applicant.full_name is empty".into()));
+    }
+    for (field, value) in [
+        ("applicant.full_name", Some(&applicant.full_name)),
+        ("applicant.citizen_id", Some(&applicant.citizen_id)),
+        ("applicant.phone", applicant.phone.as_ref()),
+        ("applicant.email", applicant.email.as_ref()),
+        ("applicant.address", applicant.address.as_ref()),
+    ] {
+        if value.is_some_and(|value| value.len() > MAX_TEXT) {
+            return Err(WorkflowError::BadRequest(format!("{field} is over {MAX_TEXT} bytes")));
+        }
+    }
+    Ok(())
+}
+
+fn validate_documents(documents: &[Document]) -> Result<()> {
+    if documents.len() > MAX_DOCUMENTS {
+        return Err(WorkflowError::BadRequest(format!("at most {MAX_DOCUMENTS} documents per request")));
+    }
+    for (index, document) in documents.iter().enumerate() {
+        if document.kind.trim().is_empty() || document.kind.len() > 128 {
+            return Err(WorkflowError::BadRequest(format!("documents[{index}].kind must be 1 to 128 characters")));
+        }
+        if document.name.trim().is_empty() || document.name.len() > 512 {
+            return Err(WorkflowError::BadRequest(format!("documents[{index}].name must be 1 to 512 characters")));
+        }
+        if document.sha256.len() != 64 || !document.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(WorkflowError::BadRequest(format!("documents[{index}].sha256 must be 64 hexadecimal digits")));
+        }
+        if document.size == 0 {
+            return Err(WorkflowError::BadRequest(format!("documents[{index}].size must be positive")));
+        }
+    }
+    Ok(())
+}
+
+fn random_secret() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// A new random API token (shown once; only its hash is stored).
+pub fn new_token() -> String {
+    format!("mct_{}", random_secret())
+}
+
+#[derive(Serialize)]
+pub struct TokenSummary {
+    pub id: String,
+    pub unit: String,
+    pub role: String,
+}
