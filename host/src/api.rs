@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -21,6 +21,13 @@ use crate::store::{DossierRecord, InboxQuery};
 use crate::workflow::{ActionRequest, Caller, FileRequest, Workflow, WorkflowError};
 
 pub type AppState = Arc<Workflow>;
+
+pub use axum::Router;
+
+/// Serves a router on a listener (used by tests that start the server in-process).
+pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+    axum::serve(listener, router).await
+}
 
 /// The whole API as a router; tests drive it over a real socket or with `oneshot`.
 pub fn app(state: AppState) -> Router {

@@ -148,6 +148,9 @@ impl Workflow {
                 role: Role::Citizen,
                 unit: receiving.code.clone(),
             },
+            (Caller::Citizen { .. }, Channel::Online) => {
+                return Err(WorkflowError::BadRequest("file a new dossier without a tracking secret".into()));
+            }
             (Caller::Anonymous | Caller::Citizen { .. }, _) => {
                 return Err(WorkflowError::Forbidden(
                     "only online filing works without a token; counter and postal filing need an officer's token".into(),
@@ -161,9 +164,6 @@ impl Workflow {
                     )));
                 }
                 actor.clone()
-            }
-            (Caller::Citizen { .. }, Channel::Online) => {
-                return Err(WorkflowError::BadRequest("file a new dossier without a tracking secret".into()));
             }
         };
         validate_applicant(&request.applicant)?;

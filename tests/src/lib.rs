@@ -1,1 +1,276 @@
+//! Test harness: starts the real motcua server on a free loopback port against a
+//! fresh database (a new SQLite file, or a new PostgreSQL database on the local
+//! server) with the real plugins built from `plugins/`, and talks to it over HTTP.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use chrono::NaiveDateTime;
+use motcua::api::{self, AppState};
+use motcua::app::{self, Config};
+use motcua::clock::Clock;
+use motcua::runtime::SandboxLimits;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::{Connection, Executor};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub const ALL: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+}
+
+/// The PostgreSQL server the tests use; CI starts it (see .ci/run).
+pub fn postgres_admin_url() -> String {
+    std::env::var("MOTCUA_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+pub struct TestServer {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub clock: Clock,
+    pub backend: Backend,
+    pub database_url: String,
+    _dir: tempfile::TempDir,
+    postgres_database: Option<String>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+/// Parses "2026-02-13 09:00" as civil time.
+pub fn at(text: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").expect("time as YYYY-MM-DD HH:MM")
+}
+
+/// A fresh database URL for the backend, and the PostgreSQL database name to drop.
+pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> (String, Option<String>) {
+    match backend {
+        Backend::Sqlite => (format!("sqlite://{}", dir.join("motcua.db").display()), None),
+        Backend::Postgres => {
+            let name = format!(
+                "motcua_e2e_{}_{}_{}",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::Relaxed),
+                chrono::Utc::now().timestamp_micros() % 1_000_000
+            );
+            let admin = postgres_admin_url();
+            let mut connection = sqlx::PgConnection::connect(&admin)
+                .await
+                .unwrap_or_else(|error| panic!("PostgreSQL at {admin} is required for the tests: {error}"));
+            connection.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create database");
+            connection.close().await.ok();
+            let base = admin.rsplit_once('/').map(|(base, _)| base.to_string()).expect("admin URL has a database");
+            (format!("{base}/{name}"), Some(name))
+        }
+    }
+}
+
+impl TestServer {
+    /// Starts a server seeded with the demo province, its clock standing at `now`.
+    pub async fn start(backend: Backend, now: &str) -> TestServer {
+        TestServer::start_with(backend, now, SandboxLimits::default()).await
+    }
+
+    pub async fn start_with(backend: Backend, now: &str, limits: SandboxLimits) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (database_url, postgres_database) = fresh_database(backend, dir.path()).await;
+        let clock = Clock::manual(at(now));
+        let state = app::build_state(&Config { database_url: database_url.clone(), limits }, clock.clone())
+            .await
+            .expect("server state");
+        motcua::demo::seed(&state).await.expect("seed demo province");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let router = api::app(state.clone());
+        let server = tokio::spawn(async move {
+            axum_serve(listener, router).await;
+        });
+        TestServer {
+            base,
+            client: reqwest::Client::new(),
+            state,
+            clock,
+            backend,
+            database_url,
+            _dir: dir,
+            postgres_database,
+            server,
+        }
+    }
+
+    pub fn set_time(&self, now: &str) {
+        self.clock.set(at(now));
+    }
+
+    /// Sends a request; returns status, content type and the JSON body (Null if none).
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, String)],
+        body: Option<Vec<u8>>,
+    ) -> Response {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body);
+        }
+        let response = request.send().await.expect("request reaches the server");
+        let status = response.status();
+        let content_type =
+            response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let bytes = response.bytes().await.expect("body");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Response { status, content_type, body }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(reqwest::Method::GET, path, token, &[], None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.request(reqwest::Method::POST, path, token, &[], Some(body.to_string().into_bytes())).await
+    }
+
+    /// Files a dossier; panics unless it is accepted.
+    pub async fn file(&self, token: Option<&str>, body: &Value) -> Filed {
+        let response = self.post("/api/v1/dossiers", token, body).await;
+        assert_eq!(response.status, StatusCode::CREATED, "filing failed: {}", response.body);
+        Filed {
+            code: response.body["code"].as_str().expect("code").to_string(),
+            secret: response.body["tracking_secret"].as_str().expect("secret").to_string(),
+        }
+    }
+
+    /// Takes an action as staff at the dossier's current version; returns the response.
+    pub async fn act(&self, token: &str, code: &str, action: &str, note: &str, payload: Value) -> Response {
+        let version = self.version(token, code).await;
+        self.act_at(Some(token), &[], code, version, action, note, payload).await
+    }
+
+    /// Takes an action as the citizen holding the tracking secret.
+    pub async fn act_as_citizen(&self, secret: &str, code: &str, action: &str, payload: Value) -> Response {
+        let version = self.track(code, secret).await.body["version"].as_i64().expect("version");
+        self.act_at(None, &[("x-tracking-secret", secret.to_string())], code, version, action, "", payload).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn act_at(
+        &self,
+        token: Option<&str>,
+        headers: &[(&str, String)],
+        code: &str,
+        version: i64,
+        action: &str,
+        note: &str,
+        payload: Value,
+    ) -> Response {
+        let mut headers = headers.to_vec();
+        headers.push(("if-match", format!("\"{version}\"")));
+        let body = json!({ "action": action, "note": note, "payload": payload });
+        self.request(
+            reqwest::Method::POST,
+            &format!("/api/v1/dossiers/{code}/actions"),
+            token,
+            &headers,
+            Some(body.to_string().into_bytes()),
+        )
+        .await
+    }
+
+    /// Takes an action and asserts it succeeded; returns the new dossier view.
+    pub async fn act_ok(&self, token: &str, code: &str, action: &str, payload: Value) -> Value {
+        let response = self.act(token, code, action, "", payload).await;
+        assert_eq!(response.status, StatusCode::OK, "{action} on {code} failed: {}", response.body);
+        response.body
+    }
+
+    pub async fn version(&self, token: &str, code: &str) -> i64 {
+        let response = self.get(&format!("/api/v1/dossiers/{code}"), Some(token)).await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+        response.body["version"].as_i64().expect("version")
+    }
+
+    pub async fn dossier(&self, token: &str, code: &str) -> Value {
+        let response = self.get(&format!("/api/v1/dossiers/{code}"), Some(token)).await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+        response.body
+    }
+
+    pub async fn track(&self, code: &str, secret: &str) -> Response {
+        self.get(&format!("/api/v1/track/{code}?secret={secret}"), None).await
+    }
+
+    /// Rows in the dossier tables: (dossiers, events, documents).
+    pub async fn row_counts(&self) -> (i64, i64, i64) {
+        self.state.store.row_counts().await.expect("row counts")
+    }
+
+    /// Stops the server and drops the test database.
+    pub async fn finish(self) {
+        self.server.abort();
+        let _ = self.server.await;
+        self.state.store.close().await;
+        if let Some(name) = self.postgres_database {
+            if let Ok(mut connection) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
+                let _ = connection.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await;
+            }
+        }
+    }
+}
+
+async fn axum_serve(listener: tokio::net::TcpListener, router: axum_router::Router) {
+    let _ = axum_router::serve(listener, router).await;
+}
+
+mod axum_router {
+    pub use motcua::api::Router;
+    pub use motcua::api::serve;
+}
+
+pub struct Filed {
+    pub code: String,
+    pub secret: String,
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Value,
+}
+
+impl Response {
+    /// Asserts an RFC 9457 problem with this status; returns its body.
+    pub fn problem(&self, status: StatusCode) -> &Value {
+        assert_eq!(self.status, status, "unexpected response: {}", self.body);
+        assert_eq!(self.content_type, "application/problem+json", "problem content type");
+        assert_eq!(self.body["status"].as_u64(), Some(u64::from(status.as_u16())), "problem status field");
+        assert!(self.body["type"].as_str().is_some_and(|t| t.starts_with("urn:motcua:problem:")), "problem type");
+        assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "problem detail");
+        &self.body
+    }
+}
+
+/// A realistic document's metadata.
+pub fn document(kind: &str, name: &str) -> Value {
+    use sha2::Digest;
+    json!({
+        "kind": kind,
+        "name": name,
+        "sha256": hex::encode(sha2::Sha256::digest(name.as_bytes())),
+        "size": 48_213,
+        "digitized": true,
+    })
+}

@@ -247,7 +247,7 @@ pub fn dossier_to_wit(dossier: &domain::DossierSnapshot) -> wit::Dossier {
         extension_count: dossier.extension_count,
         fees_requested_vnd: dossier.fees_requested_vnd,
         fees_paid_vnd: dossier.fees_paid_vnd,
-        result: dossier.result.as_ref().map(result_to_wit),
+        issued_result: dossier.result.as_ref().map(result_to_wit),
     }
 }
 

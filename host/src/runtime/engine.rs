@@ -70,7 +70,7 @@ pub fn engine_config(limits: &SandboxLimits) -> Config {
     config.parallel_compilation(true);
     // Backtraces with names are worth their small cost: a trap message names the
     // function that failed, which the plugin's author needs.
-    config.wasm_backtrace(true);
+    config.wasm_backtrace_max_frames(std::num::NonZeroUsize::new(16));
 
     let slots = u32::try_from(limits.max_concurrent_calls).unwrap_or(u32::MAX);
     let mut pooling = PoolingAllocationConfig::default();
@@ -84,7 +84,6 @@ pub fn engine_config(limits: &SandboxLimits) -> Config {
     pooling.total_tables(slots * 2);
     pooling.max_tables_per_component(2);
     pooling.table_elements(10_000);
-    pooling.total_stacks(slots);
     pooling.max_memory_size(limits.max_memory_bytes);
     // Keeping the first pages of a released slot resident avoids page faults on the
     // next instantiation; more than this would pin memory for idle slots.

@@ -319,6 +319,36 @@ impl Runtime {
     }
 }
 
+/// An instance kept alive across calls. The server never does this (every call gets
+/// a fresh instance, so no state leaks between dossiers); benchmarks use it as the
+/// baseline that isolates the cost of instantiation.
+pub struct LiveInstance {
+    store: Store<PluginCtx>,
+    procedure: Procedure,
+    deadline_ticks: u64,
+}
+
+impl LiveInstance {
+    pub fn new(runtime: &Runtime, build: &PluginBuild, settings_json: String) -> Result<LiveInstance, RuntimeError> {
+        let mut store = new_store(&build.pre, &runtime.limits, &runtime.calendar, &build.label(), settings_json);
+        let procedure = build
+            .pre
+            .instantiate(&mut store)
+            .map_err(|error| classify(error, store.data(), &runtime.limits, &build.label()))?;
+        Ok(LiveInstance { store, procedure, deadline_ticks: runtime.limits.call_deadline_ticks })
+    }
+
+    pub fn decide(&mut self, dossier: &DossierSnapshot, command: &Command) -> Result<bool, RuntimeError> {
+        let (dossier, command) = (bindings::dossier_to_wit(dossier), bindings::command_to_wit(command));
+        self.store.set_epoch_deadline(self.deadline_ticks);
+        let answer = self
+            .procedure
+            .call_decide(&mut self.store, &dossier, &command)
+            .map_err(|error| RuntimeError::Trapped { plugin: self.store.data().plugin.clone(), message: format!("{error:#}") })?;
+        Ok(answer.is_ok())
+    }
+}
+
 fn documents_size(documents: &[bindings::wit::Document]) -> usize {
     documents.iter().map(|d| d.kind.len() + d.name.len() + d.sha256.len() + 16).sum()
 }
@@ -345,15 +375,13 @@ fn wasmparser_is_core_module(bytes: &[u8]) -> bool {
     bytes.len() >= 8 && bytes[..4] == *b"\0asm" && bytes[6..8] == [0, 0]
 }
 
-/// One call: fresh store, fresh instance, one export, classified errors.
-fn call_in_sandbox<R>(
+fn new_store(
     pre: &ProcedurePre<PluginCtx>,
     limits: &SandboxLimits,
     calendar: &Arc<Calendar>,
     plugin: &str,
     settings_json: String,
-    call: impl FnOnce(&Procedure, &mut Store<PluginCtx>) -> wasmtime::Result<R>,
-) -> Result<R, RuntimeError> {
+) -> Store<PluginCtx> {
     let ctx = PluginCtx {
         plugin: plugin.to_string(),
         settings_json,
@@ -366,6 +394,19 @@ fn call_in_sandbox<R>(
     store.limiter(|ctx| ctx);
     store.set_epoch_deadline(limits.call_deadline_ticks);
     store.epoch_deadline_trap();
+    store
+}
+
+/// One call: fresh store, fresh instance, one export, classified errors.
+fn call_in_sandbox<R>(
+    pre: &ProcedurePre<PluginCtx>,
+    limits: &SandboxLimits,
+    calendar: &Arc<Calendar>,
+    plugin: &str,
+    settings_json: String,
+    call: impl FnOnce(&Procedure, &mut Store<PluginCtx>) -> wasmtime::Result<R>,
+) -> Result<R, RuntimeError> {
+    let mut store = new_store(pre, limits, calendar, plugin, settings_json);
     let outcome = pre.instantiate(&mut store).and_then(|procedure| call(&procedure, &mut store));
     outcome.map_err(|error| classify(error, store.data(), limits, plugin))
 }

@@ -1,0 +1,403 @@
+use super::*;
+use motcua_sdk::testing::{command, document, dossier, submission};
+
+const GOOD_FORM: &str = r#"{
+    "business_name": "Hộ kinh doanh Phở Lan",
+    "address": "Số 12, phường Xuân Hòa, tỉnh Phú Thọ",
+    "business_lines": ["Nhà hàng và các dịch vụ ăn uống phục vụ lưu động"],
+    "capital_vnd": 150000000,
+    "employees": 2,
+    "members": []
+}"#;
+
+fn complete_documents() -> Vec<Document> {
+    vec![
+        document("registration-request"),
+        document("citizen-id-card"),
+    ]
+}
+
+fn targets_and_codes(findings: &[Finding]) -> Vec<(&str, &str)> {
+    findings
+        .iter()
+        .map(|f| (f.target.as_str(), f.code.as_str()))
+        .collect()
+}
+
+fn no_settings() -> Settings {
+    panic!("this action must not read the unit's settings")
+}
+
+#[test]
+fn a_complete_submission_has_no_findings() {
+    assert_eq!(
+        check_submission(&submission(CODE, GOOD_FORM, complete_documents())),
+        []
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_its_field() {
+    let form = r#"{
+        "business_name": " ", "address": "x",
+        "business_lines": ["", "Bán lẻ"],
+        "capital_vnd": 0, "employees": -1,
+        "members": [{"full_name": "A", "citizen_id": "025190000123"}, {"full_name": "", "citizen_id": "1"}]
+    }"#;
+    let findings = check_submission(&submission(CODE, form, vec![document("passport")]));
+    assert_eq!(
+        targets_and_codes(&findings),
+        [
+            ("form.business_name", "required"),
+            ("form.business_lines[0]", "required"),
+            ("form.capital_vnd", "must-be-positive"),
+            ("form.employees", "must-not-be-negative"),
+            ("form.members[1].full_name", "required"),
+            ("form.members[1].citizen_id", "invalid-citizen-id"),
+            ("documents.registration-request", "document-missing"),
+            ("documents.members-minutes", "document-missing"),
+        ]
+    );
+}
+
+#[test]
+fn wrong_types_and_missing_fields_are_all_reported() {
+    let form = r#"{"business_lines": "Bán lẻ", "capital_vnd": 1.5}"#;
+    let findings = check_submission(&submission(CODE, form, complete_documents()));
+    assert_eq!(
+        targets_and_codes(&findings),
+        [
+            ("form.business_lines", "invalid-type"),
+            ("form.capital_vnd", "invalid-type"),
+            ("form.business_name", "required"),
+            ("form.address", "required"),
+        ]
+    );
+}
+
+#[test]
+fn members_minutes_are_required_only_for_several_members() {
+    let one = GOOD_FORM.replace(
+        r#""members": []"#,
+        r#""members": [{"full_name": "A", "citizen_id": "025190000123"}]"#,
+    );
+    assert_eq!(
+        check_submission(&submission(CODE, &one, complete_documents())),
+        []
+    );
+    let two = GOOD_FORM.replace(
+        r#""members": []"#,
+        r#""members": [{"full_name": "A", "citizen_id": "025190000123"}, {"full_name": "B", "citizen_id": "025190000124"}]"#,
+    );
+    let findings = check_submission(&submission(CODE, &two, complete_documents()));
+    assert_eq!(
+        targets_and_codes(&findings),
+        [("documents.members-minutes", "document-missing")]
+    );
+    let mut documents = complete_documents();
+    documents.push(document("members-minutes"));
+    assert_eq!(check_submission(&submission(CODE, &two, documents)), []);
+}
+
+fn filed_dossier(step: &str) -> Dossier {
+    let status = steps().into_iter().find(|s| s.id == step).unwrap().status;
+    dossier(
+        &submission(CODE, GOOD_FORM, complete_documents()),
+        step,
+        status,
+    )
+}
+
+#[test]
+fn intake_starts_the_clock_and_requests_the_unit_fee() {
+    let decided = decide_command(
+        &filed_dossier("submitted"),
+        &command("receive", Role::Officer),
+        Settings::default,
+    )
+    .unwrap();
+    assert_eq!(
+        (decided.next_step.as_str(), decided.status),
+        ("review", Status::Processing)
+    );
+    assert_eq!(
+        decided.effects[0],
+        Effect::StartClock(ProcessingTime::WorkingDays(3))
+    );
+    let Effect::RequestFee(fee) = &decided.effects[1] else {
+        panic!("{:?}", decided.effects)
+    };
+    assert_eq!(
+        (fee.code.as_str(), fee.amount_vnd),
+        ("registration", 100_000)
+    );
+
+    let local = || parse_settings::<Settings>(r#"{"registration_fee_vnd":50000}"#).unwrap();
+    let decided = decide_command(
+        &filed_dossier("submitted"),
+        &command("receive", Role::Officer),
+        local,
+    )
+    .unwrap();
+    assert!(matches!(&decided.effects[1], Effect::RequestFee(fee) if fee.amount_vnd == 50_000));
+
+    let free = || Settings {
+        registration_fee_vnd: 0,
+    };
+    let decided = decide_command(
+        &filed_dossier("submitted"),
+        &command("receive", Role::Officer),
+        free,
+    )
+    .unwrap();
+    assert_eq!(
+        decided.effects,
+        [Effect::StartClock(ProcessingTime::WorkingDays(3))]
+    );
+}
+
+#[test]
+fn the_happy_path_reaches_returned() {
+    let mut dossier = filed_dossier("review");
+    dossier.fees_requested_vnd = 100_000;
+    let mut pay = command("record-payment", Role::Citizen);
+    pay.payload_json = r#"{"online": true, "receipt": "BL-0001"}"#.into();
+    let paid = decide_command(&dossier, &pay, no_settings).unwrap();
+    assert_eq!(paid.next_step, "review");
+    assert_eq!(
+        paid.effects,
+        [Effect::RecordPayment(Payment {
+            amount_vnd: 100_000,
+            online: true,
+            receipt: "BL-0001".into()
+        })]
+    );
+    dossier.fees_paid_vnd = 100_000;
+    let proposed =
+        decide_command(&dossier, &command("propose", Role::Specialist), no_settings).unwrap();
+    assert_eq!(
+        (proposed.next_step.as_str(), proposed.status),
+        ("approval", Status::Processing)
+    );
+    let approved = decide_command(
+        &filed_dossier("approval"),
+        &command("approve", Role::Leader),
+        no_settings,
+    )
+    .unwrap();
+    assert_eq!(
+        (approved.next_step.as_str(), approved.status),
+        ("settled", Status::Settled)
+    );
+    assert_eq!(
+        approved.effects,
+        [Effect::IssueResult(ResultDocument {
+            kind: "household-business-certificate".into(),
+            name: "Giấy chứng nhận đăng ký hộ kinh doanh".into(),
+            number: "HKD-000.00.25.H42-250701-0001".into(),
+            digitized: true,
+        })]
+    );
+    let returned = decide_command(
+        &filed_dossier("settled"),
+        &command("return-result", Role::Officer),
+        no_settings,
+    )
+    .unwrap();
+    assert_eq!(
+        (returned.next_step.as_str(), returned.status),
+        ("returned", Status::Returned)
+    );
+}
+
+#[test]
+fn payment_needs_a_receipt_and_an_amount() {
+    let mut dossier = filed_dossier("review");
+    let mut pay = command("record-payment", Role::Officer);
+    assert_eq!(
+        decide_command(&dossier, &pay, no_settings)
+            .unwrap_err()
+            .code,
+        "receipt-required"
+    );
+    pay.payload_json = r#"{"receipt": "BL-1"}"#.into();
+    assert_eq!(
+        decide_command(&dossier, &pay, no_settings)
+            .unwrap_err()
+            .code,
+        "invalid-amount"
+    );
+    pay.payload_json = r#"{"receipt": "BL-1", "amount_vnd": "lots"}"#.into();
+    assert_eq!(
+        decide_command(&dossier, &pay, no_settings)
+            .unwrap_err()
+            .code,
+        "invalid-payload"
+    );
+    dossier.fees_requested_vnd = 100_000;
+    pay.payload_json = r#"{"receipt": "BL-1", "amount_vnd": 40000}"#.into();
+    let decided = decide_command(&dossier, &pay, no_settings).unwrap();
+    assert_eq!(
+        decided.effects,
+        [Effect::RecordPayment(Payment {
+            amount_vnd: 40_000,
+            online: false,
+            receipt: "BL-1".into()
+        })]
+    );
+}
+
+#[test]
+fn proposal_waits_for_the_fee() {
+    let mut dossier = filed_dossier("review");
+    dossier.fees_requested_vnd = 100_000;
+    dossier.fees_paid_vnd = 40_000;
+    let refusal =
+        decide_command(&dossier, &command("propose", Role::Specialist), no_settings).unwrap_err();
+    assert_eq!(refusal.code, "fee-unpaid");
+}
+
+#[test]
+fn supplement_restarts_the_clock_only_when_complete() {
+    let mut dossier = filed_dossier("review");
+    dossier.form_json = GOOD_FORM.replace(
+        r#""members": []"#,
+        r#""members": [{"full_name": "A", "citizen_id": "025190000123"}, {"full_name": "B", "citizen_id": "025190000124"}]"#,
+    );
+    let requested = decide_command(
+        &dossier,
+        &command("request-supplement", Role::Specialist),
+        no_settings,
+    )
+    .unwrap();
+    assert_eq!(
+        (requested.next_step.as_str(), requested.status),
+        ("supplement", Status::SupplementRequested)
+    );
+    let [Effect::RequestSupplement(items)] = requested.effects.as_slice() else {
+        panic!()
+    };
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].target, "documents.members-minutes");
+
+    dossier.step = "supplement".into();
+    dossier.status = Status::SupplementRequested;
+    let complete = command("complete-supplement", Role::Citizen);
+    assert_eq!(
+        decide_command(&dossier, &complete, no_settings)
+            .unwrap_err()
+            .code,
+        "still-incomplete"
+    );
+    dossier.documents.push(document("members-minutes"));
+    let decided = decide_command(&dossier, &complete, no_settings).unwrap();
+    assert_eq!(
+        (decided.next_step.as_str(), decided.status),
+        ("review", Status::Processing)
+    );
+    assert_eq!(
+        decided.effects,
+        [Effect::StartClock(ProcessingTime::WorkingDays(3))]
+    );
+}
+
+#[test]
+fn supplement_of_nothing_is_refused() {
+    let refusal = decide_command(
+        &filed_dossier("review"),
+        &command("request-supplement", Role::Specialist),
+        no_settings,
+    )
+    .unwrap_err();
+    assert_eq!(refusal.code, "nothing-missing");
+}
+
+#[test]
+fn refusal_needs_a_reason() {
+    let dossier = filed_dossier("submitted");
+    let mut order = command("refuse", Role::Officer);
+    assert_eq!(
+        decide_command(&dossier, &order, no_settings)
+            .unwrap_err()
+            .code,
+        "note-required"
+    );
+    order.note = "Trùng tên hộ kinh doanh".into();
+    let decided = decide_command(&dossier, &order, no_settings).unwrap();
+    assert_eq!(
+        (
+            decided.next_step.as_str(),
+            decided.status,
+            decided.note.as_str()
+        ),
+        ("refused", Status::Refused, "Trùng tên hộ kinh doanh")
+    );
+}
+
+#[test]
+fn every_declared_action_decides_into_a_declared_step_with_its_status() {
+    let declared = steps();
+    for step in &declared {
+        for action in &step.actions {
+            let mut dossier = filed_dossier(&step.id);
+            let mut order = command(&action.name, action.roles[0]);
+            order.note = "lý do".into();
+            order.payload_json = r#"{"receipt":"BL-1","amount_vnd":1}"#.into();
+            if action.name == "request-supplement" {
+                dossier.documents.clear();
+            }
+            let decided = decide_command(&dossier, &order, Settings::default)
+                .unwrap_or_else(|refusal| panic!("{}/{}: {}", step.id, action.name, refusal.code));
+            let target = declared
+                .iter()
+                .find(|s| s.id == decided.next_step)
+                .expect("declared next step");
+            assert_eq!(decided.status, target.status, "{}/{}", step.id, action.name);
+        }
+    }
+}
+
+#[test]
+fn actions_outside_the_current_step_are_refused() {
+    for (step, action) in [
+        ("submitted", "approve"),
+        ("approval", "propose"),
+        ("refused", "receive"),
+        ("returned", "x"),
+    ] {
+        let refusal = decide_command(
+            &filed_dossier(step),
+            &command(action, Role::Leader),
+            no_settings,
+        )
+        .unwrap_err();
+        assert_eq!(refusal.code, "unknown-action", "{step}/{action}");
+    }
+}
+
+#[test]
+fn describe_is_consistent() {
+    let info = procedure_info();
+    assert_eq!(
+        (info.code.as_str(), info.plugin_version.as_str()),
+        ("1.001612", "1.0.0")
+    );
+    assert_eq!(info.processing_time, ProcessingTime::WorkingDays(3));
+    assert_eq!(info.fees[0].amount_vnd, 100_000);
+    assert!(info.steps.iter().any(|s| s.id == info.initial_step));
+    assert!(
+        !info
+            .documents
+            .iter()
+            .find(|d| d.id == "members-minutes")
+            .unwrap()
+            .required
+    );
+    for schema in [&info.form_schema, &info.settings_schema] {
+        serde_json::from_str::<serde_json::Value>(schema).expect("schema is JSON");
+    }
+    assert_eq!(
+        parse_settings::<Settings>("{}").unwrap(),
+        Settings::default()
+    );
+}

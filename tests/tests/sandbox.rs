@@ -1,0 +1,90 @@
+//! Hostile plugins: one that traps, one that loops forever, one that grows memory
+//! without bound. Each is deployed to Xuân Hòa next to the real plugins; filing a
+//! dossier for it must fail with a clear problem naming the plugin, within the
+//! sandbox's budget, write nothing, and not disturb a well-behaved filing made at
+//! the same time.
+
+use std::time::{Duration, Instant};
+
+use motcua_e2e::{Backend, TestServer};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+fn filings() -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/_filings.json");
+    serde_json::from_str(&std::fs::read_to_string(path).expect("filings")).expect("json")
+}
+
+async fn deploy_fixture(server: &TestServer, stem: &str) -> String {
+    let bytes = motcua::bundled::built_plugin(stem).expect("fixture built by host/build.rs");
+    let (build, _) = server.state.registry.deploy(bytes, "test", "2026-03-02T08:00:00+07:00").await.expect("deploy");
+    server.state.registry.bind("xuan-hoa", &build.sha256, "{}").await.expect("bind");
+    build.info.code.clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_plugins_fail_alone_and_in_bounded_time() {
+    let server = TestServer::start(Backend::Sqlite, "2026-03-02 09:00").await;
+    let budget = server.state.runtime.limits().call_budget();
+    let good = filings()["birth"].clone();
+
+    for (stem, expected) in [
+        ("fixture_trap", "trapped"),
+        ("fixture_spin", "CPU budget"),
+        ("fixture_memory_hog", "memory"),
+    ] {
+        let procedure = deploy_fixture(&server, stem).await;
+        let mut hostile = good.clone();
+        hostile["procedure"] = json!(procedure);
+        let before = server.row_counts().await;
+
+        let started = Instant::now();
+        let (bad, fine) = tokio::join!(
+            async {
+                let response = server.post("/api/v1/dossiers", None, &hostile).await;
+                (response, started.elapsed())
+            },
+            async {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                server.post("/api/v1/dossiers", None, &good).await
+            }
+        );
+        let (bad, elapsed) = bad;
+        let problem = bad.problem(StatusCode::BAD_GATEWAY);
+        assert_eq!(problem["type"], "urn:motcua:problem:plugin-failed", "{stem}: {problem}");
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains(&procedure), "{stem}: the error names the plugin: {detail}");
+        assert!(detail.contains(expected), "{stem}: the error says what happened: {detail}");
+        // Generous bound for a loaded CI machine; the budget itself is ~100 ms.
+        assert!(elapsed < budget * 20 + Duration::from_secs(2), "{stem}: took {elapsed:?}");
+        assert_eq!(fine.status, StatusCode::CREATED, "{stem}: a concurrent good filing failed: {}", fine.body);
+        let after = server.row_counts().await;
+        assert_eq!(after.0, before.0 + 1, "{stem}: only the good dossier was written");
+        eprintln!("{stem}: failed in {elapsed:?} with: {detail}");
+    }
+
+    // The host keeps serving: the spinning plugin is stopped on every call, not once.
+    let mut hostile = good.clone();
+    hostile["procedure"] = json!("fixture.spin");
+    for _ in 0..3 {
+        let response = server.post("/api/v1/dossiers", None, &hostile).await;
+        response.problem(StatusCode::BAD_GATEWAY);
+    }
+    let health = server.get("/healthz", None).await;
+    assert_eq!(health.status, StatusCode::OK);
+    server.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runtime_refuses_what_is_not_a_procedure_component() {
+    let server = TestServer::start(Backend::Sqlite, "2026-03-02 09:00").await;
+    let registry = &server.state.registry;
+    // A core module (not a component), and random bytes.
+    let core_module = b"\0asm\x01\0\0\0".to_vec();
+    let error = registry.deploy(core_module, "test", "now").await.err().expect("core module refused");
+    assert!(error.to_string().contains("core WebAssembly module"), "{error}");
+    let error = registry.deploy(vec![7u8; 512], "test", "now").await.err().expect("garbage refused");
+    assert!(error.to_string().contains("not a valid component"), "{error}");
+    assert!(server.state.store.builds().await.unwrap().len() == 2, "nothing beyond the demo builds was stored");
+    server.finish().await;
+}
