@@ -18,6 +18,7 @@ const PLUGINS: &[(&str, &str)] = &[
     ("fixture-trap", "fixture_trap"),
     ("fixture-spin", "fixture_spin"),
     ("fixture-memory-hog", "fixture_memory_hog"),
+    ("fixture-liar", "fixture_liar"),
 ];
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";

@@ -88,3 +88,30 @@ async fn the_runtime_refuses_what_is_not_a_procedure_component() {
     assert!(server.state.store.builds().await.unwrap().len() == 2, "nothing beyond the demo builds was stored");
     server.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decisions_that_break_the_declared_steps_are_rejected_before_writing() {
+    let server = TestServer::start(Backend::Sqlite, "2026-03-02 09:00").await;
+    let procedure = deploy_fixture(&server, "fixture_liar").await;
+    let mut body = filings()["birth"].clone();
+    body["procedure"] = json!(procedure);
+    let filed = server.file(None, &body).await;
+    let officer = "demo-xuan-hoa-officer";
+    let before = server.row_counts().await;
+    for (action, status, problem, says) in [
+        ("jump", StatusCode::UNPROCESSABLE_ENTITY, "decision-rejected", "not declared"),
+        ("mislabel", StatusCode::UNPROCESSABLE_ENTITY, "decision-rejected", "declared with status processing"),
+        ("empty-supplement", StatusCode::UNPROCESSABLE_ENTITY, "decision-rejected", "list the missing items"),
+        ("settle-bare", StatusCode::UNPROCESSABLE_ENTITY, "decision-rejected", "without a result"),
+        ("double-apology", StatusCode::UNPROCESSABLE_ENTITY, "decision-rejected", "due date"),
+        ("bad-date", StatusCode::BAD_GATEWAY, "plugin-failed", "not a calendar date"),
+    ] {
+        let response = server.act(officer, &filed.code, action, "", json!({})).await;
+        let body = response.problem(status);
+        assert_eq!(body["type"], format!("urn:motcua:problem:{problem}"), "{action}: {body}");
+        assert!(body["detail"].as_str().unwrap().contains(says), "{action}: {body}");
+        assert_eq!(server.row_counts().await, before, "{action}: wrote rows");
+    }
+    assert_eq!(server.version(officer, &filed.code).await, 1, "the dossier never moved");
+    server.finish().await;
+}
