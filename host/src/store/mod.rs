@@ -292,29 +292,14 @@ impl Store {
             .bind(code)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|row| Unit {
-            code: row.get(0),
-            name: row.get(1),
-            parent: row.get(2),
-            agency_id: row.get(3),
-            cutoff: row.get(4),
-        }))
+        Ok(row.as_ref().map(unit_from_row))
     }
 
     pub async fn units(&self) -> Result<Vec<Unit>> {
         let rows = sqlx::query("SELECT code, name, parent, agency_id, cutoff FROM units ORDER BY code")
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| Unit {
-                code: row.get(0),
-                name: row.get(1),
-                parent: row.get(2),
-                agency_id: row.get(3),
-                cutoff: row.get(4),
-            })
-            .collect())
+        Ok(rows.iter().map(unit_from_row).collect())
     }
 
     // ---- plugin builds and bindings ---------------------------------------------------
@@ -687,6 +672,10 @@ impl Store {
         };
         Ok((count("dossiers").await?, count("dossier_events").await?, count("dossier_documents").await?))
     }
+}
+
+fn unit_from_row(row: &sqlx::any::AnyRow) -> Unit {
+    Unit { code: row.get(0), name: row.get(1), parent: row.get(2), agency_id: row.get(3), cutoff: row.get(4) }
 }
 
 async fn insert_documents(
