@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -16,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::audit::{EventRecord, verify_chain};
 use crate::domain::{Actor, Applicant, Channel, Document, Role, Status};
-use crate::runtime::{RuntimeError, sha256_hex};
+use crate::runtime::{PluginBuild, RuntimeError, sha256_hex};
 use crate::store::{DossierRecord, InboxQuery};
 use crate::workflow::{ActionRequest, Caller, FileRequest, Workflow, WorkflowError};
 
@@ -41,6 +42,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/track/{code}", get(track))
         .route("/api/v1/procedures", get(procedures))
         .fallback(|| async { ApiError::NotFound("no such endpoint; see README.md for the API".into()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
 }
 
@@ -49,6 +51,8 @@ pub fn app(state: AppState) -> Router {
 #[derive(Debug)]
 pub enum ApiError {
     BadJson(String),
+    BodyTooLarge(String),
+    MethodNotAllowed,
     BadQuery(String),
     InvalidToken,
     NotFound(String),
@@ -82,6 +86,14 @@ impl IntoResponse for ApiError {
         let none = Value::Null;
         match self {
             ApiError::BadJson(detail) => problem(S::BAD_REQUEST, "malformed-json", "Malformed JSON body", detail, none),
+            ApiError::BodyTooLarge(detail) => problem(S::PAYLOAD_TOO_LARGE, "body-too-large", "Body too large", detail, none),
+            ApiError::MethodNotAllowed => problem(
+                S::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                "this endpoint does not accept that method; see README.md for the API".into(),
+                none,
+            ),
             ApiError::BadQuery(detail) => problem(S::BAD_REQUEST, "bad-query", "Bad query parameter", detail, none),
             ApiError::InvalidToken => problem(
                 S::UNAUTHORIZED,
@@ -187,6 +199,27 @@ fn plugin_problem(error: RuntimeError) -> Response {
 
 // ---- helpers ----------------------------------------------------------------------------
 
+/// The request body, or a problem when it could not be read (too large, cut short).
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::BodyTooLarge(format!("{rejection}; the limit is 2 MiB")),
+        _ => ApiError::BadJson(rejection.body_text()),
+    })
+}
+
+/// Query parameters, or a problem naming what is wrong with them.
+fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    query.map(|Query(value)| value).map_err(|rejection| ApiError::BadQuery(rejection.body_text()))
+}
+
+/// Codes of dossiers and units are short and printable; anything else cannot exist.
+fn path_code(value: &str, what: &str) -> Result<(), ApiError> {
+    let fine = !value.is_empty()
+        && value.len() <= 64
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    if fine { Ok(()) } else { Err(ApiError::NotFound(format!("no {what} `{}`", value.escape_debug()))) }
+}
+
 fn parse_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|error| ApiError::BadJson(format!("the request body is not valid: {error}")))
 }
@@ -267,9 +300,13 @@ fn empty_object() -> Value {
     json!({})
 }
 
-async fn file_dossier(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn file_dossier(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     let caller = caller(&state, &headers).await?;
-    let body: FileBody = parse_body(&body)?;
+    let body: FileBody = parse_body(&body_bytes(body)?)?;
     let filed = state
         .file(
             &caller,
@@ -353,8 +390,22 @@ async fn dossier_view(state: &AppState, record: &DossierRecord, actor: &Actor) -
     }))
 }
 
+/// Staff only: citizens see their dossier through `/api/v1/track/{code}`, which
+/// carries no personal data and no internal notes.
+fn staff_only(caller: &Caller) -> Result<(), ApiError> {
+    match caller {
+        Caller::Citizen { .. } => Err(WorkflowError::Forbidden(
+            "this view is for officers; citizens follow their dossier at /api/v1/track/{code}".into(),
+        )
+        .into()),
+        _ => Ok(()),
+    }
+}
+
 async fn get_dossier(State(state): State<AppState>, headers: HeaderMap, Path(code): Path<String>) -> Result<Response, ApiError> {
+    path_code(&code, "dossier")?;
     let caller = caller(&state, &headers).await?;
+    staff_only(&caller)?;
     let (record, _build, actor) = state.dossier_for(&caller, &code).await?;
     let view = dossier_view(&state, &record, &actor).await?;
     let mut response = Json(view).into_response();
@@ -388,21 +439,27 @@ async fn act(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(code): Path<String>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    path_code(&code, "dossier")?;
     let caller = caller(&state, &headers).await?;
-    let body: ActionBody = parse_body(&body)?;
+    let body: ActionBody = parse_body(&body_bytes(body)?)?;
     let version = if_match(&headers)?;
     let record = state
         .act(&caller, ActionRequest { code: code.clone(), action: body.action, note: body.note, payload: body.payload, if_match: version })
         .await?;
-    let (_, _, actor) = state.dossier_for(&caller, &code).await?;
-    let view = dossier_view(&state, &record, &actor).await?;
+    let (_, build, actor) = state.dossier_for(&caller, &code).await?;
+    let view = match caller {
+        Caller::Citizen { .. } => track_view(&state, &record, &build, &actor).await?,
+        _ => dossier_view(&state, &record, &actor).await?,
+    };
     Ok(Json(view).into_response())
 }
 
 async fn audit(State(state): State<AppState>, headers: HeaderMap, Path(code): Path<String>) -> Result<Response, ApiError> {
+    path_code(&code, "dossier")?;
     let caller = caller(&state, &headers).await?;
+    staff_only(&caller)?;
     state.dossier_for(&caller, &code).await?;
     let events = state.history(&code).await?;
     let body = match verify_chain(&events) {
@@ -423,8 +480,10 @@ async fn inbox(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(unit): Path<String>,
-    Query(params): Query<InboxParams>,
+    params: Result<Query<InboxParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    path_code(&unit, "unit")?;
+    let params = query(params)?;
     let caller = caller(&state, &headers).await?;
     if state.store.unit(&unit).await.map_err(WorkflowError::from)?.is_none() {
         return Err(ApiError::NotFound(format!("unit `{unit}` does not exist")));
@@ -448,8 +507,8 @@ async fn inbox(
     };
     let per_page = params.per_page.unwrap_or(20);
     let page = params.page.unwrap_or(1);
-    if !(1..=200).contains(&per_page) || page < 1 {
-        return Err(ApiError::BadQuery("page starts at 1; per_page is 1 to 200".into()));
+    if !(1..=200).contains(&per_page) || !(1..=1_000_000).contains(&page) {
+        return Err(ApiError::BadQuery("page is 1 to 1000000; per_page is 1 to 200".into()));
     }
     let (items, total) = state
         .store
@@ -485,8 +544,10 @@ async fn track(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(code): Path<String>,
-    Query(params): Query<TrackParams>,
+    params: Result<Query<TrackParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    path_code(&code, "dossier")?;
+    let params = query(params)?;
     let secret = params
         .secret
         .or_else(|| headers.get("x-tracking-secret").and_then(|v| v.to_str().ok()).map(str::to_string))
@@ -498,7 +559,12 @@ async fn track(
         }
         other => other?,
     };
-    let events = state.history(&code).await?;
+    Ok(Json(track_view(&state, &record, &build, &actor).await?).into_response())
+}
+
+/// What the citizen sees: status, step, dates, status history; no personal data.
+async fn track_view(state: &AppState, record: &DossierRecord, build: &PluginBuild, actor: &Actor) -> Result<Value, ApiError> {
+    let events = state.history(&record.code).await?;
     let history: Vec<Value> = events
         .iter()
         .map(|event| {
@@ -510,11 +576,11 @@ async fn track(
         })
         .collect();
     let actions: Vec<Value> = state
-        .available_actions(&build, &record, &actor)
+        .available_actions(build, record, actor)
         .into_iter()
         .map(|(name, label)| json!({ "action": name, "label": label }))
         .collect();
-    Ok(Json(json!({
+    Ok(json!({
         "code": record.code,
         "procedure": { "code": record.procedure_code, "name": build.info.name },
         "handling_unit": record.handling_unit,
@@ -524,12 +590,12 @@ async fn track(
         "received_at": record.received_at,
         "due_date": record.due_date,
         "result": record.result.as_ref().map(|r| json!({ "kind": r.kind, "name": r.name })),
-        "pending_supplement": Workflow::pending_supplement(&record, &events),
+        "fees": { "requested_vnd": record.fees_requested_vnd, "paid_vnd": record.fees_paid_vnd },
+        "pending_supplement": Workflow::pending_supplement(record, &events),
         "history": history,
         "version": record.version,
         "actions": actions,
     }))
-    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -537,8 +603,14 @@ struct ProceduresParams {
     unit: Option<String>,
 }
 
-async fn procedures(State(state): State<AppState>, Query(params): Query<ProceduresParams>) -> Result<Response, ApiError> {
-    let unit = params.unit.ok_or_else(|| ApiError::BadQuery("give the unit: /api/v1/procedures?unit=xuan-hoa".into()))?;
+async fn procedures(
+    State(state): State<AppState>,
+    params: Result<Query<ProceduresParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let unit = query(params)?
+        .unit
+        .ok_or_else(|| ApiError::BadQuery("give the unit: /api/v1/procedures?unit=xuan-hoa".into()))?;
+    path_code(&unit, "unit")?;
     if state.store.unit(&unit).await.map_err(WorkflowError::from)?.is_none() {
         return Err(ApiError::NotFound(format!("unit `{unit}` does not exist")));
     }

@@ -1,7 +1,7 @@
 //! The working-day calendar: weekends, public holidays and make-up working days.
 //!
 //! Holidays are data, one CSV file per year under `host/calendar/`, compiled into
-//! the binary. Deadlines follow DESIGN.md's time rules: a dossier received after the
+//! the binary. Deadlines follow the time rules in docs/decisions/0003: a dossier received after the
 //! unit's cut-off hour, or on a day off, counts from the next working day.
 
 use std::collections::BTreeMap;

@@ -114,6 +114,10 @@ pub struct ActionRequest {
 /// Sanity limits on what a request may carry, before any plugin sees it.
 const MAX_DOCUMENTS: usize = 64;
 const MAX_TEXT: usize = 4096;
+/// No statutory processing time comes near ten years of working days.
+const MAX_WORKING_DAYS: u32 = 2_600;
+/// One trillion đồng: far above any fee, far below integer overflow.
+const MAX_VND: i64 = 1_000_000_000_000;
 
 pub struct Workflow {
     pub store: Store,
@@ -141,7 +145,15 @@ impl Workflow {
     pub async fn file(&self, caller: &Caller, request: FileRequest) -> Result<Filed> {
         let receiving = self.unit(&request.receiving_unit).await?;
         let handling_code = request.handling_unit.clone().unwrap_or_else(|| receiving.code.clone());
-        self.unit(&handling_code).await?;
+        let handling = self.unit(&handling_code).await?;
+        // Filing regardless of administrative boundaries works inside one province:
+        // both units must hang under the same parent.
+        if handling.code != receiving.code && (handling.parent.is_none() || handling.parent != receiving.parent) {
+            return Err(WorkflowError::BadRequest(format!(
+                "`{}` cannot handle a dossier received at `{}`: they are not units of the same province",
+                handling.code, receiving.code
+            )));
+        }
         let actor = match (caller, request.channel) {
             (Caller::Anonymous, Channel::Online) => Actor {
                 id: format!("citizen:{}", request.applicant.citizen_id),
@@ -231,6 +243,10 @@ impl Workflow {
 
     /// Loads a dossier the caller may see.
     pub async fn dossier_for(&self, caller: &Caller, code: &str) -> Result<(DossierRecord, Arc<PluginBuild>, Actor)> {
+        if matches!(caller, Caller::Anonymous) {
+            // Before the lookup, so that strangers cannot probe which codes exist.
+            return Err(WorkflowError::Unauthenticated);
+        }
         let record = self.store.dossier(code).await?.ok_or_else(|| WorkflowError::DossierNotFound(code.to_string()))?;
         let actor = match caller {
             Caller::Anonymous => return Err(WorkflowError::Unauthenticated),
@@ -246,7 +262,8 @@ impl Workflow {
             }
             Caller::Citizen { secret } => {
                 if sha256_hex(secret.as_bytes()) != record.tracking_secret_hash {
-                    return Err(WorkflowError::Forbidden("the tracking secret does not match this dossier".into()));
+                    // The same answer as an unknown code: a secret cannot confirm a code exists.
+                    return Err(WorkflowError::DossierNotFound(code.to_string()));
                 }
                 Actor {
                     id: format!("citizen:{}", record.applicant.citizen_id),
@@ -269,6 +286,8 @@ impl Workflow {
         if request.note.len() > MAX_TEXT {
             return Err(WorkflowError::BadRequest(format!("`note` is over {MAX_TEXT} bytes")));
         }
+        check_text("note", &request.note, true)?;
+        check_text("action", &request.action, false)?;
         let step = build.info.step(&record.step).ok_or_else(|| {
             WorkflowError::Store(StoreError::Corrupt(format!("dossier step `{}` is not declared by its build", record.step)))
         })?;
@@ -329,7 +348,15 @@ impl Workflow {
             })
             .to_string(),
         };
-        self.store.apply_action(&record.code, record.version, &update, &event).await?;
+        match self.store.apply_action(&record.code, record.version, &update, &event).await {
+            Ok(_) => {}
+            Err(StoreError::VersionConflict { expected }) => {
+                // Another action landed between our read and our write.
+                let current = self.store.dossier(&record.code).await?.map(|r| r.version).unwrap_or(expected);
+                return Err(WorkflowError::StaleVersion { expected, current });
+            }
+            Err(other) => return Err(other.into()),
+        }
         Ok(self.store.dossier(&record.code).await?.expect("dossier just updated"))
     }
 
@@ -379,6 +406,12 @@ impl Workflow {
         for effect in &decision.effects {
             match effect {
                 Effect::StartClock { processing_time } => {
+                    if processing_time.working_days() > MAX_WORKING_DAYS {
+                        return reject(format!(
+                            "a processing time of {} working days is beyond any statutory time",
+                            processing_time.working_days()
+                        ));
+                    }
                     // Starting, or restarting from zero after a supplement: the time
                     // counts again from this moment.
                     let due = calendar.due_date(now, cutoff, *processing_time);
@@ -415,13 +448,19 @@ impl Workflow {
                     update.extension_count += 1;
                 }
                 Effect::RequestFee { amount_vnd, .. } => {
-                    update.fees_requested_vnd += i64::try_from(*amount_vnd).unwrap_or(i64::MAX);
+                    let Some(total) = add_vnd(update.fees_requested_vnd, *amount_vnd) else {
+                        return reject(format!("a fee of {amount_vnd} VND is beyond any fee"));
+                    };
+                    update.fees_requested_vnd = total;
                 }
                 Effect::RecordPayment { amount_vnd, online, receipt } => {
                     if *amount_vnd == 0 || receipt.trim().is_empty() {
                         return reject("a payment needs an amount and a receipt".into());
                     }
-                    update.fees_paid_vnd += i64::try_from(*amount_vnd).unwrap_or(i64::MAX);
+                    let Some(total) = add_vnd(update.fees_paid_vnd, *amount_vnd) else {
+                        return reject(format!("a payment of {amount_vnd} VND is beyond any fee"));
+                    };
+                    update.fees_paid_vnd = total;
                     update.paid_online |= *online;
                 }
                 Effect::IssueResult { result } => {
@@ -494,6 +533,11 @@ impl Workflow {
     }
 }
 
+/// Adds an amount to a running total, refusing sums beyond any real fee.
+fn add_vnd(total: i64, amount: u64) -> Option<i64> {
+    i64::try_from(amount).ok().and_then(|amount| total.checked_add(amount)).filter(|sum| *sum <= MAX_VND)
+}
+
 fn parse_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
 }
@@ -523,6 +567,16 @@ pub fn snapshot(record: &DossierRecord) -> Result<DossierSnapshot> {
     })
 }
 
+/// Text stored verbatim must not carry control characters (PostgreSQL refuses NUL,
+/// and none belongs in a name, a code or a note); line breaks are allowed in notes.
+pub fn check_text(field: &str, value: &str, allow_newlines: bool) -> Result<()> {
+    let bad = value.chars().any(|c| c.is_control() && !(allow_newlines && matches!(c, '\n' | '\r' | '\t')));
+    if bad {
+        return Err(WorkflowError::BadRequest(format!("{field} contains control characters")));
+    }
+    Ok(())
+}
+
 fn validate_applicant(applicant: &Applicant) -> Result<()> {
     if applicant.full_name.trim().is_empty() {
         return Err(WorkflowError::BadRequest("applicant.full_name is empty".into()));
@@ -534,8 +588,11 @@ fn validate_applicant(applicant: &Applicant) -> Result<()> {
         ("applicant.email", applicant.email.as_ref()),
         ("applicant.address", applicant.address.as_ref()),
     ] {
-        if value.is_some_and(|value| value.len() > MAX_TEXT) {
-            return Err(WorkflowError::BadRequest(format!("{field} is over {MAX_TEXT} bytes")));
+        if let Some(value) = value {
+            if value.len() > MAX_TEXT {
+                return Err(WorkflowError::BadRequest(format!("{field} is over {MAX_TEXT} bytes")));
+            }
+            check_text(field, value, false)?;
         }
     }
     Ok(())
@@ -555,6 +612,8 @@ fn validate_documents(documents: &[Document]) -> Result<()> {
         if document.sha256.len() != 64 || !document.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(WorkflowError::BadRequest(format!("documents[{index}].sha256 must be 64 hexadecimal digits")));
         }
+        check_text(&format!("documents[{index}].kind"), &document.kind, false)?;
+        check_text(&format!("documents[{index}].name"), &document.name, false)?;
         if document.size == 0 {
             return Err(WorkflowError::BadRequest(format!("documents[{index}].size must be positive")));
         }

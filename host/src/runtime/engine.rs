@@ -77,7 +77,7 @@ pub fn engine_config(limits: &SandboxLimits) -> Config {
     // One component instance per call; a component made by wit-component holds the
     // plugin's core module plus a few small adapter modules.
     pooling.total_component_instances(slots);
-    pooling.total_core_instances(slots * 4);
+    pooling.total_core_instances(slots * 8);
     pooling.max_core_instances_per_component(8);
     pooling.total_memories(slots);
     pooling.max_memories_per_component(1);

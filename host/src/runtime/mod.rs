@@ -96,18 +96,26 @@ impl bindings::motcua::procedure::settings::Host for PluginCtx {
 
 impl bindings::motcua::procedure::calendar::Host for PluginCtx {
     fn is_working_day(&mut self, day: bindings::wit::Date) -> wasmtime::Result<bool> {
-        let day = bindings::date_from_wit(day).map_err(|error| wasmtime::format_err!("calendar.is-working-day: {error}"))?;
+        let day = calendar_date(day, "calendar.is-working-day")?;
         Ok(self.calendar.is_working_day(day))
     }
 
     fn add_working_days(&mut self, start: bindings::wit::Date, days: u32) -> wasmtime::Result<bindings::wit::Date> {
-        let start =
-            bindings::date_from_wit(start).map_err(|error| wasmtime::format_err!("calendar.add-working-days: {error}"))?;
+        let start = calendar_date(start, "calendar.add-working-days")?;
         if days > 3_650 {
             wasmtime::bail!("calendar.add-working-days: {days} working days is beyond any statutory time");
         }
         Ok(bindings::date_to_wit(self.calendar.add_working_days(start, days)))
     }
+}
+
+/// A date a plugin handed to the calendar: a real day between 1900 and 2200.
+fn calendar_date(date: bindings::wit::Date, function: &str) -> wasmtime::Result<chrono::NaiveDate> {
+    let day = bindings::date_from_wit(date).map_err(|error| wasmtime::format_err!("{function}: {error}"))?;
+    if !(1900..=2200).contains(&chrono::Datelike::year(&day)) {
+        wasmtime::bail!("{function}: {day} is outside the calendar (1900 to 2200)");
+    }
+    Ok(day)
 }
 
 /// One compiled plugin build, ready to instantiate.
