@@ -19,6 +19,7 @@ const PLUGINS: &[(&str, &str)] = &[
     ("fixture-spin", "fixture_spin"),
     ("fixture-memory-hog", "fixture_memory_hog"),
     ("fixture-liar", "fixture_liar"),
+    ("fixture-flood", "fixture_flood"),
 ];
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";

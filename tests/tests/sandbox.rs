@@ -1,5 +1,5 @@
 //! Hostile plugins: one that traps, one that loops forever, one that grows memory
-//! without bound. Each is deployed to Xuân Hòa next to the real plugins; filing a
+//! without bound, one that answers with more data than the host copies. Each is deployed to Xuân Hòa next to the real plugins; filing a
 //! dossier for it must fail with a clear problem naming the plugin, within the
 //! sandbox's budget, write nothing, and not disturb a well-behaved filing made at
 //! the same time.
@@ -32,6 +32,7 @@ async fn hostile_plugins_fail_alone_and_in_bounded_time() {
         ("fixture_trap", "trapped"),
         ("fixture_spin", "CPU budget"),
         ("fixture_memory_hog", "memory"),
+        ("fixture_flood", "cap allows"),
     ] {
         let procedure = deploy_fixture(&server, stem).await;
         let mut hostile = good.clone();

@@ -25,7 +25,8 @@ pub struct SandboxLimits {
     pub call_deadline_ticks: u64,
     /// Cap on the bytes handed to a plugin in one call (form, payload, documents).
     pub max_input_bytes: usize,
-    /// Cap on the bytes a plugin may answer with in one call.
+    /// Cap on the bytes the host copies out of a plugin in one call (its answer, or
+    /// the arguments of one import call), enforced while the answer is lifted.
     pub max_output_bytes: usize,
     /// Instances that may be alive at once; also the size of the pooling allocator's
     /// slot pool. Callers beyond this wait (back-pressure) up to `queue_timeout`.

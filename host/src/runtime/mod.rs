@@ -34,8 +34,8 @@ pub enum RuntimeError {
     Malformed { plugin: String, message: String },
     #[error("the input for plugin {plugin} is {size} bytes, over the {cap}-byte cap")]
     InputTooLarge { plugin: String, size: usize, cap: usize },
-    #[error("plugin {plugin} answered with {size} bytes, over the {cap}-byte cap")]
-    OutputTooLarge { plugin: String, size: usize, cap: usize },
+    #[error("plugin {plugin} answered with more than the {cap}-byte cap allows")]
+    OutputTooLarge { plugin: String, cap: usize },
     #[error("every plugin instance slot is busy; try again shortly")]
     Busy,
     #[error("not a usable procedure component: {0}")]
@@ -235,8 +235,6 @@ impl Runtime {
         let findings = self
             .run(build, settings_json, move |procedure, store| procedure.call_check(store, &input))
             .await?;
-        let size: usize = findings.iter().map(|f| f.target.len() + f.code.len() + f.message.len()).sum();
-        self.guard_output(build, size)?;
         Ok(bindings::findings_from_wit(findings))
     }
 
@@ -282,24 +280,12 @@ impl Runtime {
         build: &PluginBuild,
         answer: Result<bindings::wit::Decision, bindings::wit::Refusal>,
     ) -> Result<Result<Decision, Refusal>, RuntimeError> {
-        let size = match &answer {
-            Ok(decision) => decision.next_step.len() + decision.note.len() + 64 * decision.effects.len() + effects_size(&decision.effects),
-            Err(refusal) => refusal.code.len() + refusal.message.len(),
-        };
-        self.guard_output(build, size)?;
         bindings::decision_from_wit(answer).map_err(|error| RuntimeError::Malformed { plugin: build.label(), message: error.0 })
     }
 
     fn guard_input(&self, build: &PluginBuild, size: usize) -> Result<(), RuntimeError> {
         if size > self.limits.max_input_bytes {
             return Err(RuntimeError::InputTooLarge { plugin: build.label(), size, cap: self.limits.max_input_bytes });
-        }
-        Ok(())
-    }
-
-    fn guard_output(&self, build: &PluginBuild, size: usize) -> Result<(), RuntimeError> {
-        if size > self.limits.max_output_bytes {
-            return Err(RuntimeError::OutputTooLarge { plugin: build.label(), size, cap: self.limits.max_output_bytes });
         }
         Ok(())
     }
@@ -361,22 +347,6 @@ fn documents_size(documents: &[bindings::wit::Document]) -> usize {
     documents.iter().map(|d| d.kind.len() + d.name.len() + d.sha256.len() + 16).sum()
 }
 
-fn effects_size(effects: &[bindings::wit::Effect]) -> usize {
-    use bindings::wit::Effect;
-    effects
-        .iter()
-        .map(|effect| match effect {
-            Effect::RequestSupplement(items) => items.iter().map(|i| i.target.len() + i.message.len()).sum(),
-            Effect::ExtendDue(extension) => extension.reason.len(),
-            Effect::RequestFee(fee) => fee.code.len() + fee.reason.len(),
-            Effect::RecordPayment(payment) => payment.receipt.len(),
-            Effect::IssueResult(result) => result.kind.len() + result.name.len() + result.number.len(),
-            Effect::NotifyApplicant(message) => message.len(),
-            Effect::StartClock(_) => 0,
-        })
-        .sum()
-}
-
 /// A core module starts with the same magic as a component but a different layer
 /// field; telling them apart gives the publisher a precise error.
 fn wasmparser_is_core_module(bytes: &[u8]) -> bool {
@@ -400,6 +370,10 @@ fn new_store(
     };
     let mut store = Store::new(pre.engine(), ctx);
     store.limiter(|ctx| ctx);
+    // Every byte a plugin's answer (or an import's arguments) makes the host copy is
+    // counted against this while it is lifted, so a list whose items all point at one
+    // large string cannot make the host allocate more than the cap.
+    store.set_hostcall_fuel(limits.max_output_bytes);
     store.set_epoch_deadline(limits.call_deadline_ticks);
     store.epoch_deadline_trap();
     store
@@ -423,6 +397,11 @@ fn classify(error: wasmtime::Error, ctx: &PluginCtx, limits: &SandboxLimits, plu
     let plugin = plugin.to_string();
     if ctx.memory_exceeded {
         return RuntimeError::MemoryExceeded { plugin, cap_bytes: limits.max_memory_bytes };
+    }
+    // Wasmtime reports an exhausted copy budget with an error type of its own that it
+    // does not export; its message is the only handle on it.
+    if format!("{error:#}").contains("fuel allocated for hostcalls has been exhausted") {
+        return RuntimeError::OutputTooLarge { plugin, cap: limits.max_output_bytes };
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => RuntimeError::Timeout { plugin, budget_ms: limits.call_budget().as_millis() },
