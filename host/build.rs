@@ -31,6 +31,7 @@ fn main() {
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
     println!("cargo:rerun-if-changed={}", root.join("Cargo.toml").display());
     println!("cargo:rerun-if-changed={}", root.join("Cargo.lock").display());
+    println!("cargo:rerun-if-changed={}", root.join(".cargo").join("config.toml").display());
 
     let target_dir = root.join("target").join("plugins");
     ensure_wasm_target();

@@ -86,6 +86,11 @@ fn bench(c: &mut Criterion) {
     group.bench_function("fresh-instance", |b| {
         b.iter(|| runtime.decide_blocking(&build, "{}".into(), &dossier, &command).expect("decide"))
     });
+    // The parts of a fresh decision: a fresh store and instance alone (created and
+    // dropped), and the call alone on an instance kept alive.
+    group.bench_function("instantiate-only", |b| {
+        b.iter(|| LiveInstance::new(&runtime, &build, "{}".into()).expect("instance"))
+    });
     let mut live = LiveInstance::new(&runtime, &build, "{}".into()).expect("live instance");
     group.bench_function("live-instance-baseline", |b| b.iter(|| live.decide(&dossier, &command).expect("decide")));
     group.finish();
