@@ -143,6 +143,9 @@ impl Workflow {
 
     /// Files a dossier: checks it with the procedure's plugin and stores it.
     pub async fn file(&self, caller: &Caller, request: FileRequest) -> Result<Filed> {
+        check_text("receiving_unit", &request.receiving_unit, false)?;
+        check_text("handling_unit", request.handling_unit.as_deref().unwrap_or(""), false)?;
+        check_text("procedure", &request.procedure_code, false)?;
         let receiving = self.unit(&request.receiving_unit).await?;
         let handling_code = request.handling_unit.clone().unwrap_or_else(|| receiving.code.clone());
         let handling = self.unit(&handling_code).await?;
