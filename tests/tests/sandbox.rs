@@ -116,3 +116,31 @@ async fn decisions_that_break_the_declared_steps_are_rejected_before_writing() {
     assert_eq!(server.version(officer, &filed.code).await, 1, "the dossier never moved");
     server.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_instance_pool_pushes_back_with_503() {
+    let limits = motcua::runtime::SandboxLimits {
+        max_concurrent_calls: 1,
+        queue_timeout: Duration::from_millis(20),
+        // A one-second budget keeps the slot taken long enough to be sure of the order.
+        call_deadline_ticks: 200,
+        ..Default::default()
+    };
+    let server = TestServer::start_with(Backend::Sqlite, "2026-03-02 09:00", limits).await;
+    let procedure = deploy_fixture(&server, "fixture_spin").await;
+    let mut hostile = filings()["birth"].clone();
+    hostile["procedure"] = json!(procedure);
+    // The spinning call holds the only slot for its whole budget; the second waits
+    // for the queue timeout and is told to come back.
+    let (first, second) = tokio::join!(server.post("/api/v1/dossiers", None, &hostile), async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        server.request(reqwest::Method::POST, "/api/v1/dossiers", None, &[], Some(filings()["birth"].to_string().into_bytes())).await
+    });
+    first.problem(StatusCode::BAD_GATEWAY);
+    let busy = second.problem(StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(busy["type"], "urn:motcua:problem:busy", "{busy}");
+    // Once the slot is free again, filing works.
+    let after = server.post("/api/v1/dossiers", None, &filings()["birth"]).await;
+    assert_eq!(after.status, StatusCode::CREATED, "{}", after.body);
+    server.finish().await;
+}
