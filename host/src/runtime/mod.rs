@@ -197,7 +197,7 @@ impl Runtime {
     /// itself. Nothing is kept if any step fails.
     pub fn load(&self, bytes: &[u8]) -> Result<PluginBuild, RuntimeError> {
         let sha256 = sha256_hex(bytes);
-        if wasmparser_is_core_module(bytes) {
+        if is_core_module(bytes) {
             return Err(RuntimeError::InvalidComponent(
                 "this is a core WebAssembly module, not a component; wrap it with wit-component".into(),
             ));
@@ -349,7 +349,7 @@ fn documents_size(documents: &[bindings::wit::Document]) -> usize {
 
 /// A core module starts with the same magic as a component but a different layer
 /// field; telling them apart gives the publisher a precise error.
-fn wasmparser_is_core_module(bytes: &[u8]) -> bool {
+fn is_core_module(bytes: &[u8]) -> bool {
     bytes.len() >= 8 && bytes[..4] == *b"\0asm" && bytes[6..8] == [0, 0]
 }
 
