@@ -20,7 +20,19 @@ const PLUGINS: &[(&str, &str)] = &[
     ("fixture-memory-hog", "fixture_memory_hog"),
     ("fixture-liar", "fixture_liar"),
     ("fixture-flood", "fixture_flood"),
+    ("business-household-onsite", "business_household_onsite"),
+    ("fixture-describe-trap", "fixture_describe_trap"),
+    ("fixture-describe-spin", "fixture_describe_spin"),
+    ("fixture-other-world", "fixture_other_world"),
+    ("fixture-wasi-filesystem", "fixture_wasi_filesystem"),
+    ("fixture-wasi-sockets", "fixture_wasi_sockets"),
+    ("fixture-wasi-http", "fixture_wasi_http"),
 ];
+
+/// Builds made a second time with cargo features, each in a target directory of its
+/// own so feature unification cannot mix them: (package, features, artifact stem, output stem).
+const FEATURE_BUILDS: &[(&str, &str, &str, &str)] =
+    &[("business-household", "release-1-1", "business_household", "business_household_1_1")];
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
@@ -36,33 +48,47 @@ fn main() {
     let target_dir = root.join("target").join("plugins");
     ensure_wasm_target();
 
-    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(&root)
-        .args(["build", "--profile", "plugin", "--target", WASM_TARGET])
-        .env("CARGO_TARGET_DIR", &target_dir)
-        // Flags meant for the host build must not leak into the guest build.
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_BUILD_TARGET");
-    for (package, _) in PLUGINS {
-        command.args(["-p", package]);
-    }
-    let status = command.status().expect("could not run cargo to build the plugins");
-    if !status.success() {
-        panic!("building the plugins for {WASM_TARGET} failed ({status}); see the output above");
-    }
+    let packages: Vec<&str> = PLUGINS.iter().map(|(package, _)| *package).collect();
+    cargo_build(&root, &target_dir, &packages, None);
 
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("plugins");
     std::fs::create_dir_all(&out_dir).expect("create OUT_DIR/plugins");
     let artifacts = target_dir.join(WASM_TARGET).join("plugin");
     for (_, stem) in PLUGINS {
-        let core_path = artifacts.join(format!("{stem}.wasm"));
-        let component = componentize(&core_path);
+        let component = componentize(&artifacts.join(format!("{stem}.wasm")));
         std::fs::write(out_dir.join(format!("{stem}.wasm")), component).expect("write component");
     }
+    for (package, features, stem, output) in FEATURE_BUILDS {
+        let feature_dir = root.join("target").join(format!("plugins-{features}"));
+        cargo_build(&root, &feature_dir, &[package], Some(features));
+        let component = componentize(&feature_dir.join(WASM_TARGET).join("plugin").join(format!("{stem}.wasm")));
+        std::fs::write(out_dir.join(format!("{output}.wasm")), component).expect("write component");
+    }
     println!("cargo:rustc-env=MOTCUA_BUILT_PLUGINS={}", out_dir.display());
+}
+
+/// Runs the nested cargo that builds guest crates.
+fn cargo_build(root: &Path, target_dir: &Path, packages: &[&str], features: Option<&str>) {
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(root)
+        .args(["build", "--profile", "plugin", "--target", WASM_TARGET])
+        .env("CARGO_TARGET_DIR", target_dir)
+        // Flags meant for the host build must not leak into the guest build.
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET");
+    for package in packages {
+        command.args(["-p", package]);
+    }
+    if let Some(features) = features {
+        command.args(["--features", features]);
+    }
+    let status = command.status().expect("could not run cargo to build the plugins");
+    if !status.success() {
+        panic!("building {packages:?} for {WASM_TARGET} failed ({status}); see the output above");
+    }
 }
 
 /// Wraps a core module that carries wit-bindgen's component-type section into a component.

@@ -13,7 +13,6 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use motcua::app::{self, Config};
 use motcua::clock::Clock;
 use motcua::domain::{Actor, Applicant, Channel, Command, Document, Role};
-use motcua::runtime::SandboxLimits;
 use motcua::workflow::{ActionRequest, Caller, FileRequest, snapshot};
 use serde_json::json;
 
@@ -23,7 +22,7 @@ fn bench(c: &mut Criterion) {
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let now = NaiveDateTime::parse_from_str("2026-03-02 09:00", "%Y-%m-%d %H:%M").unwrap();
     let state = runtime.block_on(async {
-        let state = app::build_state(&Config { database_url: url, limits: SandboxLimits::default() }, Clock::manual(now))
+        let state = app::build_state(&Config::new(url), Clock::manual(now))
             .await
             .unwrap();
         motcua::demo::seed(&state).await.unwrap();

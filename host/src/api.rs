@@ -10,7 +10,8 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -19,9 +20,14 @@ use crate::audit::{EventRecord, verify_chain};
 use crate::domain::{Actor, Applicant, Channel, Document, Role, Status};
 use crate::runtime::{PluginBuild, RuntimeError, sha256_hex};
 use crate::store::{DossierRecord, InboxQuery};
+use crate::registry::{RegistryError, Scope, UnitChange};
 use crate::workflow::{ActionRequest, Caller, FileRequest, Workflow, WorkflowError};
 
 pub type AppState = Arc<Workflow>;
+
+/// Bodies of plugin uploads may be this large; the registry's own cap (smaller, and
+/// configurable) answers with a precise problem.
+const MAX_UPLOAD_BYTES: usize = 32 << 20;
 
 pub use axum::Router;
 
@@ -41,6 +47,15 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/units/{unit}/dossiers", get(inbox))
         .route("/api/v1/track/{code}", get(track))
         .route("/api/v1/procedures", get(procedures))
+        .route(
+            "/api/v1/plugins",
+            post(publish).get(plugins).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
+        )
+        .route("/api/v1/rollouts", post(rollout).get(rollouts))
+        .route("/api/v1/rollouts/rollback", post(rollback))
+        .route("/api/v1/units/{unit}/procedures/{code}", put(configure_unit_procedure))
+        .route("/api/v1/units/{unit}/settings", put(configure_unit_settings))
+        .route("/api/v1/registry/events", get(registry_events))
         .fallback(|| async { ApiError::NotFound("no such endpoint; see README.md for the API".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
@@ -57,6 +72,13 @@ pub enum ApiError {
     InvalidToken,
     NotFound(String),
     Workflow(WorkflowError),
+    Registry(RegistryError),
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(error: RegistryError) -> Self {
+        ApiError::Registry(error)
+    }
 }
 
 impl From<WorkflowError> for ApiError {
@@ -104,6 +126,7 @@ impl IntoResponse for ApiError {
             ),
             ApiError::NotFound(detail) => problem(S::NOT_FOUND, "not-found", "Not found", detail, none),
             ApiError::Workflow(error) => workflow_problem(error),
+            ApiError::Registry(error) => registry_problem(error),
         }
     }
 }
@@ -166,6 +189,29 @@ fn workflow_problem(error: WorkflowError) -> Response {
             tracing::error!(%error, "store failure");
             problem(S::INTERNAL_SERVER_ERROR, "internal", "Internal error", "an internal error occurred; it has been logged".into(), none)
         }
+    }
+}
+
+fn registry_problem(error: RegistryError) -> Response {
+    use StatusCode as S;
+    let detail = error.to_string();
+    match error {
+        RegistryError::TooLarge { .. } => problem(S::PAYLOAD_TOO_LARGE, "plugin-too-large", "Plugin too large", detail, Value::Null),
+        RegistryError::VersionClash(_) => problem(S::CONFLICT, "version-clash", "Version already published", detail, Value::Null),
+        RegistryError::NotFound(_) => problem(S::NOT_FOUND, "not-found", "Not found", detail, Value::Null),
+        RegistryError::Invalid(_) => problem(S::UNPROCESSABLE_ENTITY, "invalid-request", "Invalid request", detail, Value::Null),
+        RegistryError::InvalidSettings(errors) => problem(
+            S::UNPROCESSABLE_ENTITY,
+            "invalid-settings",
+            "Settings do not fit the plugin's schema",
+            detail,
+            json!({ "errors": errors }),
+        ),
+        // Whatever the component did wrong while being checked, the publisher sent it.
+        RegistryError::Plugin(error) => {
+            problem(S::UNPROCESSABLE_ENTITY, "component-rejected", "Component rejected", error.to_string(), Value::Null)
+        }
+        RegistryError::Store(error) => workflow_problem(WorkflowError::Store(error)),
     }
 }
 
@@ -621,7 +667,12 @@ async fn procedures(
         .map(|(binding, build)| {
             let mut info = serde_json::to_value(&build.info).unwrap_or(Value::Null);
             if let Some(object) = info.as_object_mut() {
+                let is_default = state.registry.default_build(&binding.procedure_code).as_deref() == Some(&build.sha256);
                 object.insert("build".into(), json!({ "sha256": build.sha256, "version": build.info.plugin_version }));
+                object.insert(
+                    "binding".into(),
+                    json!({ "source": binding.source, "province_default": is_default, "procedure": binding.procedure_code }),
+                );
                 object.insert(
                     "settings".into(),
                     serde_json::from_str(&binding.settings_json).unwrap_or(Value::Null),
@@ -631,4 +682,246 @@ async fn procedures(
         })
         .collect();
     Ok(Json(json!({ "unit": unit, "procedures": offered })).into_response())
+}
+
+// ---- registry ----------------------------------------------------------------------------
+
+/// The caller, if they are a publisher of the province (a unit without a parent).
+async fn publisher(state: &AppState, headers: &HeaderMap) -> Result<Actor, ApiError> {
+    let Caller::Staff(actor) = caller(state, headers).await? else {
+        return Err(WorkflowError::Unauthenticated.into());
+    };
+    let unit = state.store.unit(&actor.unit).await.map_err(WorkflowError::from)?;
+    if actor.role != Role::Publisher || unit.is_none_or(|unit| unit.parent.is_some()) {
+        return Err(WorkflowError::Forbidden("only the province's publishers manage plugins and rollouts".into()).into());
+    }
+    Ok(actor)
+}
+
+/// The caller, if they are an admin of `unit`.
+async fn unit_admin(state: &AppState, headers: &HeaderMap, unit: &str) -> Result<Actor, ApiError> {
+    path_code(unit, "unit")?;
+    if state.store.unit(unit).await.map_err(WorkflowError::from)?.is_none() {
+        return Err(ApiError::NotFound(format!("unit `{unit}` does not exist")));
+    }
+    match caller(state, headers).await? {
+        Caller::Staff(actor) if actor.role == Role::Admin && actor.unit == unit => Ok(actor),
+        Caller::Staff(_) => Err(WorkflowError::Forbidden(format!("only an admin of `{unit}` changes its procedures")).into()),
+        _ => Err(WorkflowError::Unauthenticated.into()),
+    }
+}
+
+fn build_view(build: &PluginBuild) -> Value {
+    json!({
+        "sha256": build.sha256,
+        "plugin": build.info.code,
+        "procedure": build.info.procedure_code(),
+        "variant_of": build.info.variant_of,
+        "version": build.info.plugin_version,
+        "name": build.info.name,
+        "size": build.size,
+    })
+}
+
+async fn publish(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let actor = publisher(&state, &headers).await?;
+    let bytes = body_bytes(body)?;
+    let at = crate::clock::format_civil(state.now());
+    let (build, created) = state.registry.publish(bytes.to_vec(), &actor, &at).await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let mut view = build_view(&build);
+    view["created"] = json!(created);
+    Ok((status, Json(view)).into_response())
+}
+
+async fn plugins(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let stored = state.store.builds().await.map_err(WorkflowError::from)?;
+    let items: Vec<Value> = stored
+        .iter()
+        .map(|stored| {
+            let mut view = state.registry.build(&stored.sha256).map(|build| build_view(&build)).unwrap_or(Value::Null);
+            view["published_by"] = json!(stored.published_by);
+            view["published_at"] = json!(stored.published_at);
+            view["province_default"] = json!(
+                state.registry.default_build(stored.variant_of.as_deref().unwrap_or(&stored.procedure_code)).as_deref()
+                    == Some(stored.sha256.as_str())
+            );
+            view
+        })
+        .collect();
+    Ok(Json(json!({ "plugins": items })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolloutBody {
+    procedure: String,
+    version: String,
+    /// A list of unit codes, or "all".
+    units: Value,
+}
+
+async fn rollout(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+    let actor = publisher(&state, &headers).await?;
+    let body: RolloutBody = parse_body(&body_bytes(body)?)?;
+    let scope = match &body.units {
+        Value::String(all) if all == "all" => Scope::All,
+        Value::Array(units) => Scope::Pilot(
+            units
+                .iter()
+                .map(|unit| unit.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| ApiError::BadJson("`units` must be \"all\" or a list of unit codes".into()))?,
+        ),
+        _ => return Err(ApiError::BadJson("`units` must be \"all\" or a list of unit codes".into())),
+    };
+    let at = crate::clock::format_civil(state.now());
+    let id = state.registry.rollout(&body.procedure, &body.version, scope, &actor, &at).await?;
+    let record = state.store.rollouts(&body.procedure).await.map_err(WorkflowError::from)?.into_iter().find(|r| r.id == id);
+    Ok((StatusCode::CREATED, Json(json!({ "rollout": id, "units": record.map(|r| r.units) }))).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RollbackBody {
+    procedure: String,
+}
+
+async fn rollback(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+    let actor = publisher(&state, &headers).await?;
+    let body: RollbackBody = parse_body(&body_bytes(body)?)?;
+    let at = crate::clock::format_civil(state.now());
+    let undone = state.registry.rollback(&body.procedure, &actor, &at).await?;
+    Ok(Json(json!({
+        "rolled_back": undone.id,
+        "build": undone.build_sha256,
+        "scope": undone.scope,
+        "units": undone.units,
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct RolloutsParams {
+    procedure: String,
+}
+
+async fn rollouts(
+    State(state): State<AppState>,
+    params: Result<Query<RolloutsParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = query(params)?;
+    let records = state.store.rollouts(&params.procedure).await.map_err(WorkflowError::from)?;
+    let items: Vec<Value> = records
+        .iter()
+        .map(|r| json!({ "id": r.id, "build": r.build_sha256, "scope": r.scope, "units": r.units, "by": r.actor_id, "at": r.at, "rolled_back_at": r.rolled_back_at }))
+        .collect();
+    Ok(Json(json!({ "procedure": params.procedure, "rollouts": items })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnitProcedureBody {
+    #[serde(default)]
+    enabled: Option<bool>,
+    /// A variant's version (or sha256), or null to go back to the province default.
+    #[serde(default, deserialize_with = "double_option")]
+    variant: Option<Option<String>>,
+    #[serde(default)]
+    settings: Option<Value>,
+}
+
+/// Tells a missing field (leave alone) from an explicit null (clear).
+fn double_option<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+async fn configure_unit_procedure(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((unit, code)): Path<(String, String)>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let actor = unit_admin(&state, &headers, &unit).await?;
+    path_code(&code, "procedure")?;
+    let body: UnitProcedureBody = parse_body(&body_bytes(body)?)?;
+    if body.settings.as_ref().is_some_and(|settings| !settings.is_object()) {
+        return Err(RegistryError::InvalidSettings(vec!["settings must be a JSON object".into()]).into());
+    }
+    let change = UnitChange { enabled: body.enabled, variant: body.variant, settings: body.settings };
+    let at = crate::clock::format_civil(state.now());
+    let binding = state.registry.configure_unit(&unit, &code, change, &actor, &at).await?;
+    let build = state.registry.build(&binding.build_sha256);
+    Ok(Json(json!({
+        "unit": unit,
+        "procedure": code,
+        "enabled": binding.enabled,
+        "source": binding.source,
+        "build": build.as_ref().map(|build| build_view(build)),
+        "settings": serde_json::from_str::<Value>(&binding.settings_json).unwrap_or(Value::Null),
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnitSettingsBody {
+    /// The hour after which dossiers count from the next working day, "HH:MM".
+    cutoff: String,
+}
+
+async fn configure_unit_settings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(unit): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let actor = unit_admin(&state, &headers, &unit).await?;
+    let body: UnitSettingsBody = parse_body(&body_bytes(body)?)?;
+    let cutoff = chrono::NaiveTime::parse_from_str(&body.cutoff, "%H:%M")
+        .map_err(|_| RegistryError::Invalid(format!("cutoff `{}` is not a time like 15:00", body.cutoff)))?;
+    let cutoff = cutoff.format("%H:%M").to_string();
+    let before = state.store.unit(&unit).await.map_err(WorkflowError::from)?.map(|u| u.cutoff);
+    let event = crate::store::RegistryEvent {
+        at: crate::clock::format_civil(state.now()),
+        actor_id: actor.id.clone(),
+        actor_role: actor.role.as_str().into(),
+        action: "set-cutoff".into(),
+        procedure_code: None,
+        unit: Some(unit.clone()),
+        before: json!({ "cutoff": before }),
+        after: json!({ "cutoff": cutoff }),
+    };
+    state.store.set_unit_cutoff(&unit, &cutoff, &event).await.map_err(WorkflowError::from)?;
+    Ok(Json(json!({ "unit": unit, "cutoff": cutoff })).into_response())
+}
+
+#[derive(Deserialize)]
+struct EventsParams {
+    limit: Option<i64>,
+}
+
+async fn registry_events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Result<Query<EventsParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = query(params)?;
+    match caller(&state, &headers).await? {
+        Caller::Staff(actor) if matches!(actor.role, Role::Publisher | Role::Admin) => {}
+        Caller::Staff(_) => return Err(WorkflowError::Forbidden("publishers and admins read the registry's audit".into()).into()),
+        _ => return Err(WorkflowError::Unauthenticated.into()),
+    }
+    let limit = params.limit.unwrap_or(100).clamp(1, 1000);
+    let events = state.store.registry_events(limit).await.map_err(WorkflowError::from)?;
+    let items: Vec<Value> = events
+        .iter()
+        .map(|e| json!({ "at": e.at, "actor": { "id": e.actor_id, "role": e.actor_role }, "action": e.action,
+                          "procedure": e.procedure_code, "unit": e.unit, "before": e.before, "after": e.after }))
+        .collect();
+    Ok(Json(json!({ "events": items })).into_response())
 }

@@ -1,7 +1,9 @@
 //! Wiring: configuration in, a running server out.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -10,7 +12,7 @@ use crate::api::{self, AppState};
 use crate::calendar::Calendar;
 use crate::clock::Clock;
 use crate::registry::Registry;
-use crate::runtime::{Runtime, SandboxLimits};
+use crate::runtime::{ArtifactCache, Runtime, SandboxLimits};
 use crate::store::Store;
 use crate::workflow::Workflow;
 
@@ -19,6 +21,21 @@ use crate::workflow::Workflow;
 pub struct Config {
     pub database_url: String,
     pub limits: SandboxLimits,
+    /// Where compiled plugin builds are cached; `None` compiles every build at start.
+    pub cache_dir: Option<PathBuf>,
+    /// The largest component `POST /api/v1/plugins` accepts.
+    pub max_plugin_bytes: usize,
+}
+
+impl Config {
+    pub fn new(database_url: impl Into<String>) -> Config {
+        Config {
+            database_url: database_url.into(),
+            limits: SandboxLimits::default(),
+            cache_dir: None,
+            max_plugin_bytes: crate::registry::DEFAULT_MAX_PLUGIN_BYTES,
+        }
+    }
 }
 
 /// Connects the store, starts the runtime and compiles every stored build.
@@ -27,7 +44,21 @@ pub async fn build_state(config: &Config, clock: Clock) -> anyhow::Result<AppSta
         .await
         .with_context(|| format!("opening the database at {}", config.database_url))?;
     let runtime = Arc::new(Runtime::new(config.limits.clone(), Arc::new(Calendar::shipped()))?);
-    let registry = Arc::new(Registry::load(runtime.clone(), store.clone()).await.context("loading plugin builds")?);
+    let cache = match &config.cache_dir {
+        Some(dir) => {
+            let key = store.host_secret("artifact-cache-key").await?;
+            Some(
+                ArtifactCache::new(dir, key.as_bytes())
+                    .with_context(|| format!("creating the compiled-plugin cache at {}", dir.display()))?,
+            )
+        }
+        None => None,
+    };
+    let registry = Arc::new(
+        Registry::load(runtime.clone(), store.clone(), cache, config.max_plugin_bytes)
+            .await
+            .context("loading plugin builds")?,
+    );
     Ok(Arc::new(Workflow { store, runtime, registry, clock }))
 }
 
@@ -36,7 +67,19 @@ pub async fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<()>
     let address: SocketAddr = listener.local_addr()?;
     tracing::info!(%address, "motcua listening");
     let store = state.store.clone();
+    // Hosts that share a PostgreSQL database see each other's rollouts within seconds.
+    let registry = state.registry.clone();
+    let refresher = tokio::spawn(async move {
+        let mut interval = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            interval.tick().await;
+            if let Err(error) = registry.refresh().await {
+                tracing::warn!(%error, "refreshing the plugin registry failed");
+            }
+        }
+    });
     axum::serve(listener, api::app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    refresher.abort();
     store.close().await;
     Ok(())
 }

@@ -8,7 +8,8 @@
 use crate::api::AppState;
 use crate::bundled;
 use crate::clock::format_civil;
-use crate::domain::Role;
+use crate::domain::{Actor, Role};
+use crate::registry::Scope;
 use crate::runtime::sha256_hex;
 use crate::store::{ActorRecord, Unit};
 
@@ -79,14 +80,14 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Seeded> {
         }
     }
 
+    let publisher = Actor { id: format!("{}-publisher", PROVINCE.code), role: Role::Publisher, unit: PROVINCE.code.into() };
     let mut procedures = Vec::new();
     for bytes in [bundled::BIRTH_REGISTRATION, bundled::BUSINESS_HOUSEHOLD] {
-        let (build, _) = state.registry.deploy(bytes.to_vec(), "phu-tho-publisher", &now).await?;
-        for commune in &COMMUNES {
-            // Keep a unit's existing binding (and its settings) on re-runs.
-            if state.registry.binding(commune.code, &build.info.code).is_none() {
-                state.registry.bind(commune.code, &build.sha256, "{}").await?;
-            }
+        let (build, _) = state.registry.publish(bytes.to_vec(), &publisher, &now).await?;
+        // The first run makes the bundled build the province default everywhere; later
+        // runs keep whatever rollouts, variants and settings happened since.
+        if state.registry.default_build(&build.info.code).is_none() {
+            state.registry.rollout(&build.info.code, &build.sha256, Scope::All, &publisher, &now).await?;
         }
         procedures.push((build.info.code.clone(), build.info.name.clone(), build.info.plugin_version.clone()));
     }

@@ -207,6 +207,12 @@ pub struct ProcedureInfo {
 }
 
 impl ProcedureInfo {
+    /// The national procedure code dossiers of this build count under: the code
+    /// itself, or for a local variant the procedure it varies.
+    pub fn procedure_code(&self) -> &str {
+        self.variant_of.as_deref().unwrap_or(&self.code)
+    }
+
     pub fn step(&self, id: &str) -> Option<&StepSpec> {
         self.steps.iter().find(|step| step.id == id)
     }
@@ -225,6 +231,26 @@ impl ProcedureInfo {
             if !seen.insert(step.id.as_str()) {
                 return Err(format!("step `{}` declared twice", step.id));
             }
+        }
+        if semver::Version::parse(&self.plugin_version).is_err() {
+            return Err(format!("plugin version `{}` is not a semantic version (like 1.2.0)", self.plugin_version));
+        }
+        match &self.variant_of {
+            None if self.code.contains('/') => {
+                return Err(format!("`{}` looks like a variant's code but the plugin names no procedure it varies", self.code));
+            }
+            Some(base) => {
+                let Some(suffix) = self.code.strip_prefix(&format!("{base}/")) else {
+                    return Err(format!("a variant of {base} must be coded `{base}/<variant name>`, not `{}`", self.code));
+                };
+                if suffix.is_empty() || !suffix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+                    return Err(format!("variant name `{suffix}` must be lower-case letters, digits and dashes"));
+                }
+            }
+            None => {}
+        }
+        if !self.code.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'/')) {
+            return Err(format!("procedure code `{}` has characters other than letters, digits, `.`, `-`, `/`", self.code));
         }
         match self.step(&self.initial_step) {
             None => return Err(format!("initial step `{}` is not declared", self.initial_step)),

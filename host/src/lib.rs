@@ -11,5 +11,6 @@ pub mod demo;
 pub mod domain;
 pub mod registry;
 pub mod runtime;
+pub mod schema;
 pub mod store;
 pub mod workflow;

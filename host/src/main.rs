@@ -1,5 +1,6 @@
 //! The `motcua` command: serve the API, seed the demo province, migrate, make tokens.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -7,7 +8,7 @@ use clap::{Parser, Subcommand};
 use motcua::app::{self, Config};
 use motcua::clock::{Clock, format_civil};
 use motcua::domain::Role;
-use motcua::runtime::{SandboxLimits, sha256_hex};
+use motcua::runtime::sha256_hex;
 use motcua::store::{ActorRecord, Store};
 use motcua::workflow::new_token;
 use tokio::net::TcpListener;
@@ -26,6 +27,20 @@ struct ServerArgs {
     listen: String,
     #[command(flatten)]
     database: DatabaseArgs,
+    /// Directory for compiled plugin builds (default: beside a SQLite database, else
+    /// in the system's temporary directory).
+    #[arg(long, env = "MOTCUA_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Clone)]
+struct ClientArgs {
+    /// The motcua server to talk to.
+    #[arg(long, env = "MOTCUA_SERVER", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// A publisher's token.
+    #[arg(long, env = "MOTCUA_TOKEN")]
+    token: String,
 }
 
 #[derive(clap::Args, Clone)]
@@ -47,6 +62,38 @@ enum CommandLine {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Publish, roll out and roll back procedure plugins on a running server.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Publish a component (.wasm) to the province catalog.
+    Publish {
+        file: PathBuf,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Roll a published version out to pilot units (--units a,b) or to all units (--all).
+    Rollout {
+        procedure: String,
+        version: String,
+        #[arg(long, value_delimiter = ',', conflicts_with = "all", required_unless_present = "all")]
+        units: Vec<String>,
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Undo the latest rollout of a procedure.
+    Rollback {
+        procedure: String,
+        #[command(flatten)]
+        client: ClientArgs,
     },
 }
 
@@ -93,13 +140,14 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        CommandLine::Plugin { command } => plugin_command(command).await,
         CommandLine::Serve(args) => {
-            let state = app::build_state(&config(&args.database), Clock::system()).await?;
+            let state = app::build_state(&config(&args), Clock::system()).await?;
             let listener = bind(&args.listen).await?;
             app::serve(state, listener).await
         }
         CommandLine::Demo(args) => {
-            let state = app::build_state(&config(&args.database), Clock::system()).await?;
+            let state = app::build_state(&config(&args), Clock::system()).await?;
             let seeded = motcua::demo::seed(&state).await?;
             let listener = bind(&args.listen).await?;
             print_demo(&listener.local_addr()?.to_string(), &seeded);
@@ -134,8 +182,46 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn config(database: &DatabaseArgs) -> Config {
-    Config { database_url: database.database_url.clone(), limits: SandboxLimits::default() }
+fn config(args: &ServerArgs) -> Config {
+    let url = &args.database.database_url;
+    let cache_dir = args.cache_dir.clone().unwrap_or_else(|| match url.strip_prefix("sqlite://") {
+        Some(path) => PathBuf::from(format!("{}-cache", path.split('?').next().unwrap_or(path))),
+        None => std::env::temp_dir().join("motcua-cache"),
+    });
+    Config { cache_dir: Some(cache_dir), ..Config::new(url.clone()) }
+}
+
+/// Talks to a running server for `motcua plugin ...`.
+async fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let (client_args, request) = match &command {
+        PluginCommand::Publish { file, client: args } => {
+            let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+            (args, client.post(format!("{}/api/v1/plugins", args.server)).header("content-type", "application/wasm").body(bytes))
+        }
+        PluginCommand::Rollout { procedure, version, units, all, client: args } => {
+            let scope = if *all { serde_json::json!("all") } else { serde_json::json!(units) };
+            let body = serde_json::json!({ "procedure": procedure, "version": version, "units": scope });
+            (args, client.post(format!("{}/api/v1/rollouts", args.server)).json(&body))
+        }
+        PluginCommand::Rollback { procedure, client: args } => {
+            let body = serde_json::json!({ "procedure": procedure });
+            (args, client.post(format!("{}/api/v1/rollouts/rollback", args.server)).json(&body))
+        }
+    };
+    let response = request
+        .bearer_auth(&client_args.token)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the server at {}", client_args.server))?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
+    if !status.is_success() {
+        let detail = body["detail"].as_str().unwrap_or("no detail");
+        anyhow::bail!("the server refused ({status}): {detail}");
+    }
+    println!("{}", serde_json::to_string_pretty(&body)?);
+    Ok(())
 }
 
 async fn bind(listen: &str) -> anyhow::Result<TcpListener> {

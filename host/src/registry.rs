@@ -1,96 +1,434 @@
-//! The plugin registry: compiled builds by sha256, and which build each unit uses
-//! for each procedure. The store holds the truth; this is its compiled, in-memory
-//! image, so a request never compiles anything.
+//! The plugin registry: published builds by sha256, the province default of each
+//! procedure, and which build each unit uses (default, pilot or local variant) with its
+//! settings. The store holds the truth; this is its compiled, in-memory image, so a
+//! request never compiles anything and a rollout takes effect on the next request.
+//!
+//! Every change goes through one async mutex (changes on one host are serialised),
+//! is written with its audit event in one transaction, and then the image is reloaded
+//! from the store. Other hosts sharing the database pick changes up with `refresh`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
-use crate::runtime::{PluginBuild, Runtime, RuntimeError};
-use crate::store::{Binding, Store, StoreError, StoredBuild};
+use serde_json::{Value, json};
+
+use crate::domain::Actor;
+use crate::runtime::{ArtifactCache, CacheOutcome, PluginBuild, Runtime, RuntimeError};
+use crate::schema;
+use crate::store::{Binding, RegistryEvent, RolloutRecord, Store, StoreError, StoredBuild};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     #[error(transparent)]
     Plugin(#[from] RuntimeError),
     #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("no plugin build {0} is deployed")]
-    UnknownBuild(String),
+    Store(StoreError),
+    #[error("the component is {size} bytes; the limit is {cap} bytes")]
+    TooLarge { size: usize, cap: usize },
+    #[error("{0}")]
+    VersionClash(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the settings do not fit the plugin's settings schema: {}", .0.join("; "))]
+    InvalidSettings(Vec<String>),
+}
+
+impl From<StoreError> for RegistryError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(message) => RegistryError::VersionClash(message),
+            other => RegistryError::Store(other),
+        }
+    }
+}
+
+type Result<T, E = RegistryError> = std::result::Result<T, E>;
+
+/// Where a rollout goes.
+#[derive(Clone, Debug)]
+pub enum Scope {
+    /// These units only.
+    Pilot(Vec<String>),
+    /// Every commune-level unit, and the build becomes the province default.
+    All,
+}
+
+/// A unit admin's change to one of the unit's procedures; `None` leaves a part alone.
+#[derive(Clone, Debug, Default)]
+pub struct UnitChange {
+    pub enabled: Option<bool>,
+    /// `Some(Some(version))`: use that local variant; `Some(None)`: back to the default.
+    pub variant: Option<Option<String>>,
+    pub settings: Option<Value>,
+}
+
+/// How many builds were compiled, loaded from the cache, or rebuilt from a bad entry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoadStats {
+    pub compiled: usize,
+    pub cache_hits: usize,
+    pub rebuilt: usize,
 }
 
 #[derive(Default)]
 struct Image {
     builds: HashMap<String, Arc<PluginBuild>>,
     bindings: HashMap<(String, String), Binding>,
+    defaults: HashMap<String, String>,
 }
 
 pub struct Registry {
     runtime: Arc<Runtime>,
     store: Store,
+    cache: Option<Arc<ArtifactCache>>,
+    max_plugin_bytes: usize,
     image: RwLock<Image>,
+    changes: tokio::sync::Mutex<()>,
+    compiled: AtomicUsize,
+    cache_hits: AtomicUsize,
+    rebuilt: AtomicUsize,
 }
 
+/// The default cap on a published component's size.
+pub const DEFAULT_MAX_PLUGIN_BYTES: usize = 8 << 20;
+
 impl Registry {
-    /// Loads and compiles every stored build and reads every binding.
-    pub async fn load(runtime: Arc<Runtime>, store: Store) -> Result<Registry, RegistryError> {
-        let registry = Registry { runtime, store, image: RwLock::new(Image::default()) };
-        for stored in registry.store.builds().await? {
-            let build = registry.compile(stored.bytes).await?;
-            registry.image.write().expect("registry lock").builds.insert(build.sha256.clone(), build);
-        }
-        for binding in registry.store.bindings().await? {
-            registry
-                .image
-                .write()
-                .expect("registry lock")
-                .bindings
-                .insert((binding.unit.clone(), binding.procedure_code.clone()), binding);
-        }
+    /// Loads every stored build (from the compiled cache when it can) and every binding.
+    pub async fn load(
+        runtime: Arc<Runtime>,
+        store: Store,
+        cache: Option<ArtifactCache>,
+        max_plugin_bytes: usize,
+    ) -> Result<Registry> {
+        let registry = Registry {
+            runtime,
+            store,
+            cache: cache.map(Arc::new),
+            max_plugin_bytes,
+            image: RwLock::new(Image::default()),
+            changes: tokio::sync::Mutex::new(()),
+            compiled: AtomicUsize::new(0),
+            cache_hits: AtomicUsize::new(0),
+            rebuilt: AtomicUsize::new(0),
+        };
+        registry.refresh().await?;
         Ok(registry)
     }
 
-    async fn compile(&self, bytes: Vec<u8>) -> Result<Arc<PluginBuild>, RegistryError> {
-        let runtime = self.runtime.clone();
-        // Compilation takes tens of milliseconds of CPU: keep it off the reactor.
-        let build = tokio::task::spawn_blocking(move || runtime.load(&bytes).map(|build| (build, bytes)))
-            .await
-            .map_err(|error| RuntimeError::InvalidComponent(format!("compilation task failed: {error}")))??;
-        Ok(Arc::new(build.0))
+    pub fn stats(&self) -> LoadStats {
+        LoadStats {
+            compiled: self.compiled.load(Ordering::Relaxed),
+            cache_hits: self.cache_hits.load(Ordering::Relaxed),
+            rebuilt: self.rebuilt.load(Ordering::Relaxed),
+        }
     }
 
-    /// Compiles, checks and stores a build. Returns it, and whether it was new.
-    pub async fn deploy(&self, bytes: Vec<u8>, publisher: &str, at: &str) -> Result<(Arc<PluginBuild>, bool), RegistryError> {
+    pub fn max_plugin_bytes(&self) -> usize {
+        self.max_plugin_bytes
+    }
+
+    /// Reloads bindings and defaults from the store, compiling any build this host
+    /// has not loaded yet (published through another host).
+    pub async fn refresh(&self) -> Result<()> {
+        for stored in self.store.builds().await? {
+            if self.build(&stored.sha256).is_none() {
+                let build = self.compile(stored.bytes).await?;
+                self.image.write().expect("registry lock").builds.insert(build.sha256.clone(), build);
+            }
+        }
+        let bindings = self.store.bindings().await?;
+        let defaults = self.store.province_defaults().await?;
+        let mut image = self.image.write().expect("registry lock");
+        image.bindings =
+            bindings.into_iter().map(|binding| ((binding.unit.clone(), binding.procedure_code.clone()), binding)).collect();
+        image.defaults = defaults.into_iter().collect();
+        Ok(())
+    }
+
+    async fn compile(&self, bytes: Vec<u8>) -> Result<Arc<PluginBuild>> {
+        let runtime = self.runtime.clone();
+        let cache = self.cache.clone();
+        // Compilation takes milliseconds to seconds of CPU: keep it off the reactor.
+        let (build, outcome) = tokio::task::spawn_blocking(move || runtime.load_with(&bytes, cache.as_deref()))
+            .await
+            .map_err(|error| RuntimeError::InvalidComponent(format!("compilation task failed: {error}")))??;
+        let counter = match outcome {
+            CacheOutcome::Hit => &self.cache_hits,
+            CacheOutcome::Rebuilt => &self.rebuilt,
+            CacheOutcome::Miss | CacheOutcome::Disabled => &self.compiled,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        Ok(Arc::new(build))
+    }
+
+    /// Verifies, compiles and stores a build. Publishing the same bytes again changes
+    /// nothing; other bytes under a published version are refused. Returns the build
+    /// and whether it is new.
+    pub async fn publish(&self, bytes: Vec<u8>, actor: &Actor, at: &str) -> Result<(Arc<PluginBuild>, bool)> {
+        if bytes.len() > self.max_plugin_bytes {
+            return Err(RegistryError::TooLarge { size: bytes.len(), cap: self.max_plugin_bytes });
+        }
         let sha = crate::runtime::sha256_hex(&bytes);
         if let Some(existing) = self.build(&sha) {
             return Ok((existing, false));
         }
+        let _guard = self.changes.lock().await;
         let build = self.compile(bytes.clone()).await?;
         let stored = StoredBuild {
             sha256: build.sha256.clone(),
             procedure_code: build.info.code.clone(),
+            variant_of: build.info.variant_of.clone(),
             version: build.info.plugin_version.clone(),
             size: bytes.len() as i64,
             bytes,
             info_json: serde_json::to_string(&build.info).expect("procedure info serialises"),
-            published_by: publisher.to_string(),
+            published_by: actor.id.clone(),
             published_at: at.to_string(),
         };
-        let inserted = self.store.insert_build(&stored).await?;
+        let event = RegistryEvent {
+            at: at.to_string(),
+            actor_id: actor.id.clone(),
+            actor_role: actor.role.as_str().into(),
+            action: "publish".into(),
+            procedure_code: Some(build.info.procedure_code().to_string()),
+            unit: None,
+            before: Value::Null,
+            after: json!({ "build": build.sha256, "plugin": build.info.code, "version": build.info.plugin_version }),
+        };
+        let inserted = self.store.insert_build(&stored, &event).await?;
         self.image.write().expect("registry lock").builds.insert(build.sha256.clone(), build.clone());
         Ok((build, inserted))
     }
 
-    /// Makes `unit` use build `sha256` for its procedure, with the given settings.
-    pub async fn bind(&self, unit: &str, sha256: &str, settings_json: &str) -> Result<(), RegistryError> {
-        let build = self.build(sha256).ok_or_else(|| RegistryError::UnknownBuild(sha256.to_string()))?;
+    /// Finds a published build of a plugin by version (or by sha256).
+    pub fn find(&self, plugin_code: &str, version_or_sha: &str) -> Option<Arc<PluginBuild>> {
+        let image = self.image.read().expect("registry lock");
+        if let Some(build) = image.builds.get(version_or_sha) {
+            return (build.info.code == plugin_code).then(|| build.clone());
+        }
+        image
+            .builds
+            .values()
+            .find(|build| build.info.code == plugin_code && build.info.plugin_version == version_or_sha)
+            .cloned()
+    }
+
+    /// Rolls a build of a procedure out to pilot units or to all of them.
+    pub async fn rollout(&self, procedure_code: &str, version: &str, scope: Scope, actor: &Actor, at: &str) -> Result<i64> {
+        let build = self
+            .find(procedure_code, version)
+            .ok_or_else(|| RegistryError::NotFound(format!("no published build {version} of procedure {procedure_code}")))?;
+        if build.info.variant_of.is_some() {
+            return Err(RegistryError::Invalid(format!(
+                "{} is a local variant; a unit's admin chooses it for their unit",
+                build.label()
+            )));
+        }
+        let _guard = self.changes.lock().await;
+        let units = self.store.units().await?;
+        let (targets, scope_name, new_default): (Vec<String>, &str, Option<&str>) = match &scope {
+            Scope::Pilot(names) => {
+                if names.is_empty() {
+                    return Err(RegistryError::Invalid("name at least one pilot unit".into()));
+                }
+                for name in names {
+                    match units.iter().find(|unit| &unit.code == name) {
+                        None => return Err(RegistryError::NotFound(format!("unit `{name}` does not exist"))),
+                        Some(unit) if unit.parent.is_none() => {
+                            return Err(RegistryError::Invalid(format!("`{name}` is the province, not a commune-level unit")));
+                        }
+                        Some(_) => {}
+                    }
+                }
+                (names.clone(), "pilot", None)
+            }
+            Scope::All => (
+                units.iter().filter(|unit| unit.parent.is_some()).map(|unit| unit.code.clone()).collect(),
+                "all",
+                Some(build.sha256.as_str()),
+            ),
+        };
+        let source = if new_default.is_some() { "default" } else { "pilot" };
+        let mut bindings = Vec::new();
+        let mut skipped = Vec::new();
+        for unit in &targets {
+            let current = self.any_binding(unit, procedure_code);
+            if current.as_ref().is_some_and(|binding| binding.source == "variant") {
+                // A unit that chose a local variant keeps it; its admin decides when to leave it.
+                skipped.push(unit.clone());
+                continue;
+            }
+            bindings.push(Binding {
+                unit: unit.clone(),
+                procedure_code: procedure_code.to_string(),
+                build_sha256: build.sha256.clone(),
+                settings_json: current.as_ref().map(|b| b.settings_json.clone()).unwrap_or_else(|| "{}".into()),
+                enabled: current.as_ref().is_none_or(|b| b.enabled),
+                source: source.to_string(),
+            });
+        }
+        let record = RolloutRecord {
+            id: 0,
+            procedure_code: procedure_code.to_string(),
+            build_sha256: build.sha256.clone(),
+            scope: scope_name.to_string(),
+            units: bindings.iter().map(|binding| binding.unit.clone()).collect(),
+            actor_id: actor.id.clone(),
+            at: at.to_string(),
+            rolled_back_at: None,
+        };
+        let event = RegistryEvent {
+            at: at.to_string(),
+            actor_id: actor.id.clone(),
+            actor_role: actor.role.as_str().into(),
+            action: format!("rollout-{scope_name}"),
+            procedure_code: Some(procedure_code.to_string()),
+            unit: None,
+            before: Value::Null,
+            after: json!({
+                "build": build.sha256,
+                "version": build.info.plugin_version,
+                "units": record.units,
+                "skipped_variant_units": skipped,
+            }),
+        };
+        let id = self.store.apply_rollout(&record, &bindings, new_default, &event).await?;
+        drop(_guard);
+        self.refresh().await?;
+        Ok(id)
+    }
+
+    /// Undoes the latest rollout of a procedure.
+    pub async fn rollback(&self, procedure_code: &str, actor: &Actor, at: &str) -> Result<RolloutRecord> {
+        let guard = self.changes.lock().await;
+        let event = RegistryEvent {
+            at: at.to_string(),
+            actor_id: actor.id.clone(),
+            actor_role: actor.role.as_str().into(),
+            action: "rollback".into(),
+            procedure_code: Some(procedure_code.to_string()),
+            unit: None,
+            before: Value::Null,
+            after: Value::Null,
+        };
+        let undone = self
+            .store
+            .rollback(procedure_code, &event)
+            .await?
+            .ok_or_else(|| RegistryError::NotFound(format!("procedure {procedure_code} has no rollout to roll back")))?;
+        drop(guard);
+        self.refresh().await?;
+        Ok(undone)
+    }
+
+    /// A unit admin enables or disables a procedure, chooses a local variant or goes
+    /// back to the province default, or changes the unit's settings.
+    pub async fn configure_unit(
+        &self,
+        unit: &str,
+        procedure_code: &str,
+        change: UnitChange,
+        actor: &Actor,
+        at: &str,
+    ) -> Result<Binding> {
+        let guard = self.changes.lock().await;
+        let current = self.any_binding(unit, procedure_code);
+        let default = self.image.read().expect("registry lock").defaults.get(procedure_code).cloned();
+        let mut next = match (&current, &default) {
+            (Some(binding), _) => binding.clone(),
+            (None, Some(sha)) => Binding {
+                unit: unit.to_string(),
+                procedure_code: procedure_code.to_string(),
+                build_sha256: sha.clone(),
+                settings_json: "{}".into(),
+                enabled: true,
+                source: "default".into(),
+            },
+            (None, None) => {
+                return Err(RegistryError::NotFound(format!("procedure {procedure_code} is not rolled out to `{unit}`")));
+            }
+        };
+        match &change.variant {
+            Some(Some(version)) => {
+                let variant = self
+                    .image
+                    .read()
+                    .expect("registry lock")
+                    .builds
+                    .values()
+                    .find(|build| {
+                        build.info.variant_of.as_deref() == Some(procedure_code)
+                            && (build.info.plugin_version == *version || build.sha256 == *version || build.info.code == *version)
+                    })
+                    .cloned()
+                    .ok_or_else(|| RegistryError::NotFound(format!("no local variant `{version}` of procedure {procedure_code}")))?;
+                next.build_sha256 = variant.sha256.clone();
+                next.source = "variant".into();
+            }
+            Some(None) => {
+                let sha = default.clone().ok_or_else(|| {
+                    RegistryError::Invalid(format!("procedure {procedure_code} has no province default to go back to"))
+                })?;
+                next.build_sha256 = sha;
+                next.source = "default".into();
+            }
+            None => {}
+        }
+        if let Some(enabled) = change.enabled {
+            next.enabled = enabled;
+        }
+        let build = self
+            .build(&next.build_sha256)
+            .ok_or_else(|| RegistryError::NotFound(format!("build {} is not loaded", next.build_sha256)))?;
+        if let Some(settings) = &change.settings {
+            next.settings_json = settings.to_string();
+        }
+        // The settings must fit the schema of the build the unit will run, whether
+        // they or the build changed.
+        let settings: Value = serde_json::from_str(&next.settings_json).unwrap_or(Value::Null);
+        schema::validate(&build.info.settings_schema, &settings).map_err(RegistryError::InvalidSettings)?;
+        let event = RegistryEvent {
+            at: at.to_string(),
+            actor_id: actor.id.clone(),
+            actor_role: actor.role.as_str().into(),
+            action: "configure-unit".into(),
+            procedure_code: Some(procedure_code.to_string()),
+            unit: Some(unit.to_string()),
+            before: current.as_ref().map(binding_json).unwrap_or(Value::Null),
+            after: binding_json(&next),
+        };
+        self.store.set_binding(&next, &event).await?;
+        drop(guard);
+        self.refresh().await?;
+        Ok(next)
+    }
+
+    /// Binds a build directly (used to seed the demo and by tests); audited like any change.
+    pub async fn bind(&self, unit: &str, sha256: &str, settings_json: &str) -> Result<()> {
+        let build = self.build(sha256).ok_or_else(|| RegistryError::NotFound(format!("no build {sha256}")))?;
         let binding = Binding {
             unit: unit.to_string(),
-            procedure_code: build.info.code.clone(),
+            procedure_code: build.info.procedure_code().to_string(),
             build_sha256: sha256.to_string(),
             settings_json: settings_json.to_string(),
             enabled: true,
+            source: if build.info.variant_of.is_some() { "variant".into() } else { "default".into() },
         };
-        self.store.set_binding(&binding).await?;
+        let event = RegistryEvent {
+            at: String::new(),
+            actor_id: "motcua".into(),
+            actor_role: "system".into(),
+            action: "bind".into(),
+            procedure_code: Some(binding.procedure_code.clone()),
+            unit: Some(unit.to_string()),
+            before: Value::Null,
+            after: binding_json(&binding),
+        };
+        let _guard = self.changes.lock().await;
+        self.store.set_binding(&binding, &event).await?;
         self.image
             .write()
             .expect("registry lock")
@@ -103,20 +441,29 @@ impl Registry {
         self.image.read().expect("registry lock").builds.get(sha256).cloned()
     }
 
+    pub fn builds(&self) -> Vec<Arc<PluginBuild>> {
+        let mut builds: Vec<_> = self.image.read().expect("registry lock").builds.values().cloned().collect();
+        builds.sort_by(|a, b| (&a.info.code, &a.info.plugin_version).cmp(&(&b.info.code, &b.info.plugin_version)));
+        builds
+    }
+
+    /// The province default build of a procedure.
+    pub fn default_build(&self, procedure_code: &str) -> Option<String> {
+        self.image.read().expect("registry lock").defaults.get(procedure_code).cloned()
+    }
+
+    fn any_binding(&self, unit: &str, procedure_code: &str) -> Option<Binding> {
+        self.image.read().expect("registry lock").bindings.get(&(unit.to_string(), procedure_code.to_string())).cloned()
+    }
+
     /// The enabled binding of a unit's procedure.
     pub fn binding(&self, unit: &str, procedure_code: &str) -> Option<Binding> {
-        self.image
-            .read()
-            .expect("registry lock")
-            .bindings
-            .get(&(unit.to_string(), procedure_code.to_string()))
-            .filter(|binding| binding.enabled)
-            .cloned()
+        self.any_binding(unit, procedure_code).filter(|binding| binding.enabled)
     }
 
     /// Settings of a unit's procedure ("{}" when it has no binding).
     pub fn settings(&self, unit: &str, procedure_code: &str) -> String {
-        self.binding(unit, procedure_code).map(|binding| binding.settings_json).unwrap_or_else(|| "{}".to_string())
+        self.any_binding(unit, procedure_code).map(|binding| binding.settings_json).unwrap_or_else(|| "{}".to_string())
     }
 
     /// What a unit offers: each enabled binding with its compiled build.
@@ -131,4 +478,13 @@ impl Registry {
         offered.sort_by(|a, b| a.0.procedure_code.cmp(&b.0.procedure_code));
         offered
     }
+}
+
+fn binding_json(binding: &Binding) -> Value {
+    json!({
+        "build": binding.build_sha256,
+        "source": binding.source,
+        "enabled": binding.enabled,
+        "settings": serde_json::from_str::<Value>(&binding.settings_json).unwrap_or(Value::Null),
+    })
 }

@@ -68,7 +68,7 @@ impl From<RegistryError> for WorkflowError {
         match error {
             RegistryError::Plugin(error) => WorkflowError::Plugin(error),
             RegistryError::Store(error) => WorkflowError::Store(error),
-            RegistryError::UnknownBuild(sha) => WorkflowError::BadRequest(format!("no plugin build {sha} is deployed")),
+            other => WorkflowError::BadRequest(other.to_string()),
         }
     }
 }

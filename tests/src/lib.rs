@@ -42,6 +42,11 @@ pub struct TestServer {
     server: tokio::task::JoinHandle<()>,
 }
 
+/// The demo province's publisher, as the registry sees them.
+pub fn publisher() -> motcua::domain::Actor {
+    motcua::domain::Actor { id: "phu-tho-publisher".into(), role: motcua::domain::Role::Publisher, unit: "phu-tho".into() }
+}
+
 /// Parses "2026-02-13 09:00" as civil time.
 pub fn at(text: &str) -> NaiveDateTime {
     NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").expect("time as YYYY-MM-DD HH:MM")
@@ -80,9 +85,8 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let (database_url, postgres_database) = fresh_database(backend, dir.path()).await;
         let clock = Clock::manual(at(now));
-        let state = app::build_state(&Config { database_url: database_url.clone(), limits }, clock.clone())
-            .await
-            .expect("server state");
+        let config = Config { limits, cache_dir: Some(dir.path().join("cache")), ..Config::new(database_url.clone()) };
+        let state = app::build_state(&config, clock.clone()).await.expect("server state");
         motcua::demo::seed(&state).await.expect("seed demo province");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let base = format!("http://{}", listener.local_addr().expect("address"));
@@ -101,6 +105,54 @@ impl TestServer {
             postgres_database,
             server,
         }
+    }
+
+    /// Stops this server and starts a new one on the same database and compiled-plugin
+    /// cache, as an operator's restart would (the demo seed is not run again).
+    pub async fn restart(self) -> TestServer {
+        self.server.abort();
+        let _ = self.server.await;
+        self.state.store.close().await;
+        let config = Config {
+            limits: self.state.runtime.limits().clone(),
+            cache_dir: Some(self._dir.path().join("cache")),
+            ..Config::new(self.database_url.clone())
+        };
+        let state = app::build_state(&config, self.clock.clone()).await.expect("server state after restart");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let router = api::app(state.clone());
+        let server = tokio::spawn(async move {
+            axum_serve(listener, router).await;
+        });
+        TestServer { base, state, server, ..self }
+    }
+
+    /// The directory of the compiled-plugin cache.
+    pub fn cache_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("cache")
+    }
+
+    /// Posts raw bytes (a component) with a token.
+    pub async fn post_bytes(&self, path: &str, token: &str, bytes: Vec<u8>) -> Response {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("content-type", "application/wasm")
+            .body(bytes)
+            .send()
+            .await
+            .expect("request reaches the server");
+        let status = response.status();
+        let content_type =
+            response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let body = serde_json::from_slice(&response.bytes().await.expect("body")).unwrap_or(Value::Null);
+        Response { status, content_type, body }
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.request(reqwest::Method::PUT, path, token, &[], Some(body.to_string().into_bytes())).await
     }
 
     pub fn set_time(&self, now: &str) {
@@ -261,6 +313,34 @@ impl Response {
         assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "problem detail");
         &self.body
     }
+}
+
+/// A component built from `plugins/` by the host's build script, by artifact stem.
+pub fn plugin_bytes(stem: &str) -> Vec<u8> {
+    motcua::bundled::built_plugin(stem).unwrap_or_else(|error| panic!("plugin {stem} was not built: {error}"))
+}
+
+/// The same component with a custom section appended: other bytes, same code.
+pub fn with_custom_section(mut component: Vec<u8>, name: &str, payload_len: usize) -> Vec<u8> {
+    fn leb128(mut value: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (value & 0x7f) as u8;
+            value >>= 7;
+            if value == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let mut content = Vec::new();
+    leb128(name.len(), &mut content);
+    content.extend_from_slice(name.as_bytes());
+    content.extend(std::iter::repeat_n(0u8, payload_len));
+    component.push(0);
+    leb128(content.len(), &mut component);
+    component.extend_from_slice(&content);
+    component
 }
 
 /// A realistic document's metadata.

@@ -17,7 +17,7 @@ fn filings() -> Value {
 
 async fn deploy_fixture(server: &TestServer, stem: &str) -> String {
     let bytes = motcua::bundled::built_plugin(stem).expect("fixture built by host/build.rs");
-    let (build, _) = server.state.registry.deploy(bytes, "test", "2026-03-02T08:00:00+07:00").await.expect("deploy");
+    let (build, _) = server.state.registry.publish(bytes, &motcua_e2e::publisher(), "2026-03-02T08:00:00+07:00").await.expect("publish");
     server.state.registry.bind("xuan-hoa", &build.sha256, "{}").await.expect("bind");
     build.info.code.clone()
 }
@@ -82,9 +82,10 @@ async fn the_runtime_refuses_what_is_not_a_procedure_component() {
     let registry = &server.state.registry;
     // A core module (not a component), and random bytes.
     let core_module = b"\0asm\x01\0\0\0".to_vec();
-    let error = registry.deploy(core_module, "test", "now").await.err().expect("core module refused");
+    let publisher = motcua_e2e::publisher();
+    let error = registry.publish(core_module, &publisher, "now").await.err().expect("core module refused");
     assert!(error.to_string().contains("core WebAssembly module"), "{error}");
-    let error = registry.deploy(vec![7u8; 512], "test", "now").await.err().expect("garbage refused");
+    let error = registry.publish(vec![7u8; 512], &publisher, "now").await.err().expect("garbage refused");
     assert!(error.to_string().contains("not a valid component"), "{error}");
     assert!(server.state.store.builds().await.unwrap().len() == 2, "nothing beyond the demo builds was stored");
     server.finish().await;

@@ -6,6 +6,7 @@
 //! with the limits of [`engine::SandboxLimits`].
 
 pub mod bindings;
+pub mod cache;
 pub mod engine;
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Engine, ResourceLimiter, Store, Trap};
 
 use self::bindings::{Procedure, ProcedurePre};
+pub use self::cache::{ArtifactCache, CacheOutcome};
 pub use self::engine::SandboxLimits;
 use crate::calendar::Calendar;
 use crate::domain::{Command, Decision, DossierSnapshot, Finding, ProcedureInfo, Refusal, Submission};
@@ -137,6 +139,17 @@ fn label(code: &str, version: &str, sha256: &str) -> String {
     format!("{code}@{version} ({})", &sha256[..12.min(sha256.len())])
 }
 
+/// Contract versions this host implements.
+pub const SUPPORTED_CONTRACTS: &[&str] = &["motcua:procedure@0.1.0"];
+
+/// Every import a plugin may have: the contract's interfaces, nothing else.
+const GRANTED_IMPORTS: &[&str] = &[
+    "motcua:procedure/types@0.1.0",
+    "motcua:procedure/log@0.1.0",
+    "motcua:procedure/settings@0.1.0",
+    "motcua:procedure/calendar@0.1.0",
+];
+
 /// Holds the engine, the linker with the contract's imports, and the call limits.
 pub struct Runtime {
     engine: Engine,
@@ -196,14 +209,25 @@ impl Runtime {
     /// Compiles a component, links it against the contract and asks it to describe
     /// itself. Nothing is kept if any step fails.
     pub fn load(&self, bytes: &[u8]) -> Result<PluginBuild, RuntimeError> {
+        self.load_with(bytes, None).map(|(build, _)| build)
+    }
+
+    /// Like [`Runtime::load`], taking the compiled form from `cache` when it holds a
+    /// valid entry (and filling it when it does not).
+    pub fn load_with(&self, bytes: &[u8], cache: Option<&ArtifactCache>) -> Result<(PluginBuild, CacheOutcome), RuntimeError> {
         let sha256 = sha256_hex(bytes);
         if is_core_module(bytes) {
             return Err(RuntimeError::InvalidComponent(
                 "this is a core WebAssembly module, not a component; wrap it with wit-component".into(),
             ));
         }
-        let component = Component::new(&self.engine, bytes)
-            .map_err(|error| RuntimeError::InvalidComponent(format!("not a valid component: {error:#}")))?;
+        let compiled = match cache {
+            Some(cache) => cache.component(&self.engine, &sha256, bytes),
+            None => Component::new(&self.engine, bytes).map(|component| (component, CacheOutcome::Disabled)),
+        };
+        let (component, outcome) =
+            compiled.map_err(|error| RuntimeError::InvalidComponent(format!("not a valid component: {error:#}")))?;
+        self.check_imports(&component)?;
         let instance_pre = self.linker.instantiate_pre(&component).map_err(|error| {
             RuntimeError::InvalidComponent(format!(
                 "the component needs imports the contract motcua:procedure@0.1.0 does not grant: {error:#}"
@@ -219,7 +243,29 @@ impl Runtime {
         let info = bindings::procedure_info_from_wit(raw)
             .map_err(|error| RuntimeError::Malformed { plugin: provisional.clone(), message: error.0 })?;
         info.validate().map_err(|message| RuntimeError::Malformed { plugin: provisional, message })?;
-        Ok(PluginBuild { sha256, size: bytes.len(), info, pre })
+        Ok((PluginBuild { sha256, size: bytes.len(), info, pre }, outcome))
+    }
+
+    /// Names the first import the contract does not grant, or a contract version this
+    /// host does not implement, before linking gives a less precise error.
+    fn check_imports(&self, component: &Component) -> Result<(), RuntimeError> {
+        for (name, _) in component.component_type().imports(&self.engine) {
+            if GRANTED_IMPORTS.contains(&name) {
+                continue;
+            }
+            if let Some(rest) = name.strip_prefix("motcua:procedure/") {
+                let version = rest.split_once('@').map(|(_, version)| version).unwrap_or("?");
+                return Err(RuntimeError::InvalidComponent(format!(
+                    "the component imports `{name}`: it targets motcua:procedure@{version}, and this host implements {}",
+                    SUPPORTED_CONTRACTS.join(", ")
+                )));
+            }
+            return Err(RuntimeError::InvalidComponent(format!(
+                "the component imports `{name}`, which the contract motcua:procedure@0.1.0 does not grant \
+                 (plugins get only log, settings and calendar)"
+            )));
+        }
+        Ok(())
     }
 
     /// Runs `check` on a submission.

@@ -1,6 +1,16 @@
 use super::*;
 use motcua_sdk::testing::{command, document, dossier, submission};
 
+/// The plugin version and processing time this build must declare: 1.0.0 with 3
+/// working days, or 1.1.0 with 2 for the `release-1-1` build.
+#[cfg(not(feature = "release-1-1"))]
+const RELEASE: (&str, u32) = ("1.0.0", 3);
+#[cfg(feature = "release-1-1")]
+const RELEASE: (&str, u32) = ("1.1.0", 2);
+
+/// The processing time of this build.
+const PROCESSING_TIME: ProcessingTime = ProcessingTime::WorkingDays(RELEASE.1);
+
 const GOOD_FORM: &str = r#"{
     "business_name": "Hộ kinh doanh Phở Lan",
     "address": "Số 12, phường Xuân Hòa, tỉnh Phú Thọ",
@@ -120,10 +130,7 @@ fn intake_starts_the_clock_and_requests_the_unit_fee() {
         (decided.next_step.as_str(), decided.status),
         ("review", Status::Processing)
     );
-    assert_eq!(
-        decided.effects[0],
-        Effect::StartClock(ProcessingTime::WorkingDays(3))
-    );
+    assert_eq!(decided.effects[0], Effect::StartClock(PROCESSING_TIME));
     let Effect::RequestFee(fee) = &decided.effects[1] else {
         panic!("{:?}", decided.effects)
     };
@@ -143,6 +150,7 @@ fn intake_starts_the_clock_and_requests_the_unit_fee() {
 
     let free = || Settings {
         registration_fee_vnd: 0,
+        ..Settings::default()
     };
     let decided = decide_command(
         &filed_dossier("submitted"),
@@ -150,10 +158,7 @@ fn intake_starts_the_clock_and_requests_the_unit_fee() {
         free,
     )
     .unwrap();
-    assert_eq!(
-        decided.effects,
-        [Effect::StartClock(ProcessingTime::WorkingDays(3))]
-    );
+    assert_eq!(decided.effects, [Effect::StartClock(PROCESSING_TIME)]);
 }
 
 #[test]
@@ -295,10 +300,7 @@ fn supplement_restarts_the_clock_only_when_complete() {
         (decided.next_step.as_str(), decided.status),
         ("review", Status::Processing)
     );
-    assert_eq!(
-        decided.effects,
-        [Effect::StartClock(ProcessingTime::WorkingDays(3))]
-    );
+    assert_eq!(decided.effects, [Effect::StartClock(PROCESSING_TIME)]);
 }
 
 #[test]
@@ -380,9 +382,10 @@ fn describe_is_consistent() {
     let info = procedure_info();
     assert_eq!(
         (info.code.as_str(), info.plugin_version.as_str()),
-        ("1.001612", "1.0.0")
+        ("1.001612", RELEASE.0)
     );
-    assert_eq!(info.processing_time, ProcessingTime::WorkingDays(3));
+    assert_eq!(info.variant_of, None);
+    assert_eq!(info.processing_time, PROCESSING_TIME);
     assert_eq!(info.fees[0].amount_vnd, 100_000);
     assert!(info.steps.iter().any(|s| s.id == info.initial_step));
     assert!(
@@ -400,4 +403,96 @@ fn describe_is_consistent() {
         parse_settings::<Settings>("{}").unwrap(),
         Settings::default()
     );
+}
+
+#[test]
+#[cfg(not(feature = "release-1-1"))]
+fn the_default_build_is_release_1_0_with_3_working_days() {
+    // The rules crate reports its own package version; it must be the plugin's.
+    assert_eq!(PLUGIN_VERSION, env!("CARGO_PKG_VERSION"));
+    assert_eq!(procedure_info().plugin_version, "1.0.0");
+    assert_eq!(processing_time(), ProcessingTime::WorkingDays(3));
+}
+
+#[test]
+#[cfg(feature = "release-1-1")]
+fn release_1_1_is_version_1_1_0_with_2_working_days() {
+    assert_eq!(procedure_info().plugin_version, "1.1.0");
+    assert_eq!(
+        procedure_info().processing_time,
+        ProcessingTime::WorkingDays(2)
+    );
+    let received = decide_command(
+        &filed_dossier("submitted"),
+        &command("receive", Role::Officer),
+        Settings::default,
+    )
+    .unwrap();
+    assert_eq!(
+        received.effects[0],
+        Effect::StartClock(ProcessingTime::WorkingDays(2))
+    );
+}
+
+/// What `receive` requests from a dossier that came through `channel`, under `settings`.
+fn intake_fee(channel: Channel, settings: Settings) -> Option<u64> {
+    let mut dossier = filed_dossier("submitted");
+    dossier.channel = channel;
+    let decided =
+        decide_command(&dossier, &command("receive", Role::Officer), || settings).unwrap();
+    assert_eq!(decided.effects[0], Effect::StartClock(PROCESSING_TIME));
+    match decided.effects.as_slice() {
+        [_] => None,
+        [_, Effect::RequestFee(fee)] => Some(fee.amount_vnd),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn online_dossiers_pay_no_fee_where_the_unit_exempts_them() {
+    let exempt = parse_settings::<Settings>(r#"{"online_fee_exempt": true}"#).unwrap();
+    assert_eq!(
+        exempt,
+        Settings {
+            registration_fee_vnd: 100_000,
+            online_fee_exempt: true
+        }
+    );
+    assert_eq!(intake_fee(Channel::Online, exempt.clone()), None);
+    assert_eq!(intake_fee(Channel::InPerson, exempt.clone()), Some(100_000));
+    assert_eq!(intake_fee(Channel::Postal, exempt), Some(100_000));
+    // Not exempt by default: online dossiers pay like any other.
+    assert_eq!(
+        intake_fee(Channel::Online, Settings::default()),
+        Some(100_000)
+    );
+    let local = parse_settings::<Settings>(
+        r#"{"registration_fee_vnd": 50000, "online_fee_exempt": false}"#,
+    )
+    .unwrap();
+    assert_eq!(intake_fee(Channel::Online, local), Some(50_000));
+}
+
+#[test]
+fn the_settings_schema_matches_the_settings_type() {
+    let schema: serde_json::Value = serde_json::from_str(SETTINGS_SCHEMA).unwrap();
+    assert_eq!(schema["type"], "object");
+    assert_eq!(schema["additionalProperties"], false);
+    let properties = schema["properties"].as_object().unwrap();
+    let mut names: Vec<&str> = properties.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["online_fee_exempt", "registration_fee_vnd"]);
+    assert_eq!(properties["registration_fee_vnd"]["type"], "integer");
+    assert_eq!(properties["registration_fee_vnd"]["minimum"], 0);
+    assert_eq!(properties["online_fee_exempt"]["type"], "boolean");
+    // Every property has a default, and the defaults are the type's.
+    let defaults: serde_json::Map<String, serde_json::Value> = properties
+        .iter()
+        .map(|(name, property)| (name.clone(), property["default"].clone()))
+        .collect();
+    assert_eq!(
+        parse_settings::<Settings>(&serde_json::Value::Object(defaults).to_string()).unwrap(),
+        Settings::default()
+    );
+    assert_eq!(procedure_info().settings_schema, SETTINGS_SCHEMA);
 }

@@ -1,0 +1,416 @@
+//! The rules of Đăng ký thành lập hộ kinh doanh (registering a household business) at
+//! commune level, national procedure 1.001612.
+//!
+//! The rules follow Nghị định 168/2025/NĐ-CP on business registration, Luật Doanh
+//! nghiệp 2020 and Thông tư 85/2019/TT-BTC on fees. The statutory time is 3 working
+//! days ([`WORKING_DAYS`]), which restart from zero after a supplement; the
+//! registration fee is set by the provincial People's Council and configured per unit,
+//! which may also waive it for dossiers filed online.
+//!
+//! The rules live in plain functions ([`procedure_info`], [`check_submission`],
+//! [`decide_command`]) that take everything they need as arguments, so they are
+//! unit-tested natively (in `plugins/business-household`).
+//!
+//! This crate is a library and never a component: the plugin `business-household`
+//! exports these rules as they are, and a local variant such as
+//! `business-household-onsite` exports its own rules built on them. Keeping the
+//! `export!` out of this crate is what lets both link it, even when cargo builds them
+//! in one invocation (a cargo feature could not: one invocation unifies features).
+//!
+//! The `release-1-1` feature builds release 1.1.0 of the procedure, which differs in
+//! one visible rule: 2 working days instead of 3. It exists so that a rollout from one
+//! build of the procedure to another can be tested.
+
+use motcua_sdk::prelude::*;
+use serde::Deserialize;
+
+/// National procedure code.
+pub const CODE: &str = "1.001612";
+
+/// Statutory processing time, in working days.
+#[cfg(not(feature = "release-1-1"))]
+pub const WORKING_DAYS: u32 = 3;
+/// Statutory processing time, in working days: release 1.1.0 shortens it to 2.
+#[cfg(feature = "release-1-1")]
+pub const WORKING_DAYS: u32 = 2;
+
+/// The version `describe` reports: this package's, which is kept equal to the plugin
+/// package `business-household`'s (its tests check), or 1.1.0 for `release-1-1`.
+#[cfg(not(feature = "release-1-1"))]
+pub const PLUGIN_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The version `describe` reports: the package's, or 1.1.0 for the `release-1-1` build.
+#[cfg(feature = "release-1-1")]
+pub const PLUGIN_VERSION: &str = "1.1.0";
+
+/// The statutory processing time, as `describe` declares it and intake and a completed
+/// supplement start the clock with.
+pub fn processing_time() -> ProcessingTime {
+    ProcessingTime::WorkingDays(WORKING_DAYS)
+}
+
+/// JSON Schema of the application form, kept in step with [`BusinessForm`] by hand.
+pub const FORM_SCHEMA: &str = r##"{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "title": "Giấy đề nghị đăng ký hộ kinh doanh",
+  "type": "object",
+  "required": ["business_name", "address", "business_lines", "capital_vnd", "employees"],
+  "properties": {
+    "business_name": { "title": "Tên hộ kinh doanh", "type": "string", "minLength": 1 },
+    "address": { "title": "Địa chỉ trụ sở hộ kinh doanh", "type": "string", "minLength": 1 },
+    "business_lines": {
+      "title": "Ngành, nghề kinh doanh",
+      "type": "array",
+      "minItems": 1,
+      "items": { "type": "string", "minLength": 1 }
+    },
+    "capital_vnd": { "title": "Vốn kinh doanh (đồng)", "type": "integer", "exclusiveMinimum": 0 },
+    "employees": { "title": "Số lượng lao động", "type": "integer", "minimum": 0 },
+    "members": {
+      "title": "Thành viên hộ gia đình tham gia đăng ký",
+      "type": "array",
+      "items": {
+        "type": "object",
+        "required": ["full_name", "citizen_id"],
+        "properties": {
+          "full_name": { "title": "Họ, chữ đệm và tên", "type": "string", "minLength": 1 },
+          "citizen_id": { "title": "Số định danh cá nhân", "type": "string", "pattern": "^[0-9]{12}$" }
+        }
+      }
+    }
+  }
+}"##;
+
+/// JSON Schema of the per-unit settings, matching [`Settings`].
+pub const SETTINGS_SCHEMA: &str = r#"{"type":"object","properties":{"registration_fee_vnd":{"type":"integer","minimum":0,"default":100000},"online_fee_exempt":{"type":"boolean","default":false}},"additionalProperties":false}"#;
+
+/// Per-unit settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// The registration fee the provincial People's Council set, in đồng. Zero means the
+    /// unit charges nothing, and then no fee is requested at intake.
+    pub registration_fee_vnd: u64,
+    /// Waive the fee for dossiers filed online: then no fee is requested at intake for
+    /// them, whatever `registration_fee_vnd` says.
+    pub online_fee_exempt: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            registration_fee_vnd: 100_000,
+            online_fee_exempt: false,
+        }
+    }
+}
+
+impl Settings {
+    /// The fee to request at intake for a dossier that came in through `channel`; zero
+    /// means none is requested.
+    pub fn intake_fee_vnd(&self, channel: Channel) -> u64 {
+        if self.online_fee_exempt && channel == Channel::Online {
+            0
+        } else {
+            self.registration_fee_vnd
+        }
+    }
+}
+
+/// The application form. Every field defaults, so that a missing field is reported by
+/// the content checks rather than stopping the parse (see [`parse_form`]).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct BusinessForm {
+    pub business_name: String,
+    pub address: String,
+    pub business_lines: Vec<String>,
+    /// Signed so that a negative amount is reported as such rather than as a type error.
+    pub capital_vnd: i64,
+    pub employees: i64,
+    /// Household members registering the business together; may be empty.
+    pub members: Vec<Member>,
+}
+
+/// A household member taking part in the registration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Member {
+    pub full_name: String,
+    pub citizen_id: String,
+}
+
+/// The document components of a dossier whose form lists `member_count` members: the
+/// members' minutes are required only when more than one member registers.
+pub fn documents(member_count: usize) -> Vec<DocumentRequirement> {
+    vec![
+        requirement("registration-request", "Giấy đề nghị đăng ký hộ kinh doanh")
+            .option("registration-request", "Giấy đề nghị đăng ký hộ kinh doanh"),
+        requirement("owner-id", "Giấy tờ pháp lý của cá nhân chủ hộ kinh doanh")
+            .option("citizen-id-card", "Thẻ căn cước / căn cước công dân")
+            .option("passport", "Hộ chiếu"),
+        requirement(
+            "members-minutes",
+            "Biên bản họp thành viên hộ gia đình (khi có từ hai thành viên trở lên)",
+        )
+        .option("members-minutes", "Biên bản họp thành viên hộ gia đình")
+        .required_if(member_count > 1),
+    ]
+}
+
+/// The requirements for a dossier, read from its own form. The form was checked when it
+/// was filed; if it no longer parses, the members are counted from whatever parses.
+fn dossier_documents(form_json: &str) -> Vec<DocumentRequirement> {
+    let members = parse_form::<BusinessForm>(form_json, &mut Findings::new())
+        .map_or(0, |form| form.members.len());
+    documents(members)
+}
+
+/// The workflow: steps, their canonical statuses, and who may take which action.
+pub fn steps() -> Vec<StepSpec> {
+    use Role::{Citizen, Leader, Officer, Specialist};
+    vec![
+        step("submitted", "Mới đăng ký", Status::Submitted)
+            .action("receive", "Tiếp nhận hồ sơ", &[Officer])
+            .action("refuse", "Từ chối tiếp nhận", &[Officer]),
+        step("review", "Thẩm định", Status::Processing)
+            .action("request-supplement", "Yêu cầu bổ sung hồ sơ", &[Specialist])
+            .action("record-payment", "Ghi nhận nộp lệ phí", &[Officer, Citizen])
+            .action("propose", "Trình phê duyệt", &[Specialist]),
+        step(
+            "supplement",
+            "Chờ bổ sung hồ sơ",
+            Status::SupplementRequested,
+        )
+        .action(
+            "complete-supplement",
+            "Hoàn thành bổ sung",
+            &[Citizen, Officer],
+        ),
+        step("approval", "Chờ phê duyệt", Status::Processing)
+            .action("approve", "Cấp giấy chứng nhận", &[Leader])
+            .action("send-back", "Trả lại để thẩm định lại", &[Leader]),
+        step("settled", "Đã có kết quả", Status::Settled).action(
+            "return-result",
+            "Trả kết quả",
+            &[Officer],
+        ),
+        step("refused", "Từ chối tiếp nhận", Status::Refused),
+        step("returned", "Đã trả kết quả", Status::Returned),
+    ]
+}
+
+/// What `describe` returns.
+pub fn procedure_info() -> ProcedureInfo {
+    ProcedureInfo {
+        code: CODE.into(),
+        name: "Đăng ký thành lập hộ kinh doanh".into(),
+        field: "business".into(),
+        level: Level::Commune,
+        processing_time: processing_time(),
+        fees: vec![fee(
+            "registration",
+            "Lệ phí đăng ký hộ kinh doanh",
+            Settings::default().registration_fee_vnd,
+            "Thông tư 85/2019/TT-BTC; mức thu do Hội đồng nhân dân cấp tỉnh quyết định (cấu hình theo đơn vị).",
+        )],
+        documents: documents(0),
+        form_schema: FORM_SCHEMA.into(),
+        settings_schema: SETTINGS_SCHEMA.into(),
+        steps: steps(),
+        initial_step: "submitted".into(),
+        legal_basis: vec![
+            "Nghị định 168/2025/NĐ-CP về đăng ký doanh nghiệp".into(),
+            "Luật Doanh nghiệp số 59/2020/QH14".into(),
+            "Thông tư 85/2019/TT-BTC hướng dẫn về phí và lệ phí thuộc thẩm quyền quyết định của Hội đồng nhân dân tỉnh".into(),
+        ],
+        plugin_version: PLUGIN_VERSION.into(),
+        variant_of: None,
+    }
+}
+
+/// Every problem with a submission, all at once, each pointed at its field.
+pub fn check_submission(submission: &Submission) -> Vec<Finding> {
+    let mut findings = Findings::new();
+    let form = parse_form::<BusinessForm>(&submission.form_json, &mut findings);
+    if let Some(form) = &form {
+        check_form(form, &mut findings);
+    }
+    let applicant = &submission.applicant;
+    findings.check_citizen_id("applicant.citizen_id", &applicant.citizen_id);
+    if let Some(phone) = applicant.phone.as_deref().filter(|phone| !phone.is_empty()) {
+        findings.check_phone("applicant.phone", phone);
+    }
+    let members = form.as_ref().map_or(0, |form| form.members.len());
+    findings.extend(missing_document_findings(
+        &documents(members),
+        &submission.documents,
+    ));
+    findings.into_vec()
+}
+
+fn check_form(form: &BusinessForm, findings: &mut Findings) {
+    findings.require_text(
+        "form.business_name",
+        &form.business_name,
+        "tên hộ kinh doanh",
+    );
+    findings.require_text("form.address", &form.address, "địa chỉ trụ sở");
+    if form.business_lines.is_empty() {
+        findings.block(
+            "form.business_lines",
+            "required",
+            "Chưa nhập ngành, nghề kinh doanh.",
+        );
+    }
+    for (index, line) in form.business_lines.iter().enumerate() {
+        findings.require_text(
+            &format!("form.business_lines[{index}]"),
+            line,
+            "ngành, nghề kinh doanh",
+        );
+    }
+    if form.capital_vnd <= 0 {
+        findings.block(
+            "form.capital_vnd",
+            "must-be-positive",
+            "Vốn kinh doanh phải lớn hơn 0 đồng.",
+        );
+    }
+    if form.employees < 0 {
+        findings.block(
+            "form.employees",
+            "must-not-be-negative",
+            "Số lượng lao động không được âm.",
+        );
+    }
+    for (index, member) in form.members.iter().enumerate() {
+        findings.require_text(
+            &format!("form.members[{index}].full_name"),
+            &member.full_name,
+            "họ tên thành viên",
+        );
+        findings.check_citizen_id(
+            &format!("form.members[{index}].citizen_id"),
+            &member.citizen_id,
+        );
+    }
+}
+
+/// The payload of `record-payment`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PaymentPayload {
+    /// Defaults to what is still owed.
+    amount_vnd: Option<u64>,
+    online: bool,
+    receipt: String,
+}
+
+/// The next step of a dossier, or why the command cannot be carried out.
+///
+/// Pure and deterministic: it reads only the snapshot, the command and, for intake,
+/// the unit's settings, which it asks for through `settings` only then (most actions
+/// do not need them, and each read is a call into the host).
+pub fn decide_command(
+    dossier: &Dossier,
+    command: &Command,
+    settings: impl FnOnce() -> Settings,
+) -> Result<Decision, Refusal> {
+    let note = command.note.trim();
+    let restart_clock = Effect::StartClock(processing_time());
+    let decided = match (dossier.step.as_str(), command.action.as_str()) {
+        ("submitted", "receive") => {
+            let received = decision("review", Status::Processing).effect(restart_clock);
+            let fee_vnd = settings().intake_fee_vnd(dossier.channel);
+            if fee_vnd == 0 {
+                received
+            } else {
+                received.effect(Effect::RequestFee(FeeRequest {
+                    code: "registration".into(),
+                    amount_vnd: fee_vnd,
+                    reason: "Lệ phí đăng ký hộ kinh doanh (Thông tư 85/2019/TT-BTC).".into(),
+                }))
+            }
+        }
+        ("submitted", "refuse") => {
+            if note.is_empty() {
+                return Err(refuse(
+                    "note-required",
+                    "Từ chối tiếp nhận phải ghi rõ lý do.",
+                ));
+            }
+            decision("refused", Status::Refused)
+        }
+        ("review", "request-supplement") => {
+            let requirements = dossier_documents(&dossier.form_json);
+            let items = supplement_items(&requirements, &dossier.documents, &command.payload_json)?;
+            decision("supplement", Status::SupplementRequested)
+                .effect(Effect::RequestSupplement(items))
+        }
+        ("review", "record-payment") => {
+            let payload: PaymentPayload = parse_payload(&command.payload_json)?;
+            if payload.receipt.trim().is_empty() {
+                return Err(refuse(
+                    "receipt-required",
+                    "Phải ghi số biên lai thu lệ phí (`receipt`).",
+                ));
+            }
+            let owed = dossier
+                .fees_requested_vnd
+                .saturating_sub(dossier.fees_paid_vnd);
+            let amount_vnd = payload.amount_vnd.unwrap_or(owed);
+            if amount_vnd == 0 {
+                return Err(refuse(
+                    "invalid-amount",
+                    "Không có khoản lệ phí nào cần ghi nhận.",
+                ));
+            }
+            decision("review", Status::Processing).effect(Effect::RecordPayment(Payment {
+                amount_vnd,
+                online: payload.online,
+                receipt: payload.receipt.trim().into(),
+            }))
+        }
+        ("review", "propose") => {
+            require_fees_paid(dossier)?;
+            decision("approval", Status::Processing)
+        }
+        ("supplement", "complete-supplement") => {
+            require_complete(&dossier_documents(&dossier.form_json), &dossier.documents)?;
+            decision("review", Status::Processing).effect(restart_clock)
+        }
+        ("approval", "approve") => {
+            decision("settled", Status::Settled).effect(Effect::IssueResult(ResultDocument {
+                kind: "household-business-certificate".into(),
+                name: "Giấy chứng nhận đăng ký hộ kinh doanh".into(),
+                number: certificate_number(&dossier.code),
+                digitized: true,
+            }))
+        }
+        ("approval", "send-back") => decision("review", Status::Processing),
+        ("settled", "return-result") => decision("returned", Status::Returned),
+        (step, action) => return Err(unknown_action(step, action)),
+    };
+    Ok(decided.note(note))
+}
+
+/// Refuses (code `"fee-unpaid"`) while the applicant still owes part of the fees
+/// requested: a dossier is proposed for approval only once they are paid.
+pub fn require_fees_paid(dossier: &Dossier) -> Result<(), Refusal> {
+    if dossier.fees_paid_vnd < dossier.fees_requested_vnd {
+        return Err(refuse(
+            "fee-unpaid",
+            format!(
+                "Chưa nộp đủ lệ phí: đã nộp {} / {} đồng.",
+                dossier.fees_paid_vnd, dossier.fees_requested_vnd
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The certificate number. Derived from the dossier code, which is unique in the
+/// province, so replaying a dossier's history issues the same number.
+pub fn certificate_number(dossier_code: &str) -> String {
+    format!("HKD-{dossier_code}")
+}
