@@ -140,6 +140,36 @@ fn operator_workflow_on_sqlite() {
     let (status, body) = http_get(&address, "/api/v1/units/xuan-hoa/dossiers", Some(token));
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("urn:motcua:problem:forbidden"), "{body}");
+
+    // Provincial IT publishes, pilots and rolls back from the command line.
+    let server = format!("http://{address}");
+    let plugin = |args: &[&str]| {
+        motcua()
+            .arg("plugin")
+            .args(args)
+            .args(["--server", &server, "--token", "demo-phu-tho-publisher"])
+            .output()
+            .unwrap()
+    };
+    let next = std::path::Path::new(motcua::bundled::BUILT_PLUGINS_DIR).join("business_household_1_1.wasm");
+    let output = plugin(&["publish", next.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("\"version\": \"1.1.0\""));
+    let output = plugin(&["rollout", "1.001612", "1.1.0", "--units", "xuan-hoa,viet-tri"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let (_, body) = http_get(&address, "/api/v1/procedures?unit=viet-tri", None);
+    assert!(body.contains("\"version\":\"1.1.0\""), "{body}");
+    let output = plugin(&["rollback", "1.001612"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let (_, body) = http_get(&address, "/api/v1/procedures?unit=viet-tri", None);
+    assert!(!body.contains("\"version\":\"1.1.0\""), "rolled back: {body}");
+    // A file that is not a component is refused with the server's reason.
+    let garbage = dir.path().join("garbage.wasm");
+    std::fs::write(&garbage, b"not wasm").unwrap();
+    let output = plugin(&["publish", garbage.to_str().unwrap()]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("422") && stderr.contains("not a valid component"), "{stderr}");
     stop(child);
 
     // A database URL that is neither SQLite nor PostgreSQL is explained.
