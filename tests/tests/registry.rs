@@ -210,6 +210,16 @@ async fn local_variant_and_settings_touch_only_their_unit(backend: Backend) {
     let refused = server.act("demo-viet-tri-specialist", &filed.code, "propose", "", json!({})).await;
     assert_eq!(refused.problem(StatusCode::UNPROCESSABLE_ENTITY)["code"], "fee-unpaid");
 
+    // Thanh Ba switches the procedure off: nobody can file it there, other units still can.
+    let off = server.put(&format!("/api/v1/units/thanh-ba/procedures/{HOUSEHOLD}"), Some("demo-thanh-ba-admin"), &json!({ "enabled": false })).await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.body);
+    let refused = server.post("/api/v1/dossiers", None, &household("thanh-ba")).await;
+    assert_eq!(refused.problem(StatusCode::UNPROCESSABLE_ENTITY)["type"], "urn:motcua:problem:unknown-procedure");
+    server.file(None, &household("viet-tri")).await;
+    let on = server.put(&format!("/api/v1/units/thanh-ba/procedures/{HOUSEHOLD}"), Some("demo-thanh-ba-admin"), &json!({ "enabled": true })).await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    server.file(None, &household("thanh-ba")).await;
+
     // Back to the province default in one call; settings changes were audited.
     let back = server.put(&path, Some("demo-xuan-hoa-admin"), &json!({ "variant": null })).await;
     assert_eq!(back.body["source"], "default", "{}", back.body);
