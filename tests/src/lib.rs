@@ -42,6 +42,22 @@ pub struct TestServer {
     server: tokio::task::JoinHandle<()>,
 }
 
+/// Generates one `#[tokio::test]` per backend for each named `async fn(Backend)`, in
+/// modules `sqlite` and `postgres`, so every test reads as one scenario run twice.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::Backend::Postgres).await })*
+        }
+    };
+}
+
 /// The demo province's publisher, as the registry sees them.
 pub fn publisher() -> motcua::domain::Actor {
     motcua::domain::Actor { id: "phu-tho-publisher".into(), role: motcua::domain::Role::Publisher, unit: "phu-tho".into() }

@@ -177,17 +177,4 @@ async fn audit_rows_cannot_be_edited(backend: Backend) {
     server.finish().await;
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),*) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(motcua_e2e::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(motcua_e2e::Backend::Postgres).await })*
-        }
-    };
-}
-
-on_both_backends!(bad_input_is_a_problem_and_writes_nothing, inbox_is_newest_first_filtered_and_paged, audit_rows_cannot_be_edited);
+motcua_e2e::on_both_backends!(bad_input_is_a_problem_and_writes_nothing, inbox_is_newest_first_filtered_and_paged, audit_rows_cannot_be_edited);

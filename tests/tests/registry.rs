@@ -254,20 +254,7 @@ async fn compiled_cache_survives_restarts_and_rebuilds_tampered_entries(backend:
     server.finish().await;
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),*) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(motcua_e2e::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(motcua_e2e::Backend::Postgres).await })*
-        }
-    };
-}
-
-on_both_backends!(
+motcua_e2e::on_both_backends!(
     publish_pilot_all_rollback,
     publish_rejections_store_nothing,
     local_variant_and_settings_touch_only_their_unit,
