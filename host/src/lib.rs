@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod clock;
 pub mod demo;
 pub mod domain;
+pub mod harness;
 pub mod registry;
 pub mod runtime;
 pub mod schema;

@@ -89,6 +89,15 @@ enum PluginCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Run scenario files against a plugin offline: the real runtime, limits and
+    /// calendar, no server, no database. Exits non-zero when a scenario diverges.
+    Test {
+        /// The plugin component (.wasm).
+        plugin: PathBuf,
+        /// Scenario files (.yaml), or directories holding them.
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+    },
     /// Undo the latest rollout of a procedure.
     Rollback {
         procedure: String,
@@ -191,8 +200,50 @@ fn config(args: &ServerArgs) -> Config {
     Config { cache_dir: Some(cache_dir), ..Config::new(url.clone()) }
 }
 
+/// `motcua plugin test`: every scenario, a line each, the first divergence in full.
+async fn test_plugin(plugin: &std::path::Path, scenarios: &[PathBuf]) -> anyhow::Result<()> {
+    use motcua::calendar::Calendar;
+    use motcua::runtime::{Runtime, SandboxLimits};
+    let bytes = std::fs::read(plugin).with_context(|| format!("reading {}", plugin.display()))?;
+    let runtime = Runtime::new(SandboxLimits::default(), std::sync::Arc::new(Calendar::shipped()))?;
+    let build = std::sync::Arc::new(
+        runtime.load(&bytes).with_context(|| format!("{} is not a usable procedure plugin", plugin.display()))?,
+    );
+    let files = motcua::harness::scenario_files(scenarios).context("listing scenario files")?;
+    if files.is_empty() {
+        anyhow::bail!("no scenario files (*.yaml) found in {scenarios:?}");
+    }
+    println!("{} — {} scenario file(s)", build.label(), files.len());
+    let (mut passed, mut failed) = (0, 0);
+    for file in &files {
+        match motcua::harness::run_scenario(&runtime, &build, file).await {
+            Ok(report) if report.divergence.is_none() => {
+                passed += 1;
+                println!("PASS {} — {} ({} steps)", file.display(), report.name, report.steps);
+            }
+            Ok(report) => {
+                failed += 1;
+                println!("FAIL {} — {}", file.display(), report.name);
+                print!("{}", report.divergence.unwrap_or_default());
+            }
+            Err(error) => {
+                failed += 1;
+                println!("FAIL {} — {error}", file.display());
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
 /// Talks to a running server for `motcua plugin ...`.
 async fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
+    if let PluginCommand::Test { plugin, scenarios } = &command {
+        return test_plugin(plugin, scenarios).await;
+    }
     let client = reqwest::Client::new();
     let (client_args, request) = match &command {
         PluginCommand::Publish { file, client: args } => {
@@ -208,6 +259,7 @@ async fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
             let body = serde_json::json!({ "procedure": procedure });
             (args, client.post(format!("{}/api/v1/rollouts/rollback", args.server)).json(&body))
         }
+        PluginCommand::Test { .. } => unreachable!("handled above"),
     };
     let response = request
         .bearer_auth(&client_args.token)

@@ -12,6 +12,7 @@ use rand::RngCore;
 use serde::Serialize;
 
 use crate::audit::EventRecord;
+use crate::calendar::Calendar;
 use crate::clock::{format_civil, parse_civil, Clock};
 use crate::domain::{
     Actor, Applicant, Channel, Command, Decision, Document, DossierSnapshot, Effect, Finding, MissingItem, Refusal,
@@ -291,20 +292,7 @@ impl Workflow {
         }
         check_text("note", &request.note, true)?;
         check_text("action", &request.action, false)?;
-        let step = build.info.step(&record.step).ok_or_else(|| {
-            WorkflowError::Store(StoreError::Corrupt(format!("dossier step `{}` is not declared by its build", record.step)))
-        })?;
-        let action = step.actions.iter().find(|action| action.name == request.action).ok_or_else(|| {
-            WorkflowError::ActionNotAvailable { action: request.action.clone(), step: record.step.clone() }
-        })?;
-        if !action.roles.contains(&actor.role) {
-            return Err(WorkflowError::Forbidden(format!(
-                "role `{}` may not take action `{}` in step `{}`",
-                actor.role.as_str(),
-                action.name,
-                step.id
-            )));
-        }
+        authorize_action(&build, &record.step, &request.action, actor.role)?;
         if !request.payload.is_object() {
             return Err(WorkflowError::BadRequest("`payload` must be a JSON object".into()));
         }
@@ -331,7 +319,8 @@ impl Workflow {
             Err(refusal) => return Err(WorkflowError::Refused(refusal)),
         };
         let unit = self.unit(&record.handling_unit).await?;
-        let update = self.apply_decision(&record, &build, &decision, &unit, now, new_documents)?;
+        let cutoff = NaiveTime::parse_from_str(&unit.cutoff, "%H:%M").unwrap_or(DEFAULT_CUTOFF);
+        let update = apply_decision(self.runtime.calendar(), &record, &build, &decision, cutoff, now, new_documents)?;
         let event = NewEvent {
             at: format_civil(now),
             actor_id: actor.id.clone(),
@@ -363,138 +352,6 @@ impl Workflow {
         Ok(self.store.dossier(&record.code).await?.expect("dossier just updated"))
     }
 
-    /// Checks a decision against the steps the build declared and turns its effects
-    /// into the dossier's new state. Nothing is written here.
-    fn apply_decision(
-        &self,
-        record: &DossierRecord,
-        build: &PluginBuild,
-        decision: &Decision,
-        unit: &Unit,
-        now: NaiveDateTime,
-        new_documents: Vec<Document>,
-    ) -> Result<DossierUpdate> {
-        let reject = |message: String| Err(WorkflowError::DecisionRejected(message));
-        let Some(next) = build.info.step(&decision.next_step) else {
-            return reject(format!("next step `{}` is not declared by {}", decision.next_step, build.label()));
-        };
-        if next.status != decision.status {
-            return reject(format!(
-                "step `{}` is declared with status {} but the decision says {}",
-                next.id,
-                next.status.as_str(),
-                decision.status.as_str()
-            ));
-        }
-        let cutoff = NaiveTime::parse_from_str(&unit.cutoff, "%H:%M").unwrap_or(NaiveTime::from_hms_opt(15, 0, 0).expect("valid"));
-        let calendar = self.runtime.calendar();
-        let mut update = DossierUpdate {
-            step: next.id.clone(),
-            status: next.status,
-            received_at: record.received_at.clone(),
-            clock_started_at: record.clock_started_at.clone(),
-            due_date: record.due_date.clone(),
-            supplement_count: record.supplement_count,
-            extension_count: record.extension_count,
-            fees_requested_vnd: record.fees_requested_vnd,
-            fees_paid_vnd: record.fees_paid_vnd,
-            paid_online: record.paid_online,
-            result: record.result.clone(),
-            settled_at: record.settled_at.clone(),
-            returned_at: record.returned_at.clone(),
-            updated_at: format_civil(now),
-            new_documents,
-        };
-        let mut supplement_requested = false;
-        for effect in &decision.effects {
-            match effect {
-                Effect::StartClock { processing_time } => {
-                    if processing_time.working_days() > MAX_WORKING_DAYS {
-                        return reject(format!(
-                            "a processing time of {} working days is beyond any statutory time",
-                            processing_time.working_days()
-                        ));
-                    }
-                    // Starting, or restarting from zero after a supplement: the time
-                    // counts again from this moment.
-                    let due = calendar.due_date(now, cutoff, *processing_time);
-                    update.clock_started_at = Some(format_civil(now));
-                    update.due_date = Some(due.format("%Y-%m-%d").to_string());
-                    if update.received_at.is_none() {
-                        update.received_at = Some(format_civil(now));
-                    }
-                }
-                Effect::RequestSupplement { items } => {
-                    if items.is_empty() {
-                        return reject("a supplement request must list the missing items".into());
-                    }
-                    supplement_requested = true;
-                    update.supplement_count += 1;
-                }
-                Effect::ExtendDue { new_due_date, reason } => {
-                    if record.extension_count > 0 || update.extension_count > record.extension_count {
-                        return reject("the due date may be extended (with an apology) only once per dossier".into());
-                    }
-                    let Some(current) = record.due_date.as_deref().and_then(parse_date) else {
-                        return reject("there is no due date to extend".into());
-                    };
-                    if *new_due_date <= current {
-                        return reject(format!("the new due date {new_due_date} is not after the current one {current}"));
-                    }
-                    if now.date() >= current {
-                        return reject("an apology must be issued at least one day before the due date".into());
-                    }
-                    if reason.trim().is_empty() {
-                        return reject("an extension needs a reason".into());
-                    }
-                    update.due_date = Some(new_due_date.format("%Y-%m-%d").to_string());
-                    update.extension_count += 1;
-                }
-                Effect::RequestFee { amount_vnd, .. } => {
-                    let Some(total) = add_vnd(update.fees_requested_vnd, *amount_vnd) else {
-                        return reject(format!("a fee of {amount_vnd} VND is beyond any fee"));
-                    };
-                    update.fees_requested_vnd = total;
-                }
-                Effect::RecordPayment { amount_vnd, online, receipt } => {
-                    if *amount_vnd == 0 || receipt.trim().is_empty() {
-                        return reject("a payment needs an amount and a receipt".into());
-                    }
-                    let Some(total) = add_vnd(update.fees_paid_vnd, *amount_vnd) else {
-                        return reject(format!("a payment of {amount_vnd} VND is beyond any fee"));
-                    };
-                    update.fees_paid_vnd = total;
-                    update.paid_online |= *online;
-                }
-                Effect::IssueResult { result } => {
-                    update.result = Some(result.clone());
-                }
-                Effect::NotifyApplicant { .. } => {}
-            }
-        }
-        if next.status == Status::SupplementRequested && !supplement_requested {
-            return reject("moving to a supplement-requested step needs a request-supplement effect".into());
-        }
-        if supplement_requested && next.status != Status::SupplementRequested {
-            return reject("a supplement request must move the dossier to a supplement-requested step".into());
-        }
-        if next.status == Status::Settled && update.result.is_none() {
-            return reject("a dossier cannot be settled without a result".into());
-        }
-        if matches!(next.status, Status::Processing | Status::Settled) && update.due_date.is_none() {
-            return reject("processing needs a due date: start the clock when the dossier is received".into());
-        }
-        if next.status == Status::Settled && update.settled_at.is_none() {
-            update.settled_at = Some(format_civil(now));
-        }
-        if next.status == Status::Returned {
-            if update.result.is_none() {
-                return reject("there is no result to return".into());
-            }
-            update.returned_at = Some(format_civil(now));
-        }
-        Ok(update)
-    }
 
     /// The actions the caller may take on a dossier now.
     pub fn available_actions(&self, build: &PluginBuild, record: &DossierRecord, actor: &Actor) -> Vec<(String, String)> {
@@ -540,6 +397,158 @@ impl Workflow {
 fn add_vnd(total: i64, amount: u64) -> Option<i64> {
     i64::try_from(amount).ok().and_then(|amount| total.checked_add(amount)).filter(|sum| *sum <= MAX_VND)
 }
+
+/// Checks a decision against the steps the build declared and turns its effects into
+/// the dossier's new state. Nothing is written here. The server and the offline
+/// scenario harness both go through this one function.
+pub fn apply_decision(
+    calendar: &Calendar,
+    record: &DossierRecord,
+    build: &PluginBuild,
+    decision: &Decision,
+    cutoff: NaiveTime,
+    now: NaiveDateTime,
+    new_documents: Vec<Document>,
+) -> Result<DossierUpdate> {
+    let reject = |message: String| Err(WorkflowError::DecisionRejected(message));
+    let Some(next) = build.info.step(&decision.next_step) else {
+        return reject(format!("next step `{}` is not declared by {}", decision.next_step, build.label()));
+    };
+    if next.status != decision.status {
+        return reject(format!(
+            "step `{}` is declared with status {} but the decision says {}",
+            next.id,
+            next.status.as_str(),
+            decision.status.as_str()
+        ));
+    }
+    let mut update = DossierUpdate {
+        step: next.id.clone(),
+        status: next.status,
+        received_at: record.received_at.clone(),
+        clock_started_at: record.clock_started_at.clone(),
+        due_date: record.due_date.clone(),
+        supplement_count: record.supplement_count,
+        extension_count: record.extension_count,
+        fees_requested_vnd: record.fees_requested_vnd,
+        fees_paid_vnd: record.fees_paid_vnd,
+        paid_online: record.paid_online,
+        result: record.result.clone(),
+        settled_at: record.settled_at.clone(),
+        returned_at: record.returned_at.clone(),
+        updated_at: format_civil(now),
+        new_documents,
+    };
+    let mut supplement_requested = false;
+    for effect in &decision.effects {
+        match effect {
+            Effect::StartClock { processing_time } => {
+                if processing_time.working_days() > MAX_WORKING_DAYS {
+                    return reject(format!(
+                        "a processing time of {} working days is beyond any statutory time",
+                        processing_time.working_days()
+                    ));
+                }
+                // Starting, or restarting from zero after a supplement: the time
+                // counts again from this moment.
+                let due = calendar.due_date(now, cutoff, *processing_time);
+                update.clock_started_at = Some(format_civil(now));
+                update.due_date = Some(due.format("%Y-%m-%d").to_string());
+                if update.received_at.is_none() {
+                    update.received_at = Some(format_civil(now));
+                }
+            }
+            Effect::RequestSupplement { items } => {
+                if items.is_empty() {
+                    return reject("a supplement request must list the missing items".into());
+                }
+                supplement_requested = true;
+                update.supplement_count += 1;
+            }
+            Effect::ExtendDue { new_due_date, reason } => {
+                if record.extension_count > 0 || update.extension_count > record.extension_count {
+                    return reject("the due date may be extended (with an apology) only once per dossier".into());
+                }
+                let Some(current) = record.due_date.as_deref().and_then(parse_date) else {
+                    return reject("there is no due date to extend".into());
+                };
+                if *new_due_date <= current {
+                    return reject(format!("the new due date {new_due_date} is not after the current one {current}"));
+                }
+                if now.date() >= current {
+                    return reject("an apology must be issued at least one day before the due date".into());
+                }
+                if reason.trim().is_empty() {
+                    return reject("an extension needs a reason".into());
+                }
+                update.due_date = Some(new_due_date.format("%Y-%m-%d").to_string());
+                update.extension_count += 1;
+            }
+            Effect::RequestFee { amount_vnd, .. } => {
+                let Some(total) = add_vnd(update.fees_requested_vnd, *amount_vnd) else {
+                    return reject(format!("a fee of {amount_vnd} VND is beyond any fee"));
+                };
+                update.fees_requested_vnd = total;
+            }
+            Effect::RecordPayment { amount_vnd, online, receipt } => {
+                if *amount_vnd == 0 || receipt.trim().is_empty() {
+                    return reject("a payment needs an amount and a receipt".into());
+                }
+                let Some(total) = add_vnd(update.fees_paid_vnd, *amount_vnd) else {
+                    return reject(format!("a payment of {amount_vnd} VND is beyond any fee"));
+                };
+                update.fees_paid_vnd = total;
+                update.paid_online |= *online;
+            }
+            Effect::IssueResult { result } => {
+                update.result = Some(result.clone());
+            }
+            Effect::NotifyApplicant { .. } => {}
+        }
+    }
+    if next.status == Status::SupplementRequested && !supplement_requested {
+        return reject("moving to a supplement-requested step needs a request-supplement effect".into());
+    }
+    if supplement_requested && next.status != Status::SupplementRequested {
+        return reject("a supplement request must move the dossier to a supplement-requested step".into());
+    }
+    if next.status == Status::Settled && update.result.is_none() {
+        return reject("a dossier cannot be settled without a result".into());
+    }
+    if matches!(next.status, Status::Processing | Status::Settled) && update.due_date.is_none() {
+        return reject("processing needs a due date: start the clock when the dossier is received".into());
+    }
+    if next.status == Status::Settled && update.settled_at.is_none() {
+        update.settled_at = Some(format_civil(now));
+    }
+    if next.status == Status::Returned {
+        if update.result.is_none() {
+            return reject("there is no result to return".into());
+        }
+        update.returned_at = Some(format_civil(now));
+    }
+    Ok(update)
+}
+
+/// Checks that `role` may take `action` in `step` of the build's declared workflow.
+pub fn authorize_action(build: &PluginBuild, step: &str, action: &str, role: Role) -> Result<()> {
+    let spec = build.info.step(step).ok_or_else(|| {
+        WorkflowError::Store(StoreError::Corrupt(format!("dossier step `{step}` is not declared by its build")))
+    })?;
+    let declared = spec.actions.iter().find(|declared| declared.name == action).ok_or_else(|| {
+        WorkflowError::ActionNotAvailable { action: action.to_string(), step: step.to_string() }
+    })?;
+    if !declared.roles.contains(&role) {
+        return Err(WorkflowError::Forbidden(format!(
+            "role `{}` may not take action `{action}` in step `{step}`",
+            role.as_str()
+        )));
+    }
+    Ok(())
+}
+
+/// The cut-off hour when a unit has none set.
+pub const DEFAULT_CUTOFF: NaiveTime = NaiveTime::from_hms_opt(15, 0, 0).expect("valid time");
 
 fn parse_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()

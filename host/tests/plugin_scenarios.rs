@@ -1,0 +1,80 @@
+//! Every plugin in the repository keeps scenario files next to it
+//! (`plugins/<name>/scenarios/*.yaml`); they all run here through the offline harness,
+//! and a wrong expectation makes `motcua plugin test` fail with a readable diff.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use motcua::calendar::Calendar;
+use motcua::harness::{run_scenario, scenario_files};
+use motcua::runtime::{Runtime, SandboxLimits};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// (plugin directory name, its scenarios directory)
+fn plugins_with_scenarios() -> Vec<(String, PathBuf)> {
+    let mut found: Vec<(String, PathBuf)> = std::fs::read_dir(workspace().join("plugins"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|dir| dir.join("scenarios").is_dir())
+        .map(|dir| (dir.file_name().unwrap().to_string_lossy().to_string(), dir.join("scenarios")))
+        .collect();
+    found.sort();
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_plugin_passes_its_scenarios() {
+    let plugins = plugins_with_scenarios();
+    let names: Vec<&str> = plugins.iter().map(|(name, _)| name.as_str()).collect();
+    assert!(names.contains(&"birth-registration") && names.contains(&"business-household"), "{names:?}");
+    let runtime = Runtime::new(SandboxLimits::default(), Arc::new(Calendar::shipped())).unwrap();
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for (name, dir) in plugins {
+        let bytes = motcua::bundled::built_plugin(&name.replace('-', "_")).unwrap_or_else(|e| panic!("{name} not built: {e}"));
+        let build = Arc::new(runtime.load(&bytes).unwrap());
+        let files = scenario_files(&[dir]).unwrap();
+        assert!(!files.is_empty(), "{name} has a scenarios folder without scenarios");
+        for file in files {
+            ran += 1;
+            let report = run_scenario(&runtime, &build, &file).await.unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            if let Some(divergence) = report.divergence {
+                failures.push(format!("{}\n{divergence}", file.display()));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of {ran} scenarios diverged:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn a_wrong_expectation_fails_with_a_readable_diff() {
+    let scenario = workspace().join("plugins/business-household/scenarios/02-supplement-across-tet.yaml");
+    let wrong = std::fs::read_to_string(&scenario).unwrap().replace("due_date: 2026-02-25", "due_date: 2026-02-24");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wrong.yaml");
+    std::fs::write(&path, wrong).unwrap();
+    let plugin = Path::new(motcua::bundled::BUILT_PLUGINS_DIR).join("business_household.wasm");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_motcua")).args(["plugin", "test"]).arg(&plugin).arg(&path).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("FAIL"), "{stdout}");
+    assert!(stdout.contains("step 3 `complete-supplement` as citizen at 2026-02-13 10:00"), "{stdout}");
+    assert!(stdout.contains("due_date\n      expected: 2026-02-24\n      actual:   2026-02-25"), "{stdout}");
+    assert!(stdout.contains("0 passed, 1 failed"), "{stdout}");
+
+    // The unchanged file passes, and says so.
+    let output = Command::new(env!("CARGO_BIN_EXE_motcua")).args(["plugin", "test"]).arg(&plugin).arg(&scenario).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("1 passed, 0 failed"));
+
+    // A scenario file with a typo is a clear error, not a pass.
+    std::fs::write(&path, "name: x\nsubmision: {}\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_motcua")).args(["plugin", "test"]).arg(&plugin).arg(&path).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("unknown field `submision`"), "{}", String::from_utf8_lossy(&output.stdout));
+}
