@@ -248,7 +248,9 @@ fn plugin_problem(error: RuntimeError) -> Response {
 /// The request body, or a problem when it could not be read (too large, cut short).
 fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::BodyTooLarge(format!("{rejection}; the limit is 2 MiB")),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::BodyTooLarge(format!("{rejection}; requests may carry 2 MiB, plugin uploads 32 MiB"))
+        }
         _ => ApiError::BadJson(rejection.body_text()),
     })
 }
@@ -768,6 +770,8 @@ struct RolloutBody {
 async fn rollout(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
     let actor = publisher(&state, &headers).await?;
     let body: RolloutBody = parse_body(&body_bytes(body)?)?;
+    crate::workflow::check_text("procedure", &body.procedure, false)?;
+    crate::workflow::check_text("version", &body.version, false)?;
     let scope = match &body.units {
         Value::String(all) if all == "all" => Scope::All,
         Value::Array(units) => Scope::Pilot(
@@ -794,6 +798,7 @@ struct RollbackBody {
 async fn rollback(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
     let actor = publisher(&state, &headers).await?;
     let body: RollbackBody = parse_body(&body_bytes(body)?)?;
+    crate::workflow::check_text("procedure", &body.procedure, false)?;
     let at = crate::clock::format_civil(state.now());
     let undone = state.registry.rollback(&body.procedure, &actor, &at).await?;
     Ok(Json(json!({
@@ -815,6 +820,7 @@ async fn rollouts(
     params: Result<Query<RolloutsParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let params = query(params)?;
+    crate::workflow::check_text("procedure", &params.procedure, false)?;
     let records = state.store.rollouts(&params.procedure).await.map_err(WorkflowError::from)?;
     let items: Vec<Value> = records
         .iter()
@@ -911,13 +917,19 @@ async fn registry_events(
     params: Result<Query<EventsParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let params = query(params)?;
-    match caller(&state, &headers).await? {
-        Caller::Staff(actor) if matches!(actor.role, Role::Publisher | Role::Admin) => {}
+    // Publishers read the whole audit; a unit's admin reads province-wide events and
+    // their own unit's, not other units' settings.
+    let own_unit = match caller(&state, &headers).await? {
+        Caller::Staff(actor) if actor.role == Role::Publisher => None,
+        Caller::Staff(actor) if actor.role == Role::Admin => Some(actor.unit),
         Caller::Staff(_) => return Err(WorkflowError::Forbidden("publishers and admins read the registry's audit".into()).into()),
         _ => return Err(WorkflowError::Unauthenticated.into()),
-    }
+    };
     let limit = params.limit.unwrap_or(100).clamp(1, 1000);
-    let events = state.store.registry_events(limit).await.map_err(WorkflowError::from)?;
+    let mut events = state.store.registry_events(limit).await.map_err(WorkflowError::from)?;
+    if let Some(unit) = own_unit {
+        events.retain(|event| event.unit.as_deref().is_none_or(|event_unit| event_unit == unit));
+    }
     let items: Vec<Value> = events
         .iter()
         .map(|e| json!({ "at": e.at, "actor": { "id": e.actor_id, "role": e.actor_role }, "action": e.action,

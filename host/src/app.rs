@@ -48,7 +48,7 @@ pub async fn build_state(config: &Config, clock: Clock) -> anyhow::Result<AppSta
         Some(dir) => {
             let key = store.host_secret("artifact-cache-key").await?;
             Some(
-                ArtifactCache::new(dir, key.as_bytes())
+                ArtifactCache::new(dir, key.as_bytes(), runtime.engine())
                     .with_context(|| format!("creating the compiled-plugin cache at {}", dir.display()))?,
             )
         }

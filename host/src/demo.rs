@@ -86,7 +86,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Seeded> {
         let (build, _) = state.registry.publish(bytes.to_vec(), &publisher, &now).await?;
         // The first run makes the bundled build the province default everywhere; later
         // runs keep whatever rollouts, variants and settings happened since.
-        if state.registry.default_build(&build.info.code).is_none() {
+        if !state.store.has_rollouts(&build.info.code).await? {
             state.registry.rollout(&build.info.code, &build.sha256, Scope::All, &publisher, &now).await?;
         }
         procedures.push((build.info.code.clone(), build.info.name.clone(), build.info.plugin_version.clone()));

@@ -27,8 +27,8 @@ struct ServerArgs {
     listen: String,
     #[command(flatten)]
     database: DatabaseArgs,
-    /// Directory for compiled plugin builds (default: beside a SQLite database, else
-    /// in the system's temporary directory).
+    /// Directory for compiled plugin builds, private to the server's user (default:
+    /// beside a SQLite database, else `./motcua-cache`).
     #[arg(long, env = "MOTCUA_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
 }
@@ -195,7 +195,7 @@ fn config(args: &ServerArgs) -> Config {
     let url = &args.database.database_url;
     let cache_dir = args.cache_dir.clone().unwrap_or_else(|| match url.strip_prefix("sqlite://") {
         Some(path) => PathBuf::from(format!("{}-cache", path.split('?').next().unwrap_or(path))),
-        None => std::env::temp_dir().join("motcua-cache"),
+        None => PathBuf::from("motcua-cache"),
     });
     Config { cache_dir: Some(cache_dir), ..Config::new(url.clone()) }
 }

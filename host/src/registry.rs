@@ -131,12 +131,27 @@ impl Registry {
     }
 
     /// Reloads bindings and defaults from the store, compiling any build this host
-    /// has not loaded yet (published through another host).
+    /// has not loaded yet (published through another host). Waits for any change in
+    /// progress, so an older snapshot never overwrites a newer one.
     pub async fn refresh(&self) -> Result<()> {
-        for stored in self.store.builds().await? {
-            if self.build(&stored.sha256).is_none() {
-                let build = self.compile(stored.bytes).await?;
-                self.image.write().expect("registry lock").builds.insert(build.sha256.clone(), build);
+        let _guard = self.changes.lock().await;
+        self.refresh_locked().await
+    }
+
+    /// `refresh` for callers that already hold the change lock.
+    async fn refresh_locked(&self) -> Result<()> {
+        for sha in self.store.build_shas().await? {
+            if self.build(&sha).is_some() {
+                continue;
+            }
+            let Some(bytes) = self.store.build_bytes(&sha).await? else { continue };
+            // One build that no longer loads (say, after an engine upgrade changed a
+            // limit) must not stop this host from seeing every other change.
+            match self.compile(bytes).await {
+                Ok(build) => {
+                    self.image.write().expect("registry lock").builds.insert(build.sha256.clone(), build);
+                }
+                Err(error) => tracing::error!(build = %sha, %error, "a stored plugin build does not load; skipping it"),
             }
         }
         let bindings = self.store.bindings().await?;
@@ -149,6 +164,9 @@ impl Registry {
     }
 
     async fn compile(&self, bytes: Vec<u8>) -> Result<Arc<PluginBuild>> {
+        // `describe` runs in an instance slot like any call, so a publish under full
+        // load waits its turn instead of failing for want of a slot.
+        let _slot = self.runtime.acquire_slot().await?;
         let runtime = self.runtime.clone();
         let cache = self.cache.clone();
         // Compilation takes milliseconds to seconds of CPU: keep it off the reactor.
@@ -227,23 +245,28 @@ impl Registry {
                 build.label()
             )));
         }
-        let _guard = self.changes.lock().await;
-        let units = self.store.units().await?;
+        let guard = self.changes.lock().await;
+        // A publisher acts for their own province: its commune-level units only.
+        let units: Vec<_> =
+            self.store.units().await?.into_iter().filter(|unit| unit.parent.as_deref() == Some(actor.unit.as_str()) || unit.code == actor.unit).collect();
         let (targets, scope_name, new_default): (Vec<String>, &str, Option<&str>) = match &scope {
             Scope::Pilot(names) => {
+                let mut names = names.clone();
+                names.sort();
+                names.dedup();
                 if names.is_empty() {
                     return Err(RegistryError::Invalid("name at least one pilot unit".into()));
                 }
-                for name in names {
+                for name in &names {
                     match units.iter().find(|unit| &unit.code == name) {
-                        None => return Err(RegistryError::NotFound(format!("unit `{name}` does not exist"))),
+                        None => return Err(RegistryError::NotFound(format!("unit `{name}` is not a unit of your province"))),
                         Some(unit) if unit.parent.is_none() => {
                             return Err(RegistryError::Invalid(format!("`{name}` is the province, not a commune-level unit")));
                         }
                         Some(_) => {}
                     }
                 }
-                (names.clone(), "pilot", None)
+                (names, "pilot", None)
             }
             Scope::All => (
                 units.iter().filter(|unit| unit.parent.is_some()).map(|unit| unit.code.clone()).collect(),
@@ -254,12 +277,19 @@ impl Registry {
         let source = if new_default.is_some() { "default" } else { "pilot" };
         let mut bindings = Vec::new();
         let mut skipped = Vec::new();
+        let mut misfits = Vec::new();
         for unit in &targets {
             let current = self.any_binding(unit, procedure_code);
             if current.as_ref().is_some_and(|binding| binding.source == "variant") {
                 // A unit that chose a local variant keeps it; its admin decides when to leave it.
                 skipped.push(unit.clone());
                 continue;
+            }
+            if let Some(current) = &current {
+                let settings: Value = serde_json::from_str(&current.settings_json).unwrap_or(Value::Null);
+                if let Err(errors) = schema::validate(&build.info.settings_schema, &settings) {
+                    misfits.push(format!("{unit}: {}", errors.join("; ")));
+                }
             }
             bindings.push(Binding {
                 unit: unit.clone(),
@@ -269,6 +299,13 @@ impl Registry {
                 enabled: current.as_ref().is_none_or(|b| b.enabled),
                 source: source.to_string(),
             });
+        }
+        if !misfits.is_empty() {
+            return Err(RegistryError::Invalid(format!(
+                "these units' settings do not fit {}'s settings schema; their admins must change them first: {}",
+                build.label(),
+                misfits.join(" | ")
+            )));
         }
         let record = RolloutRecord {
             id: 0,
@@ -296,8 +333,8 @@ impl Registry {
             }),
         };
         let id = self.store.apply_rollout(&record, &bindings, new_default, &event).await?;
-        drop(_guard);
-        self.refresh().await?;
+        self.refresh_locked().await?;
+        drop(guard);
         Ok(id)
     }
 
@@ -319,8 +356,8 @@ impl Registry {
             .rollback(procedure_code, &event)
             .await?
             .ok_or_else(|| RegistryError::NotFound(format!("procedure {procedure_code} has no rollout to roll back")))?;
+        self.refresh_locked().await?;
         drop(guard);
-        self.refresh().await?;
         Ok(undone)
     }
 
@@ -353,18 +390,29 @@ impl Registry {
         };
         match &change.variant {
             Some(Some(version)) => {
-                let variant = self
+                let matches: Vec<Arc<PluginBuild>> = self
                     .image
                     .read()
                     .expect("registry lock")
                     .builds
                     .values()
-                    .find(|build| {
+                    .filter(|build| {
                         build.info.variant_of.as_deref() == Some(procedure_code)
                             && (build.info.plugin_version == *version || build.sha256 == *version || build.info.code == *version)
                     })
                     .cloned()
-                    .ok_or_else(|| RegistryError::NotFound(format!("no local variant `{version}` of procedure {procedure_code}")))?;
+                    .collect();
+                let variant = match matches.as_slice() {
+                    [one] => one.clone(),
+                    [] => return Err(RegistryError::NotFound(format!("no local variant `{version}` of procedure {procedure_code}"))),
+                    several => {
+                        let names: Vec<String> = several.iter().map(|build| build.label()).collect();
+                        return Err(RegistryError::Invalid(format!(
+                            "`{version}` names several variants ({}); choose one by its sha256",
+                            names.join(", ")
+                        )));
+                    }
+                };
                 next.build_sha256 = variant.sha256.clone();
                 next.source = "variant".into();
             }
@@ -386,10 +434,13 @@ impl Registry {
         if let Some(settings) = &change.settings {
             next.settings_json = settings.to_string();
         }
-        // The settings must fit the schema of the build the unit will run, whether
-        // they or the build changed.
-        let settings: Value = serde_json::from_str(&next.settings_json).unwrap_or(Value::Null);
-        schema::validate(&build.info.settings_schema, &settings).map_err(RegistryError::InvalidSettings)?;
+        // When the settings or the build change, the settings must fit the schema of
+        // the build the unit will run. Switching a procedure off never needs them to.
+        let build_changed = current.as_ref().is_none_or(|current| current.build_sha256 != next.build_sha256);
+        if change.settings.is_some() || build_changed {
+            let settings: Value = serde_json::from_str(&next.settings_json).unwrap_or(Value::Null);
+            schema::validate(&build.info.settings_schema, &settings).map_err(RegistryError::InvalidSettings)?;
+        }
         let event = RegistryEvent {
             at: at.to_string(),
             actor_id: actor.id.clone(),
@@ -401,8 +452,8 @@ impl Registry {
             after: binding_json(&next),
         };
         self.store.set_binding(&next, &event).await?;
+        self.refresh_locked().await?;
         drop(guard);
-        self.refresh().await?;
         Ok(next)
     }
 

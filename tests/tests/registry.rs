@@ -249,12 +249,49 @@ async fn compiled_cache_survives_restarts_and_rebuilds_tampered_entries(backend:
     let stats = server.state.registry.stats();
     assert_eq!((stats.compiled, stats.cache_hits, stats.rebuilt), (0, builds - 1, 1), "the tampered entry was rebuilt");
     assert_ne!(std::fs::read(&entry).unwrap(), bytes, "the entry was rewritten");
+
+    // Another build's valid entry under this build's name is foreign: rebuilt too.
+    let entries: Vec<_> = std::fs::read_dir(server.cache_dir()).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "cwasm")).collect();
+    assert!(entries.len() >= 2);
+    std::fs::copy(&entries[0], &entries[1]).unwrap();
+    let server = server.restart().await;
+    assert_eq!(server.state.registry.stats().rebuilt, 1, "a swapped entry is not loaded");
     server.file(None, &household("xuan-hoa")).await;
     server.file(None, &household("thanh-ba")).await;
     server.finish().await;
 }
 
+async fn rollback_respects_what_units_chose_since(backend: Backend) {
+    let server = TestServer::start(backend, "2026-03-02 09:00").await;
+    publish(&server, "business_household_1_1").await;
+    publish(&server, "business_household_onsite").await;
+    // A pilot naming a unit twice is one pilot unit.
+    rollout(&server, "1.1.0", json!(["xuan-hoa", "viet-tri", "xuan-hoa"])).await;
+    // After the rollout, Xuân Hòa's admin moves to the local variant and Việt Trì's
+    // switches the procedure off.
+    let path = format!("/api/v1/units/xuan-hoa/procedures/{HOUSEHOLD}");
+    let chosen = server.put(&path, Some("demo-xuan-hoa-admin"), &json!({ "variant": "1.0.0" })).await;
+    assert_eq!(chosen.status, StatusCode::OK, "{}", chosen.body);
+    let off = server.put(&format!("/api/v1/units/viet-tri/procedures/{HOUSEHOLD}"), Some("demo-viet-tri-admin"), &json!({ "enabled": false })).await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.body);
+
+    rollback(&server).await;
+    // Xuân Hòa keeps its variant; Việt Trì is back on 1.0.0 and still switched off.
+    let procedures = server.get("/api/v1/procedures?unit=xuan-hoa", None).await;
+    let offered = procedures.body["procedures"].as_array().unwrap().iter().find(|p| p["binding"]["procedure"] == HOUSEHOLD).unwrap().clone();
+    assert_eq!(offered["binding"]["source"], "variant", "{offered}");
+    let refused = server.post("/api/v1/dossiers", None, &household("viet-tri")).await;
+    assert_eq!(refused.problem(StatusCode::UNPROCESSABLE_ENTITY)["type"], "urn:motcua:problem:unknown-procedure");
+    let on = server.put(&format!("/api/v1/units/viet-tri/procedures/{HOUSEHOLD}"), Some("demo-viet-tri-admin"), &json!({ "enabled": true })).await;
+    assert_eq!(on.body["build"]["version"], "1.0.0", "{}", on.body);
+    // Text with control characters never reaches the database.
+    let bad = server.post("/api/v1/rollouts/rollback", Some(PUBLISHER), &json!({ "procedure": "1.001612\u{0}" })).await;
+    bad.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    server.finish().await;
+}
+
 motcua_e2e::on_both_backends!(
+    rollback_respects_what_units_chose_since,
     publish_pilot_all_rollback,
     publish_rejections_store_nothing,
     local_variant_and_settings_touch_only_their_unit,

@@ -198,6 +198,18 @@ impl Runtime {
         Ok(Runtime { engine, linker, limits, calendar, slots, ticker_stop })
     }
 
+    /// Waits for a free instance slot (as every plugin call does).
+    pub async fn acquire_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, RuntimeError> {
+        tokio::time::timeout(self.limits.queue_timeout, self.slots.clone().acquire_owned())
+            .await
+            .map_err(|_| RuntimeError::Busy)?
+            .map_err(|_| RuntimeError::Busy)
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     pub fn limits(&self) -> &SandboxLimits {
         &self.limits
     }
@@ -221,12 +233,16 @@ impl Runtime {
                 "this is a core WebAssembly module, not a component; wrap it with wit-component".into(),
             ));
         }
-        let compiled = match cache {
-            Some(cache) => cache.component(&self.engine, &sha256, bytes),
-            None => Component::new(&self.engine, bytes).map(|component| (component, CacheOutcome::Disabled)),
+        let compile = || {
+            Component::new(&self.engine, bytes)
+                .map_err(|error| RuntimeError::InvalidComponent(format!("not a valid component: {error:#}")))
         };
-        let (component, outcome) =
-            compiled.map_err(|error| RuntimeError::InvalidComponent(format!("not a valid component: {error:#}")))?;
+        let (component, outcome) = match cache.map(|cache| cache.lookup(&self.engine, &sha256)) {
+            Some(cache::Lookup::Hit(component)) => (component, CacheOutcome::Hit),
+            Some(cache::Lookup::Missing) => (compile()?, CacheOutcome::Miss),
+            Some(cache::Lookup::Bad) => (compile()?, CacheOutcome::Rebuilt),
+            None => (compile()?, CacheOutcome::Disabled),
+        };
         self.check_imports(&component)?;
         let instance_pre = self.linker.instantiate_pre(&component).map_err(|error| {
             RuntimeError::InvalidComponent(format!(
@@ -243,6 +259,10 @@ impl Runtime {
         let info = bindings::procedure_info_from_wit(raw)
             .map_err(|error| RuntimeError::Malformed { plugin: provisional.clone(), message: error.0 })?;
         info.validate().map_err(|message| RuntimeError::Malformed { plugin: provisional, message })?;
+        // Only a build that passed every check is worth caching.
+        if let (Some(cache), CacheOutcome::Miss | CacheOutcome::Rebuilt) = (cache, outcome) {
+            cache.store(&self.engine, &sha256, &component);
+        }
         Ok((PluginBuild { sha256, size: bytes.len(), info, pre }, outcome))
     }
 

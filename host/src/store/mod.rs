@@ -354,7 +354,7 @@ impl Store {
                 build.procedure_code, build.version
             )));
         }
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO plugin_builds (sha256, procedure_code, version, wit_version, size, bytes, info_json, published_by, published_at, variant_of)
              VALUES ($1, $2, $3, '0.1.0', $4, $5, $6, $7, $8, $9)",
         )
@@ -368,7 +368,19 @@ impl Store {
         .bind(&build.published_at)
         .bind(&build.variant_of)
         .execute(&mut *tx)
-        .await?;
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
+                // Another host published the same version between our check and insert.
+                tx.rollback().await?;
+                return Err(StoreError::Conflict(format!(
+                    "{} {} was just published by another request; publish again to see which build it is",
+                    build.procedure_code, build.version
+                )));
+            }
+            Err(error) => return Err(error.into()),
+        }
         insert_registry_event(&mut tx, event).await?;
         tx.commit().await?;
         Ok(true)
@@ -398,6 +410,27 @@ impl Store {
     }
 
     /// Writes one unit's binding and its audit event in one transaction.
+    /// The sha256 of every stored build (cheap: no bytes).
+    pub async fn build_shas(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT sha256 FROM plugin_builds").fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(|row| row.get(0)).collect())
+    }
+
+    /// One stored build's bytes.
+    pub async fn build_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        let row = sqlx::query("SELECT bytes FROM plugin_builds WHERE sha256 = $1").bind(sha256).fetch_optional(&self.pool).await?;
+        Ok(row.map(|row| row.get(0)))
+    }
+
+    /// Whether a procedure was ever rolled out (rolled back or not).
+    pub async fn has_rollouts(&self, procedure_code: &str) -> Result<bool> {
+        Ok(sqlx::query("SELECT 1 FROM rollouts WHERE procedure_code = $1 LIMIT 1")
+            .bind(procedure_code)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
+    }
+
     pub async fn set_binding(&self, binding: &Binding, event: &RegistryEvent) -> Result<()> {
         let mut tx = self.begin_write().await?;
         upsert_binding(&mut tx, binding).await?;
@@ -445,8 +478,25 @@ impl Store {
                     "enabled": row.get::<i64, _>(2) != 0,
                 })
             });
+            if previous.as_ref().is_some_and(|row| row["source"] == "variant") {
+                // A unit on a local variant keeps it, whatever the caller saw before.
+                continue;
+            }
             previous_units.insert(binding.unit.clone(), previous.unwrap_or(serde_json::Value::Null));
-            upsert_binding(&mut tx, binding).await?;
+            // Only the build and its source change: the unit's settings and whether it
+            // offers the procedure stay the unit's own.
+            sqlx::query(
+                "INSERT INTO bindings (unit, procedure_code, build_sha256, settings_json, enabled, source)
+                 VALUES ($1, $2, $3, '{}', 1, $4)
+                 ON CONFLICT (unit, procedure_code) DO UPDATE SET build_sha256 = excluded.build_sha256,
+                     source = excluded.source",
+            )
+            .bind(&binding.unit)
+            .bind(&binding.procedure_code)
+            .bind(&binding.build_sha256)
+            .bind(&binding.source)
+            .execute(&mut *tx)
+            .await?;
         }
         if let Some(sha) = new_default {
             sqlx::query(
@@ -507,22 +557,30 @@ impl Store {
             serde_json::from_str(&previous_json).map_err(|_| StoreError::Corrupt(format!("rollout {id}")))?;
         if let Some(units) = previous["units"].as_object() {
             for (unit, before) in units {
+                // Only a binding still as the rollout left it is restored: a unit that has
+                // since chosen a variant keeps its choice, and settings and the enabled
+                // flag stay the unit admin's.
+                let rollout_build: String = row.get(1);
                 if before.is_null() {
-                    sqlx::query("DELETE FROM bindings WHERE unit = $1 AND procedure_code = $2")
-                        .bind(unit)
-                        .bind(procedure_code)
-                        .execute(&mut *tx)
-                        .await?;
+                    sqlx::query(
+                        "DELETE FROM bindings WHERE unit = $1 AND procedure_code = $2 AND build_sha256 = $3 AND source <> 'variant'",
+                    )
+                    .bind(unit)
+                    .bind(procedure_code)
+                    .bind(&rollout_build)
+                    .execute(&mut *tx)
+                    .await?;
                     continue;
                 }
                 sqlx::query(
-                    "UPDATE bindings SET build_sha256 = $1, source = $2, enabled = $3 WHERE unit = $4 AND procedure_code = $5",
+                    "UPDATE bindings SET build_sha256 = $1, source = $2
+                     WHERE unit = $3 AND procedure_code = $4 AND build_sha256 = $5 AND source <> 'variant'",
                 )
                 .bind(before["build"].as_str().unwrap_or_default())
                 .bind(before["source"].as_str().unwrap_or("default"))
-                .bind(i64::from(before["enabled"].as_bool().unwrap_or(true)))
                 .bind(unit)
                 .bind(procedure_code)
+                .bind(&rollout_build)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -544,11 +602,17 @@ impl Store {
                 }
             }
         }
-        sqlx::query("UPDATE rollouts SET rolled_back_at = $1 WHERE id = $2")
+        let marked = sqlx::query("UPDATE rollouts SET rolled_back_at = $1 WHERE id = $2 AND rolled_back_at IS NULL")
             .bind(&event.at)
             .bind(id)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+        if marked != 1 {
+            // Another host undid this rollout between our read and our write.
+            tx.rollback().await?;
+            return Err(StoreError::Conflict(format!("rollout {id} was rolled back concurrently; try again")));
+        }
         let record = RolloutRecord {
             id,
             procedure_code: procedure_code.to_string(),
