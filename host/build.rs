@@ -27,6 +27,10 @@ const PLUGINS: &[(&str, &str)] = &[
     ("fixture-wasi-filesystem", "fixture_wasi_filesystem"),
     ("fixture-wasi-sockets", "fixture_wasi_sockets"),
     ("fixture-wasi-http", "fixture_wasi_http"),
+    ("death-registration", "death_registration"),
+    ("marriage-registration", "marriage_registration"),
+    ("land-use-certificate", "land_use_certificate"),
+    ("procedure-template", "procedure_template"),
 ];
 
 /// Builds made a second time with cargo features, each in a target directory of its

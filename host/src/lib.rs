@@ -12,6 +12,7 @@ pub mod domain;
 pub mod harness;
 pub mod registry;
 pub mod runtime;
+pub mod scaffold;
 pub mod schema;
 pub mod store;
 pub mod workflow;

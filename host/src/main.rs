@@ -89,6 +89,21 @@ enum PluginCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Start a new procedure plugin from the template: plugins/NAME, added to the workspace.
+    New {
+        name: String,
+        /// The workspace to create it in (default: the one holding the current directory).
+        #[arg(long, default_value = ".")]
+        workspace: PathBuf,
+    },
+    /// Build a plugin crate for wasm32 and wrap it into a component the host accepts.
+    Build {
+        /// The plugin crate's directory, e.g. plugins/death-registration.
+        dir: PathBuf,
+        /// Cargo target directory (default: <workspace>/target/plugins).
+        #[arg(long)]
+        target_dir: Option<PathBuf>,
+    },
     /// Run scenario files against a plugin offline: the real runtime, limits and
     /// calendar, no server, no database. Exits non-zero when a scenario diverges.
     Test {
@@ -241,8 +256,21 @@ async fn test_plugin(plugin: &std::path::Path, scenarios: &[PathBuf]) -> anyhow:
 
 /// Talks to a running server for `motcua plugin ...`.
 async fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
-    if let PluginCommand::Test { plugin, scenarios } = &command {
-        return test_plugin(plugin, scenarios).await;
+    match &command {
+        PluginCommand::Test { plugin, scenarios } => return test_plugin(plugin, scenarios).await,
+        PluginCommand::New { name, workspace } => {
+            let dir = motcua::scaffold::new_plugin(workspace, name)?;
+            println!("created {} and added it to the workspace", dir.display());
+            println!("next: motcua plugin build {}", dir.display());
+            println!("then: motcua plugin test <the .wasm it prints> {}", dir.join("scenarios").display());
+            return Ok(());
+        }
+        PluginCommand::Build { dir, target_dir } => {
+            let component = motcua::scaffold::build_plugin(dir, target_dir.as_deref())?;
+            println!("{}", component.display());
+            return Ok(());
+        }
+        _ => {}
     }
     let client = reqwest::Client::new();
     let (client_args, request) = match &command {
@@ -259,7 +287,7 @@ async fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
             let body = serde_json::json!({ "procedure": procedure });
             (args, client.post(format!("{}/api/v1/rollouts/rollback", args.server)).json(&body))
         }
-        PluginCommand::Test { .. } => unreachable!("handled above"),
+        PluginCommand::Test { .. } | PluginCommand::New { .. } | PluginCommand::Build { .. } => unreachable!("handled above"),
     };
     let response = request
         .bearer_auth(&client_args.token)

@@ -15,60 +15,28 @@ use serde::Deserialize;
 /// National procedure code.
 pub const CODE: &str = "1.001193";
 
-/// JSON Schema of the application form (tờ khai đăng ký khai sinh), kept in step with
-/// [`BirthForm`] by hand.
-pub const FORM_SCHEMA: &str = r##"{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "title": "Tờ khai đăng ký khai sinh",
-  "type": "object",
-  "required": ["child", "mother", "applicant_relationship"],
-  "properties": {
-    "child": {
-      "title": "Người được khai sinh",
-      "type": "object",
-      "required": ["full_name", "sex", "birth_date", "birth_place", "ethnicity", "nationality"],
-      "properties": {
-        "full_name": { "title": "Họ, chữ đệm và tên", "type": "string", "minLength": 1 },
-        "sex": { "title": "Giới tính", "type": "string", "enum": ["male", "female"] },
-        "birth_date": { "title": "Ngày, tháng, năm sinh", "type": "string", "format": "date" },
-        "birth_place": { "title": "Nơi sinh", "type": "string", "minLength": 1 },
-        "ethnicity": { "title": "Dân tộc", "type": "string", "minLength": 1 },
-        "nationality": { "title": "Quốc tịch", "type": "string", "minLength": 1 }
-      }
-    },
-    "mother": { "title": "Người mẹ", "$ref": "#/$defs/parent" },
-    "father": {
-      "title": "Người cha",
-      "anyOf": [{ "$ref": "#/$defs/parent" }, { "type": "null" }]
-    },
-    "applicant_relationship": {
-      "title": "Quan hệ của người đi đăng ký với người được khai sinh",
-      "type": "string",
-      "minLength": 1
-    }
-  },
-  "$defs": {
-    "parent": {
-      "type": "object",
-      "required": ["full_name", "citizen_id"],
-      "properties": {
-        "full_name": { "title": "Họ, chữ đệm và tên", "type": "string", "minLength": 1 },
-        "citizen_id": { "title": "Số định danh cá nhân", "type": "string", "pattern": "^[0-9]{12}$" }
-      }
-    }
-  }
-}"##;
+/// The values `form.child.sex` may take.
+pub const SEXES: [&str; 2] = ["male", "female"];
 
-/// JSON Schema of the per-unit settings, matching [`Settings`].
-pub const SETTINGS_SCHEMA: &str = r#"{"type":"object","properties":{"late_registration_warning_days":{"type":"integer","minimum":1,"default":60}},"additionalProperties":false}"#;
+/// JSON Schema of the application form (tờ khai đăng ký khai sinh), derived from
+/// [`BirthForm`].
+pub fn form_schema() -> String {
+    form_schema_json::<BirthForm>()
+}
+
+/// JSON Schema of the per-unit settings, derived from [`Settings`].
+pub fn settings_schema() -> String {
+    settings_schema_json::<Settings>()
+}
 
 /// Per-unit settings.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// Days after the birth beyond which `check` warns that the registration is late.
     /// The law gives parents 60 days (Luật Hộ tịch, Điều 15); a unit may warn earlier
     /// or later, but the warning never blocks, since late registration is still owed.
+    #[schemars(range(min = 1))]
     pub late_registration_warning_days: u32,
 }
 
@@ -80,38 +48,56 @@ impl Default for Settings {
     }
 }
 
-/// The application form. Every field defaults, so that a missing field is reported by
-/// the content checks rather than stopping the parse (see [`parse_form`]).
-#[derive(Debug, Clone, Default, Deserialize)]
+// The application form. Every field defaults, so that a missing field is reported by
+// the content checks rather than stopping the parse (see `parse_form`); its schema
+// ([`form_schema`]) still requires every field but `father`. (Plain comments here: a
+// doc comment would become the schema's description.)
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(default)]
+#[schemars(title = "Tờ khai đăng ký khai sinh")]
 pub struct BirthForm {
+    #[schemars(title = "Người được khai sinh")]
     pub child: Child,
+    #[schemars(title = "Người mẹ")]
     pub mother: Parent,
     /// Absent when paternity is not established at registration.
+    #[schemars(title = "Người cha")]
     pub father: Option<Parent>,
     /// The applicant's relationship to the child ("mother", "grandfather", ...).
+    #[schemars(
+        title = "Quan hệ của người đi đăng ký với người được khai sinh",
+        length(min = 1)
+    )]
     pub applicant_relationship: String,
 }
 
 /// The person being registered.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct Child {
+    #[schemars(title = "Họ, chữ đệm và tên", length(min = 1))]
     pub full_name: String,
     /// `"male"` or `"female"`.
+    #[schemars(title = "Giới tính", extend("enum" = SEXES))]
     pub sex: String,
     /// `YYYY-MM-DD`.
+    #[schemars(title = "Ngày, tháng, năm sinh", extend("format" = "date"))]
     pub birth_date: String,
+    #[schemars(title = "Nơi sinh", length(min = 1))]
     pub birth_place: String,
+    #[schemars(title = "Dân tộc", length(min = 1))]
     pub ethnicity: String,
+    #[schemars(title = "Quốc tịch", length(min = 1))]
     pub nationality: String,
 }
 
 /// A parent as written on the form.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct Parent {
+    #[schemars(title = "Họ, chữ đệm và tên", length(min = 1))]
     pub full_name: String,
+    #[schemars(title = "Số định danh cá nhân", regex(pattern = r"^[0-9]{12}$"))]
     pub citizen_id: String,
 }
 
@@ -183,8 +169,8 @@ pub fn procedure_info() -> ProcedureInfo {
             "Miễn lệ phí đăng ký khai sinh đúng hạn (Điều 11 Luật Hộ tịch 2014; Thông tư 85/2019/TT-BTC).",
         )],
         documents: documents(),
-        form_schema: FORM_SCHEMA.into(),
-        settings_schema: SETTINGS_SCHEMA.into(),
+        form_schema: form_schema(),
+        settings_schema: settings_schema(),
         steps: steps(),
         initial_step: "submitted".into(),
         legal_basis: vec![
@@ -223,7 +209,7 @@ fn check_form(form: &BirthForm, submitted_on: &Date, settings: &Settings, findin
         "họ tên người được khai sinh",
     );
     if findings.require_text("form.child.sex", &child.sex, "giới tính")
-        && !matches!(child.sex.as_str(), "male" | "female")
+        && !SEXES.contains(&child.sex.as_str())
     {
         findings.block(
             "form.child.sex",

@@ -366,3 +366,72 @@ fn describe_is_consistent() {
         );
     }
 }
+
+
+#[test]
+fn the_form_schema_is_derived_from_the_form_type() {
+    let schema: serde_json::Value = serde_json::from_str(&form_schema()).unwrap();
+    assert_eq!(procedure_info().form_schema, form_schema());
+    assert_eq!(schema["type"], "object");
+    assert_eq!(schema["title"], "Tờ khai đăng ký khai sinh");
+    // Every field is required but the father, who may be unknown.
+    assert_eq!(
+        schema["required"],
+        serde_json::json!(["child", "mother", "applicant_relationship"])
+    );
+    let child = &schema["properties"]["child"];
+    assert_eq!(
+        child["required"],
+        serde_json::json!([
+            "full_name",
+            "sex",
+            "birth_date",
+            "birth_place",
+            "ethnicity",
+            "nationality"
+        ])
+    );
+    assert_eq!(child["properties"]["sex"]["enum"], serde_json::json!(SEXES));
+    assert_eq!(child["properties"]["full_name"]["minLength"], 1);
+    assert_eq!(child["properties"]["birth_date"]["format"], "date");
+    // Mother and father are the same parent; the father may also be null.
+    let mother = &schema["properties"]["mother"];
+    let father = &schema["properties"]["father"];
+    assert_eq!(mother["required"], serde_json::json!(["full_name", "citizen_id"]));
+    assert_eq!(mother["properties"], father["properties"]);
+    assert_eq!(father["type"], serde_json::json!(["object", "null"]));
+    assert_eq!(
+        mother["properties"]["citizen_id"]["pattern"],
+        "^[0-9]{12}$"
+    );
+    // Self-contained: the host resolves no references.
+    assert!(!form_schema().contains("$ref"));
+}
+
+#[test]
+fn the_settings_schema_is_derived_from_the_settings_type() {
+    let text = settings_schema();
+    assert_eq!(procedure_info().settings_schema, text);
+    assert!(!text.contains("$ref") && !text.contains("$defs"), "{text}");
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(schema["type"], "object");
+    assert_eq!(schema["additionalProperties"], false);
+    assert!(schema.get("required").is_none(), "every setting defaults");
+    let properties = schema["properties"].as_object().unwrap();
+    assert_eq!(
+        properties.keys().collect::<Vec<_>>(),
+        ["late_registration_warning_days"]
+    );
+    let days = &properties["late_registration_warning_days"];
+    assert_eq!(days["type"], "integer");
+    assert_eq!(days["minimum"], 1);
+    assert_eq!(days["default"], 60);
+    assert!(days["description"].as_str().unwrap().contains("60 days"));
+    // The defaults in the schema are the type's.
+    assert_eq!(
+        parse_settings::<Settings>(r#"{"late_registration_warning_days": 60}"#).unwrap(),
+        Settings::default()
+    );
+    // The type refuses what the schema refuses.
+    assert!(parse_settings::<Settings>(r#"{"colour": 1}"#).is_err());
+}

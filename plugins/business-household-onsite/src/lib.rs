@@ -31,9 +31,15 @@ pub const NAME: &str =
 pub const SITE_VISIT: &str = "site-visit";
 
 /// Per-unit settings: the base procedure's, plus whether the on-site verification is
-/// required. Parsed from one flat JSON object, like [`settings_schema`] describes.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// required, all in one flat JSON object.
+//
+// Its schema is `settings_schema()`. serde does not support `deny_unknown_fields`
+// together with `flatten`, so unknown settings are refused by the schema alone
+// (`#[schemars(deny_unknown_fields)]`), which the host validates settings against
+// before storing them; parsing ignores them.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(default)]
+#[schemars(deny_unknown_fields)]
 pub struct Settings {
     /// The base procedure's settings (fee, online exemption).
     #[serde(flatten)]
@@ -52,20 +58,11 @@ impl Default for Settings {
     }
 }
 
-/// JSON Schema of the per-unit settings: the base schema with `site_visit_required`
-/// added, so that a setting the base gains is the variant's too.
+/// JSON Schema of the per-unit settings, derived from [`Settings`]: the base settings'
+/// properties (flattened from [`base::Settings`], so that a setting the base gains is
+/// the variant's too) and `site_visit_required`.
 pub fn settings_schema() -> String {
-    let mut schema: serde_json::Value = serde_json::from_str(base::SETTINGS_SCHEMA)
-        .expect("the base settings schema is JSON (its tests check it)");
-    let properties = schema
-        .get_mut("properties")
-        .and_then(serde_json::Value::as_object_mut)
-        .expect("the base settings schema has properties");
-    properties.insert(
-        "site_visit_required".into(),
-        serde_json::json!({ "type": "boolean", "default": true }),
-    );
-    schema.to_string()
+    settings_schema_json::<Settings>()
 }
 
 /// The workflow: the base steps, with `site-visit` just before `approval`.

@@ -48,47 +48,23 @@ pub fn processing_time() -> ProcessingTime {
     ProcessingTime::WorkingDays(WORKING_DAYS)
 }
 
-/// JSON Schema of the application form, kept in step with [`BusinessForm`] by hand.
-pub const FORM_SCHEMA: &str = r##"{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "title": "Giấy đề nghị đăng ký hộ kinh doanh",
-  "type": "object",
-  "required": ["business_name", "address", "business_lines", "capital_vnd", "employees"],
-  "properties": {
-    "business_name": { "title": "Tên hộ kinh doanh", "type": "string", "minLength": 1 },
-    "address": { "title": "Địa chỉ trụ sở hộ kinh doanh", "type": "string", "minLength": 1 },
-    "business_lines": {
-      "title": "Ngành, nghề kinh doanh",
-      "type": "array",
-      "minItems": 1,
-      "items": { "type": "string", "minLength": 1 }
-    },
-    "capital_vnd": { "title": "Vốn kinh doanh (đồng)", "type": "integer", "exclusiveMinimum": 0 },
-    "employees": { "title": "Số lượng lao động", "type": "integer", "minimum": 0 },
-    "members": {
-      "title": "Thành viên hộ gia đình tham gia đăng ký",
-      "type": "array",
-      "items": {
-        "type": "object",
-        "required": ["full_name", "citizen_id"],
-        "properties": {
-          "full_name": { "title": "Họ, chữ đệm và tên", "type": "string", "minLength": 1 },
-          "citizen_id": { "title": "Số định danh cá nhân", "type": "string", "pattern": "^[0-9]{12}$" }
-        }
-      }
-    }
-  }
-}"##;
+/// JSON Schema of the application form, derived from [`BusinessForm`].
+pub fn form_schema() -> String {
+    form_schema_json::<BusinessForm>()
+}
 
-/// JSON Schema of the per-unit settings, matching [`Settings`].
-pub const SETTINGS_SCHEMA: &str = r#"{"type":"object","properties":{"registration_fee_vnd":{"type":"integer","minimum":0,"default":100000},"online_fee_exempt":{"type":"boolean","default":false}},"additionalProperties":false}"#;
+/// JSON Schema of the per-unit settings, derived from [`Settings`].
+pub fn settings_schema() -> String {
+    settings_schema_json::<Settings>()
+}
 
 /// Per-unit settings.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// The registration fee the provincial People's Council set, in đồng. Zero means the
     /// unit charges nothing, and then no fee is requested at intake.
+    #[schemars(range(min = 0))]
     pub registration_fee_vnd: u64,
     /// Waive the fee for dossiers filed online: then no fee is requested at intake for
     /// them, whatever `registration_fee_vnd` says.
@@ -116,26 +92,41 @@ impl Settings {
     }
 }
 
-/// The application form. Every field defaults, so that a missing field is reported by
-/// the content checks rather than stopping the parse (see [`parse_form`]).
-#[derive(Debug, Clone, Default, Deserialize)]
+// The application form. Every field defaults, so that a missing field is reported by
+// the content checks rather than stopping the parse (see `parse_form`); its schema
+// ([`form_schema`]) still requires every field but `members`. (Plain comments here: a
+// doc comment would become the schema's description.)
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(default)]
+#[schemars(title = "Giấy đề nghị đăng ký hộ kinh doanh")]
 pub struct BusinessForm {
+    #[schemars(title = "Tên hộ kinh doanh", length(min = 1))]
     pub business_name: String,
+    #[schemars(title = "Địa chỉ trụ sở hộ kinh doanh", length(min = 1))]
     pub address: String,
+    #[schemars(title = "Ngành, nghề kinh doanh", length(min = 1), inner(length(min = 1)))]
     pub business_lines: Vec<String>,
-    /// Signed so that a negative amount is reported as such rather than as a type error.
+    // Signed so that a negative amount is reported as such rather than as a type error.
+    /// More than zero đồng.
+    #[schemars(title = "Vốn kinh doanh (đồng)", range(min = 1))]
     pub capital_vnd: i64,
+    #[schemars(title = "Số lượng lao động", range(min = 0))]
     pub employees: i64,
-    /// Household members registering the business together; may be empty.
+    /// Household members registering the business together; may be left out or empty.
+    #[schemars(
+        title = "Thành viên hộ gia đình tham gia đăng ký",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub members: Vec<Member>,
 }
 
 /// A household member taking part in the registration.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct Member {
+    #[schemars(title = "Họ, chữ đệm và tên", length(min = 1))]
     pub full_name: String,
+    #[schemars(title = "Số định danh cá nhân", regex(pattern = r"^[0-9]{12}$"))]
     pub citizen_id: String,
 }
 
@@ -214,8 +205,8 @@ pub fn procedure_info() -> ProcedureInfo {
             "Thông tư 85/2019/TT-BTC; mức thu do Hội đồng nhân dân cấp tỉnh quyết định (cấu hình theo đơn vị).",
         )],
         documents: documents(0),
-        form_schema: FORM_SCHEMA.into(),
-        settings_schema: SETTINGS_SCHEMA.into(),
+        form_schema: form_schema(),
+        settings_schema: settings_schema(),
         steps: steps(),
         initial_step: "submitted".into(),
         legal_basis: vec![

@@ -474,17 +474,23 @@ fn online_dossiers_pay_no_fee_where_the_unit_exempts_them() {
 }
 
 #[test]
-fn the_settings_schema_matches_the_settings_type() {
-    let schema: serde_json::Value = serde_json::from_str(SETTINGS_SCHEMA).unwrap();
+fn the_settings_schema_is_derived_from_the_settings_type() {
+    let text = settings_schema();
+    assert_eq!(procedure_info().settings_schema, text);
+    assert!(!text.contains("$ref") && !text.contains("$defs"), "{text}");
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(schema["type"], "object");
     assert_eq!(schema["additionalProperties"], false);
+    assert!(schema.get("required").is_none(), "every setting defaults");
     let properties = schema["properties"].as_object().unwrap();
     let mut names: Vec<&str> = properties.keys().map(String::as_str).collect();
     names.sort_unstable();
     assert_eq!(names, ["online_fee_exempt", "registration_fee_vnd"]);
     assert_eq!(properties["registration_fee_vnd"]["type"], "integer");
     assert_eq!(properties["registration_fee_vnd"]["minimum"], 0);
+    assert_eq!(properties["registration_fee_vnd"]["default"], 100_000);
     assert_eq!(properties["online_fee_exempt"]["type"], "boolean");
+    assert_eq!(properties["online_fee_exempt"]["default"], false);
     // Every property has a default, and the defaults are the type's.
     let defaults: serde_json::Map<String, serde_json::Value> = properties
         .iter()
@@ -494,5 +500,41 @@ fn the_settings_schema_matches_the_settings_type() {
         parse_settings::<Settings>(&serde_json::Value::Object(defaults).to_string()).unwrap(),
         Settings::default()
     );
-    assert_eq!(procedure_info().settings_schema, SETTINGS_SCHEMA);
+    // The type refuses what the schema refuses.
+    assert!(parse_settings::<Settings>(r#"{"colour": 1}"#).is_err());
+}
+
+#[test]
+fn the_form_schema_is_derived_from_the_form_type() {
+    let text = form_schema();
+    assert_eq!(procedure_info().form_schema, text);
+    assert!(!text.contains("$ref"), "{text}");
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(schema["type"], "object");
+    assert_eq!(schema["title"], "Giấy đề nghị đăng ký hộ kinh doanh");
+    // Every field is required but the members, who may be left out.
+    assert_eq!(
+        schema["required"],
+        serde_json::json!([
+            "business_name",
+            "address",
+            "business_lines",
+            "capital_vnd",
+            "employees"
+        ])
+    );
+    let properties = &schema["properties"];
+    assert_eq!(properties["business_name"]["minLength"], 1);
+    assert_eq!(properties["business_lines"]["type"], "array");
+    assert_eq!(properties["business_lines"]["minItems"], 1);
+    assert_eq!(properties["business_lines"]["items"]["minLength"], 1);
+    // Capital must be positive; employees may be zero.
+    assert_eq!(properties["capital_vnd"]["type"], "integer");
+    assert_eq!(properties["capital_vnd"]["minimum"], 1);
+    assert_eq!(properties["employees"]["minimum"], 0);
+    let member = &properties["members"]["items"];
+    assert_eq!(member["required"], serde_json::json!(["full_name", "citizen_id"]));
+    assert_eq!(member["properties"]["citizen_id"]["pattern"], "^[0-9]{12}$");
+    // The serde defaults that let `parse_form` report every field are not the form's.
+    assert!(!text.contains("\"default\""), "{text}");
 }

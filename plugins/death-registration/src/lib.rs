@@ -120,8 +120,11 @@ pub fn documents() -> Vec<DocumentRequirement> {
             "Giấy báo tử (do cơ sở y tế hoặc cơ quan có thẩm quyền cấp)",
         )
         .option("death-confirmation", "Văn bản xác nhận việc chết"),
-        requirement("declarant-id", "Giấy tờ tùy thân của người đi đăng ký khai tử")
-            .option("citizen-id-card", "Thẻ căn cước / căn cước công dân"),
+        requirement(
+            "declarant-id",
+            "Giấy tờ tùy thân của người đi đăng ký khai tử",
+        )
+        .option("citizen-id-card", "Thẻ căn cước / căn cước công dân"),
     ]
 }
 
@@ -221,8 +224,11 @@ fn check_form(form: &DeathForm, submitted_on: &Date, settings: &Settings, findin
         "họ tên người đã chết",
     );
     findings.check_citizen_id("form.deceased.citizen_id", &deceased.citizen_id);
-    let birth_date =
-        findings.require_date("form.deceased.birth_date", &deceased.birth_date, "ngày sinh");
+    let birth_date = findings.require_date(
+        "form.deceased.birth_date",
+        &deceased.birth_date,
+        "ngày sinh",
+    );
     if let Some(born) = birth_date
         && born > *submitted_on
     {
@@ -232,9 +238,11 @@ fn check_form(form: &DeathForm, submitted_on: &Date, settings: &Settings, findin
             format!("Ngày sinh {born} sau ngày nộp hồ sơ {submitted_on}."),
         );
     }
-    if let Some(died) =
-        findings.require_date("form.deceased.death_date", &deceased.death_date, "ngày chết")
-    {
+    if let Some(died) = findings.require_date(
+        "form.deceased.death_date",
+        &deceased.death_date,
+        "ngày chết",
+    ) {
         check_death_date(died, birth_date, submitted_on, settings, findings);
     }
     findings.require_text(

@@ -96,7 +96,8 @@ fn a_form_of_the_wrong_shape_is_reported_where_it_is_wrong() {
         targets_and_codes(&check_form_text("[]")),
         [("form", "invalid-type")]
     );
-    let findings = check_form_text(r#"{"deceased": "Trần Văn Hùng", "declarant_relationship": "con"}"#);
+    let findings =
+        check_form_text(r#"{"deceased": "Trần Văn Hùng", "declarant_relationship": "con"}"#);
     // The section is wrong as a whole: one finding, not one per field inside it.
     assert_eq!(
         targets_and_codes(&findings),
@@ -206,13 +207,20 @@ fn either_kind_of_death_proof_will_do() {
             GOOD_FORM,
             vec![document(proof), document("citizen-id-card")],
         );
-        assert_eq!(check_submission(&filed, &Settings::default()), [], "{proof}");
+        assert_eq!(
+            check_submission(&filed, &Settings::default()),
+            [],
+            "{proof}"
+        );
     }
 }
 
 #[test]
 fn settings_default_to_the_statutory_fifteen_days() {
-    assert_eq!(parse_settings::<Settings>("{}").unwrap(), Settings::default());
+    assert_eq!(
+        parse_settings::<Settings>("{}").unwrap(),
+        Settings::default()
+    );
     assert_eq!(Settings::default().late_registration_warning_days, 15);
     assert_eq!(
         parse_settings::<Settings>(r#"{"late_registration_warning_days":30}"#).unwrap(),
@@ -292,11 +300,17 @@ fn verification_restarts_the_clock_with_three_working_days_and_tells_the_applica
     };
     assert_eq!(*time, ProcessingTime::WorkingDays(3));
     assert!(notice.contains("03 ngày làm việc"), "{notice}");
-    assert!(notice.ends_with("Xác minh nơi chết với Công an xã"), "{notice}");
+    assert!(
+        notice.ends_with("Xác minh nơi chết với Công an xã"),
+        "{notice}"
+    );
     assert_eq!(verified.note, "Xác minh nơi chết với Công an xã");
 
-    let without_reason =
-        decide_command(&filed_dossier("review"), &command("verify", Role::Specialist)).unwrap();
+    let without_reason = decide_command(
+        &filed_dossier("review"),
+        &command("verify", Role::Specialist),
+    )
+    .unwrap();
     let Effect::NotifyApplicant(notice) = &without_reason.effects[1] else {
         panic!()
     };

@@ -69,7 +69,8 @@ pub const FORM_SCHEMA: &str = r##"{
 }"##;
 
 /// JSON Schema of the per-unit settings, matching [`Settings`]: nothing to set.
-pub const SETTINGS_SCHEMA: &str = r#"{"type":"object","properties":{},"additionalProperties":false}"#;
+pub const SETTINGS_SCHEMA: &str =
+    r#"{"type":"object","properties":{},"additionalProperties":false}"#;
 
 /// Per-unit settings: none. Every rule of this procedure is statutory (the ages, the
 /// time limits, the exemption from fees), so a unit has nothing to configure; the type
@@ -279,9 +280,11 @@ fn check_party(
     );
     findings.check_citizen_id(&format!("{target}.citizen_id"), &party.citizen_id);
     let birth_target = format!("{target}.birth_date");
-    if let Some(born) =
-        findings.require_date(&birth_target, &party.birth_date, &format!("ngày sinh {label}"))
-    {
+    if let Some(born) = findings.require_date(
+        &birth_target,
+        &party.birth_date,
+        &format!("ngày sinh {label}"),
+    ) {
         if born > *submitted_on {
             findings.block(
                 &birth_target,

@@ -11,6 +11,8 @@
 //!   ([`date`]), citizen IDs and phone numbers ([`identity`]), the document checklist
 //!   ([`documents`]), forms, payloads and settings read from JSON ([`json`]), and
 //!   builders for findings, decisions and refusals ([`builders`]);
+//! - JSON Schemas of forms and settings derived from their Rust types ([`schema`],
+//!   with the [`JsonSchema`] derive re-exported);
 //! - ready-made contract records for native unit tests of plugin rules ([`testing`]);
 //! - thin wrappers over the host imports: [`log`], [`settings()`] and [`calendar`].
 //!
@@ -60,7 +62,14 @@ pub mod date;
 pub mod documents;
 pub mod identity;
 pub mod json;
+pub mod schema;
 pub mod testing;
+
+/// The schemars crate the [`JsonSchema`] derive expands to, re-exported so that plugin
+/// crates need no dependency of their own (see [`schema`]).
+pub use schemars;
+/// Derives the JSON Schema of a form or settings struct; see [`schema`].
+pub use schemars::JsonSchema;
 
 pub use bindings::Guest;
 /// Exports a type implementing [`Guest`] as the plugin's `describe`, `check` and
@@ -90,6 +99,9 @@ pub mod prelude {
     };
     pub use crate::identity::{check_citizen_id, is_valid_citizen_id, is_valid_phone};
     pub use crate::json::{parse_form, parse_payload, parse_settings};
+    // `schemars` is here for the derive, whose expansion names it.
+    pub use crate::schema::{form_schema_json, schema_json, settings_schema_json};
+    pub use crate::{JsonSchema, schemars};
     pub use crate::types::*;
 }
 

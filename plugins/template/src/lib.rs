@@ -1,0 +1,231 @@
+//! Cấp bản sao trích lục hộ tịch: issuing copies of a civil-status extract (birth,
+//! marriage or death) at commune level.
+//!
+//! This crate is the starting point of every new procedure: `motcua plugin new NAME`
+//! copies it to `plugins/NAME`. Change the procedure's description in
+//! [`procedure_info`], what a filing must contain in [`check_submission`], and what each
+//! action does in [`decide_command`]; keep the scenarios in `scenarios/` passing with
+//! `motcua plugin test`. Before publishing, replace the code `local.procedure-template`
+//! with the national procedure code from the National Public Service Portal.
+//!
+//! Legal basis: Luật Hộ tịch 2014 (Điều 63, 64), Nghị định 123/2015/NĐ-CP, Thông tư
+//! 281/2016/TT-BTC (fee of 8,000 đồng per copy).
+
+use motcua_sdk::prelude::*;
+use serde::Deserialize;
+
+/// The procedure's code in the catalog.
+pub const CODE: &str = "local.procedure-template";
+
+/// The application form (tờ khai cấp bản sao trích lục hộ tịch).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Tờ khai cấp bản sao trích lục hộ tịch")]
+pub struct Form {
+    /// Which civil-status event the extract is about.
+    pub registration_kind: RegistrationKind,
+    /// The registration's number in the civil-status book.
+    #[schemars(length(min = 1))]
+    pub registration_number: String,
+    /// The date the event was registered, YYYY-MM-DD.
+    pub registered_on: String,
+    /// How many copies, 1 to 20.
+    #[schemars(range(min = 1, max = 20))]
+    pub copies: u32,
+    /// What the copies are for.
+    #[schemars(length(min = 1))]
+    pub purpose: String,
+}
+
+/// The civil-status events an extract can be copied from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RegistrationKind {
+    Birth,
+    Marriage,
+    Death,
+}
+
+/// What a unit may set for this procedure.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// The fee per copy in đồng (Thông tư 281/2016/TT-BTC: 8,000); 0 waives it.
+    #[schemars(range(min = 0))]
+    pub fee_per_copy_vnd: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { fee_per_copy_vnd: 8_000 }
+    }
+}
+
+/// The document components a filing needs.
+pub fn documents() -> Vec<DocumentRequirement> {
+    vec![
+        requirement("request", "Tờ khai cấp bản sao trích lục hộ tịch")
+            .option("request-form", "Tờ khai cấp bản sao trích lục hộ tịch"),
+        requirement("identity", "Giấy tờ tùy thân của người yêu cầu")
+            .option("citizen-id-card", "Căn cước công dân")
+            .option("passport", "Hộ chiếu"),
+        requirement("authorization", "Văn bản ủy quyền (khi nộp thay)")
+            .option("authorization", "Văn bản ủy quyền")
+            .optional(),
+    ]
+}
+
+/// What the procedure is, for the host and the catalog.
+pub fn procedure_info() -> ProcedureInfo {
+    ProcedureInfo {
+        code: CODE.into(),
+        name: "Cấp bản sao trích lục hộ tịch".into(),
+        field: "civil-status".into(),
+        level: Level::Commune,
+        processing_time: ProcessingTime::SameDay,
+        fees: vec![fee("copy", "Phí cấp bản sao trích lục (mỗi bản)", 8_000, "Thông tư 281/2016/TT-BTC; đơn vị có thể miễn")],
+        documents: documents(),
+        form_schema: form_schema_json::<Form>(),
+        settings_schema: settings_schema_json::<Settings>(),
+        steps: vec![
+            step("submitted", "Mới đăng ký", Status::Submitted)
+                .action("receive", "Tiếp nhận", &[Role::Officer])
+                .action("refuse", "Từ chối tiếp nhận", &[Role::Officer])
+                .action("request-supplement", "Yêu cầu bổ sung", &[Role::Officer]),
+            step("supplement", "Chờ bổ sung", Status::SupplementRequested).action(
+                "complete-supplement",
+                "Bổ sung hồ sơ",
+                &[Role::Citizen, Role::Officer],
+            ),
+            step("review", "Đang xử lý", Status::Processing)
+                .action("record-payment", "Ghi nhận nộp phí", &[Role::Officer, Role::Citizen])
+                .action("issue", "Cấp bản sao", &[Role::Specialist]),
+            step("settled", "Đã có kết quả", Status::Settled).action("return-result", "Trả kết quả", &[Role::Officer]),
+            step("refused", "Không được tiếp nhận", Status::Refused),
+            step("returned", "Đã trả kết quả", Status::Returned),
+        ],
+        initial_step: "submitted".into(),
+        legal_basis: vec![
+            "Luật Hộ tịch 2014, Điều 63 và 64".into(),
+            "Nghị định 123/2015/NĐ-CP".into(),
+            "Thông tư 281/2016/TT-BTC".into(),
+        ],
+        plugin_version: env!("CARGO_PKG_VERSION").into(),
+        variant_of: None,
+    }
+}
+
+/// Every problem with a filing, at once.
+pub fn check_submission(submission: &Submission) -> Vec<Finding> {
+    let mut findings = Findings::new();
+    findings.check_citizen_id("applicant.citizen_id", &submission.applicant.citizen_id);
+    if let Some(form) = parse_form::<Form>(&submission.form_json, &mut findings) {
+        findings.require_text("form.registration_number", &form.registration_number, "Số đăng ký");
+        findings.require_text("form.purpose", &form.purpose, "Mục đích sử dụng");
+        if let Some(registered) = findings.require_date("form.registered_on", &form.registered_on, "Ngày đăng ký") {
+            if registered > submission.at.date {
+                findings.block("form.registered_on", "date-in-future", "Ngày đăng ký không thể sau ngày nộp hồ sơ.");
+            }
+        }
+        if !(1..=20).contains(&form.copies) {
+            findings.block("form.copies", "out-of-range", "Số bản sao phải từ 1 đến 20.");
+        }
+    }
+    for finding in missing_document_findings(&documents(), &submission.documents) {
+        findings.push(finding);
+    }
+    findings.into_vec()
+}
+
+/// Payment details of `record-payment`.
+#[derive(Deserialize)]
+struct PaymentPayload {
+    amount_vnd: Option<u64>,
+    #[serde(default)]
+    online: bool,
+    #[serde(default)]
+    receipt: String,
+}
+
+/// What each action does in each step.
+pub fn decide_command(dossier: &Dossier, command: &Command, settings: &Settings) -> Result<Decision, Refusal> {
+    let note = command.note.trim().to_string();
+    let decided = match (dossier.step.as_str(), command.action.as_str()) {
+        ("submitted", "receive") => {
+            let copies = serde_json::from_str::<Form>(&dossier.form_json).map(|form| form.copies).unwrap_or(1);
+            let amount = settings.fee_per_copy_vnd.saturating_mul(u64::from(copies));
+            let mut decided = decision("review", Status::Processing).effect(Effect::StartClock(ProcessingTime::SameDay));
+            if amount > 0 {
+                decided = decided.effect(Effect::RequestFee(FeeRequest {
+                    code: "copy".into(),
+                    amount_vnd: amount,
+                    reason: format!("Phí cấp {copies} bản sao trích lục"),
+                }));
+            }
+            decided
+        }
+        ("submitted", "refuse") => {
+            if note.is_empty() {
+                return Err(refuse("note-required", "Từ chối tiếp nhận phải nêu rõ lý do."));
+            }
+            decision("refused", Status::Refused)
+        }
+        ("submitted", "request-supplement") => {
+            let items = supplement_items(&documents(), &dossier.documents, &command.payload_json)?;
+            decision("supplement", Status::SupplementRequested).effect(Effect::RequestSupplement(items))
+        }
+        ("supplement", "complete-supplement") => {
+            require_complete(&documents(), &dossier.documents)?;
+            decision("submitted", Status::Submitted)
+        }
+        ("review", "record-payment") => {
+            let payment: PaymentPayload = parse_payload(&command.payload_json)?;
+            if payment.receipt.trim().is_empty() {
+                return Err(refuse("receipt-required", "Cần số biên lai hoặc mã giao dịch."));
+            }
+            let owed = dossier.fees_requested_vnd.saturating_sub(dossier.fees_paid_vnd);
+            let amount = payment.amount_vnd.unwrap_or(owed);
+            if amount == 0 {
+                return Err(refuse("invalid-amount", "Không có khoản phí nào cần nộp."));
+            }
+            decision("review", Status::Processing).effect(Effect::RecordPayment(Payment {
+                amount_vnd: amount,
+                online: payment.online,
+                receipt: payment.receipt,
+            }))
+        }
+        ("review", "issue") => {
+            if dossier.fees_paid_vnd < dossier.fees_requested_vnd {
+                return Err(refuse("fee-unpaid", "Người yêu cầu chưa nộp đủ phí."));
+            }
+            decision("settled", Status::Settled).effect(Effect::IssueResult(ResultDocument {
+                kind: "civil-status-extract-copy".into(),
+                name: "Bản sao trích lục hộ tịch".into(),
+                number: format!("BSTL-{}", dossier.code),
+                digitized: true,
+            }))
+        }
+        ("settled", "return-result") => decision("returned", Status::Returned),
+        (step, action) => return Err(unknown_action(step, action)),
+    };
+    Ok(decided.note(note))
+}
+
+/// The plugin as the host sees it.
+pub struct Procedure;
+
+impl Guest for Procedure {
+    fn describe() -> ProcedureInfo {
+        procedure_info()
+    }
+
+    fn check(submission: Submission) -> Vec<Finding> {
+        check_submission(&submission)
+    }
+
+    fn decide(dossier: Dossier, command: Command) -> Result<Decision, Refusal> {
+        decide_command(&dossier, &command, &motcua_sdk::settings::<Settings>())
+    }
+}
+
+motcua_sdk::export!(Procedure);
