@@ -159,8 +159,14 @@ fn operator_workflow_on_sqlite() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let (_, body) = http_get(&address, "/api/v1/procedures?unit=viet-tri", None);
     assert!(body.contains("\"version\":\"1.1.0\""), "{body}");
-    let output = plugin(&["rollback", "1.001612"]);
+    let output = plugin(&["rollout", "1.001612", "1.1.0", "--all"]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let (_, body) = http_get(&address, "/api/v1/procedures?unit=thanh-ba", None);
+    assert!(body.contains("\"version\":\"1.1.0\""), "{body}");
+    for _ in 0..2 {
+        let output = plugin(&["rollback", "1.001612"]);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    }
     let (_, body) = http_get(&address, "/api/v1/procedures?unit=viet-tri", None);
     assert!(!body.contains("\"version\":\"1.1.0\""), "rolled back: {body}");
     // A file that is not a component is refused with the server's reason.

@@ -50,9 +50,8 @@
 //! `description` are for people and form renderers.
 
 use schemars::generate::SchemaSettings;
-use schemars::transform::{RecursiveTransform, Transform};
 use schemars::{JsonSchema, Schema};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// The JSON Schema of per-unit settings `T`, as compact JSON for `describe`'s
 /// `settings-schema`.
@@ -77,7 +76,13 @@ pub fn schema_json<T: JsonSchema>() -> String {
         .with(|settings| settings.inline_subschemas = true)
         .into_generator()
         .into_root_schema_for::<T>();
-    schema.as_value().to_string()
+    compact(&schema)
+}
+
+/// The schema as one line of JSON, keywords in schemars' reading order (`$schema`,
+/// `title`, `description`, `type`, ... `properties`) rather than alphabetical.
+fn compact(schema: &Schema) -> String {
+    serde_json::to_string(schema).expect("a schema is plain JSON")
 }
 
 /// The JSON Schema of an application form `T`, as compact JSON for `describe`'s
@@ -106,15 +111,30 @@ pub fn form_schema_json<T: JsonSchema>() -> String {
         .for_serialize()
         .into_generator()
         .into_root_schema_for::<T>();
-    RecursiveTransform(complete_form).transform(&mut schema);
-    schema.as_value().to_string()
+    if let Some(object) = schema.as_object_mut() {
+        complete_form(object);
+    }
+    compact(&schema)
 }
 
-/// Drops `default`s, and takes the properties that accept `null` out of `required`.
-fn complete_form(schema: &mut Schema) {
-    let Some(object) = schema.as_object_mut() else {
-        return;
-    };
+/// Drops `default`s, and takes the properties that accept `null` out of `required`, in
+/// `object` and every subschema in it (inlined schemas nest only through these keywords).
+fn complete_form(object: &mut Map<String, Value>) {
+    for (keyword, value) in object.iter_mut() {
+        let subschemas: Vec<&mut Value> = match (keyword.as_str(), value) {
+            ("properties" | "$defs", Value::Object(map)) => map.values_mut().collect(),
+            ("anyOf" | "oneOf" | "allOf" | "prefixItems", Value::Array(list)) => {
+                list.iter_mut().collect()
+            }
+            ("items" | "additionalProperties" | "not", one @ Value::Object(_)) => vec![one],
+            _ => Vec::new(),
+        };
+        for subschema in subschemas {
+            if let Value::Object(inner) = subschema {
+                complete_form(inner);
+            }
+        }
+    }
     object.remove("default");
     let nullable: Vec<String> = object
         .get("properties")
