@@ -367,7 +367,6 @@ fn describe_is_consistent() {
     }
 }
 
-
 #[test]
 fn the_form_schema_is_derived_from_the_form_type() {
     let schema: serde_json::Value = serde_json::from_str(&form_schema()).unwrap();
@@ -397,13 +396,13 @@ fn the_form_schema_is_derived_from_the_form_type() {
     // Mother and father are the same parent; the father may also be null.
     let mother = &schema["properties"]["mother"];
     let father = &schema["properties"]["father"];
-    assert_eq!(mother["required"], serde_json::json!(["full_name", "citizen_id"]));
+    assert_eq!(
+        mother["required"],
+        serde_json::json!(["full_name", "citizen_id"])
+    );
     assert_eq!(mother["properties"], father["properties"]);
     assert_eq!(father["type"], serde_json::json!(["object", "null"]));
-    assert_eq!(
-        mother["properties"]["citizen_id"]["pattern"],
-        "^[0-9]{12}$"
-    );
+    assert_eq!(mother["properties"]["citizen_id"]["pattern"], "^[0-9]{12}$");
     // Self-contained: the host resolves no references.
     assert!(!form_schema().contains("$ref"));
 }

@@ -366,4 +366,3 @@ fn actions_outside_the_current_step_are_refused() {
         assert_eq!(refusal.code, "unknown-action", "{step}/{action}");
     }
 }
-

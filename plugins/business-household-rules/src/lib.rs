@@ -104,7 +104,11 @@ pub struct BusinessForm {
     pub business_name: String,
     #[schemars(title = "Địa chỉ trụ sở hộ kinh doanh", length(min = 1))]
     pub address: String,
-    #[schemars(title = "Ngành, nghề kinh doanh", length(min = 1), inner(length(min = 1)))]
+    #[schemars(
+        title = "Ngành, nghề kinh doanh",
+        length(min = 1),
+        inner(length(min = 1))
+    )]
     pub business_lines: Vec<String>,
     // Signed so that a negative amount is reported as such rather than as a type error.
     /// More than zero đồng.

@@ -533,7 +533,10 @@ fn the_form_schema_is_derived_from_the_form_type() {
     assert_eq!(properties["capital_vnd"]["minimum"], 1);
     assert_eq!(properties["employees"]["minimum"], 0);
     let member = &properties["members"]["items"];
-    assert_eq!(member["required"], serde_json::json!(["full_name", "citizen_id"]));
+    assert_eq!(
+        member["required"],
+        serde_json::json!(["full_name", "citizen_id"])
+    );
     assert_eq!(member["properties"]["citizen_id"]["pattern"], "^[0-9]{12}$");
     // The serde defaults that let `parse_form` report every field are not the form's.
     assert!(!text.contains("\"default\""), "{text}");

@@ -141,8 +141,10 @@ pub fn parse_payload<T: DeserializeOwned>(payload_json: &str) -> Result<T, Refus
 
 /// Parses the unit's settings JSON, treating an empty text as `{}`.
 ///
-/// Give `T` `#[serde(default)]` and a `Default` matching the defaults of the settings
-/// schema, so that a unit that never set anything gets the statutory values.
+/// Give `T` `#[serde(default)]` and a `Default` with the statutory values, so that a
+/// unit that never set anything gets them; derive [`JsonSchema`](crate::JsonSchema) on
+/// it and [`settings_schema_json`](crate::schema::settings_schema_json) declares the same
+/// defaults to the host.
 pub fn parse_settings<T: DeserializeOwned>(settings_json: &str) -> Result<T, serde_json::Error> {
     let text = if settings_json.trim().is_empty() {
         "{}"

@@ -101,8 +101,8 @@ pub mod prelude {
     pub use crate::json::{parse_form, parse_payload, parse_settings};
     // `schemars` is here for the derive, whose expansion names it.
     pub use crate::schema::{form_schema_json, schema_json, settings_schema_json};
-    pub use crate::{JsonSchema, schemars};
     pub use crate::types::*;
+    pub use crate::{JsonSchema, schemars};
 }
 
 /// Shortcuts for the host's diagnostic log.

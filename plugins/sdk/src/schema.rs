@@ -145,7 +145,11 @@ fn complete_form(object: &mut Map<String, Value>) {
         .map(|(name, _)| name.clone())
         .collect();
     if let Some(required) = object.get_mut("required").and_then(Value::as_array_mut) {
-        required.retain(|name| !name.as_str().is_some_and(|name| nullable.iter().any(|n| n == name)));
+        required.retain(|name| {
+            !name
+                .as_str()
+                .is_some_and(|name| nullable.iter().any(|n| n == name))
+        });
         if required.is_empty() {
             object.remove("required");
         }
@@ -210,7 +214,9 @@ mod tests {
             Settings {
                 warning_days: 60,
                 online_fee_exempt: true,
-                fee: Fee { amount_vnd: 100_000 },
+                fee: Fee {
+                    amount_vnd: 100_000,
+                },
             }
         }
     }
@@ -269,13 +275,19 @@ mod tests {
         assert_eq!(properties["warning_days"]["default"], 60);
         assert_eq!(properties["online_fee_exempt"]["default"], true);
         // A nested settings struct that is `Serialize` gets its default as a whole.
-        assert_eq!(properties["fee"]["default"], json!({ "amount_vnd": 100_000 }));
+        assert_eq!(
+            properties["fee"]["default"],
+            json!({ "amount_vnd": 100_000 })
+        );
         // With defaults, nothing is required: "{}" is valid settings.
         assert!(schema.get("required").is_none());
         // Attributes and doc comments reach the schema.
         assert_eq!(properties["warning_days"]["minimum"], 1);
         assert_eq!(properties["warning_days"]["type"], "integer");
-        assert_eq!(properties["warning_days"]["description"], "Days before a warning.");
+        assert_eq!(
+            properties["warning_days"]["description"],
+            "Days before a warning."
+        );
     }
 
     #[test]
@@ -290,7 +302,11 @@ mod tests {
         struct Lenient {
             days: u32,
         }
-        assert!(parse(&settings_schema_json::<Lenient>()).get("additionalProperties").is_none());
+        assert!(
+            parse(&settings_schema_json::<Lenient>())
+                .get("additionalProperties")
+                .is_none()
+        );
     }
 
     #[test]
@@ -300,7 +316,10 @@ mod tests {
         let schema = parse(&text);
         assert_eq!(references(&schema), 0);
         assert_eq!(schema["properties"]["fee"]["type"], "object");
-        assert_eq!(schema["properties"]["fee"]["properties"]["amount_vnd"]["minimum"], 0);
+        assert_eq!(
+            schema["properties"]["fee"]["properties"]["amount_vnd"]["minimum"],
+            0
+        );
         // Compact: one line, no padding.
         assert!(!text.contains('\n') && !text.contains(": "), "{text}");
     }
@@ -337,18 +356,33 @@ mod tests {
         let text = form_schema_json::<Form>();
         let schema = parse(&text);
         assert_eq!(schema["title"], "Tờ khai");
-        assert_eq!(schema["required"], json!(["full_name", "sex", "capital_vnd", "mother"]));
+        assert_eq!(
+            schema["required"],
+            json!(["full_name", "sex", "capital_vnd", "mother"])
+        );
         let properties = &schema["properties"];
         assert_eq!(properties["full_name"]["minLength"], 1);
         assert_eq!(properties["full_name"]["title"], "Họ tên");
         assert_eq!(properties["sex"]["enum"], json!(["male", "female"]));
         assert_eq!(properties["capital_vnd"]["minimum"], 1);
-        assert_eq!(properties["mother"]["required"], json!(["full_name", "citizen_id"]));
-        assert_eq!(properties["mother"]["properties"]["citizen_id"]["pattern"], "^[0-9]{12}$");
+        assert_eq!(
+            properties["mother"]["required"],
+            json!(["full_name", "citizen_id"])
+        );
+        assert_eq!(
+            properties["mother"]["properties"]["citizen_id"]["pattern"],
+            "^[0-9]{12}$"
+        );
         // An optional parent is the same parent, or null.
         assert_eq!(properties["father"]["type"], json!(["object", "null"]));
-        assert_eq!(properties["father"]["required"], properties["mother"]["required"]);
-        assert_eq!(properties["members"]["items"]["required"], json!(["full_name", "citizen_id"]));
+        assert_eq!(
+            properties["father"]["required"],
+            properties["mother"]["required"]
+        );
+        assert_eq!(
+            properties["members"]["items"]["required"],
+            json!(["full_name", "citizen_id"])
+        );
         // The serde defaults are for parsing, not for the citizen: none in the schema.
         assert!(!text.contains("\"default\""), "{text}");
         assert_eq!(references(&schema), 0);
@@ -372,7 +406,11 @@ mod tests {
         }
         let mut larger = parse(&form_schema_json::<Form>());
         let smaller = parse(&form_schema_json::<Smaller>());
-        larger["properties"].as_object_mut().unwrap().remove("members").unwrap();
+        larger["properties"]
+            .as_object_mut()
+            .unwrap()
+            .remove("members")
+            .unwrap();
         larger["title"] = smaller["title"].clone();
         assert_eq!(larger, smaller);
     }
