@@ -42,6 +42,7 @@ async fn every_plugin_passes_its_scenarios() {
     for expected in [
         "birth-registration",
         "business-household",
+        "business-household-onsite",
         "death-registration",
         "marriage-registration",
         "land-use-certificate",
