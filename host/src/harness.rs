@@ -184,6 +184,11 @@ pub async fn run_scenario(runtime: &Runtime, build: &std::sync::Arc<PluginBuild>
         path: path.display().to_string(),
         message: format!("cutoff `{}` must look like 15:00", scenario.cutoff),
     })?;
+    // The server refuses settings that do not fit the plugin's schema; so does the harness.
+    crate::schema::validate(&build.info.settings_schema, &scenario.settings).map_err(|errors| HarnessError::BadScenario {
+        path: path.display().to_string(),
+        message: format!("settings do not fit the plugin's settings schema: {}", errors.join("; ")),
+    })?;
     let settings = scenario.settings.to_string();
     let mut report = ScenarioReport { path: path.to_path_buf(), name: scenario.name.clone(), steps: 0, divergence: None };
 

@@ -92,6 +92,13 @@ fn a_wrong_expectation_fails_with_a_readable_diff() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
     assert!(String::from_utf8_lossy(&output.stdout).contains("1 passed, 0 failed"));
 
+    // Settings the plugin does not know are refused, as the server would refuse them.
+    let settings = std::fs::read_to_string(&scenario).unwrap().replacen("name:", "settings: { registration_fee: 5 }\nname:", 1);
+    std::fs::write(&path, settings).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_motcua")).args(["plugin", "test"]).arg(&plugin).arg(&path).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("settings.registration_fee is not a setting"), "{}", String::from_utf8_lossy(&output.stdout));
+
     // A scenario file with a typo is a clear error, not a pass.
     std::fs::write(&path, "name: x\nsubmision: {}\n").unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_motcua")).args(["plugin", "test"]).arg(&plugin).arg(&path).output().unwrap();

@@ -33,45 +33,25 @@ pub const VERIFICATION_DAYS: u32 = 3;
 /// Điều 33 khoản 1): the default of [`Settings::late_registration_warning_days`].
 pub const STATUTORY_REGISTRATION_DAYS: u32 = 15;
 
-/// JSON Schema of the application form (tờ khai đăng ký khai tử), kept in step with
-/// [`DeathForm`] by hand.
-pub const FORM_SCHEMA: &str = r##"{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "title": "Tờ khai đăng ký khai tử",
-  "type": "object",
-  "required": ["deceased", "declarant_relationship"],
-  "properties": {
-    "deceased": {
-      "title": "Người đã chết",
-      "type": "object",
-      "required": ["full_name", "citizen_id", "birth_date", "death_date", "death_place"],
-      "properties": {
-        "full_name": { "title": "Họ, chữ đệm và tên", "type": "string", "minLength": 1 },
-        "citizen_id": { "title": "Số định danh cá nhân", "type": "string", "pattern": "^[0-9]{12}$" },
-        "birth_date": { "title": "Ngày, tháng, năm sinh", "type": "string", "format": "date" },
-        "death_date": { "title": "Ngày, tháng, năm chết", "type": "string", "format": "date" },
-        "death_place": { "title": "Nơi chết", "type": "string", "minLength": 1 },
-        "cause": { "title": "Nguyên nhân chết", "type": ["string", "null"] }
-      }
-    },
-    "declarant_relationship": {
-      "title": "Quan hệ của người đi đăng ký khai tử với người đã chết",
-      "type": "string",
-      "minLength": 1
-    }
-  }
-}"##;
+/// JSON Schema of the application form (tờ khai đăng ký khai tử), derived from
+/// [`DeathForm`].
+pub fn form_schema() -> String {
+    form_schema_json::<DeathForm>()
+}
 
-/// JSON Schema of the per-unit settings, matching [`Settings`].
-pub const SETTINGS_SCHEMA: &str = r#"{"type":"object","properties":{"late_registration_warning_days":{"type":"integer","minimum":1,"default":15}},"additionalProperties":false}"#;
+/// JSON Schema of the per-unit settings, derived from [`Settings`].
+pub fn settings_schema() -> String {
+    settings_schema_json::<Settings>()
+}
 
 /// Per-unit settings.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// Days after the death beyond which `check` warns that the registration is late.
     /// The law gives the family 15 days (Luật Hộ tịch, Điều 33); the warning never
     /// blocks, since a late registration is still owed.
+    #[schemars(range(min = 1))]
     pub late_registration_warning_days: u32,
 }
 
@@ -83,28 +63,42 @@ impl Default for Settings {
     }
 }
 
-/// The application form. Every field defaults, so that a missing field is reported by
-/// the content checks rather than stopping the parse (see [`parse_form`]).
-#[derive(Debug, Clone, Default, Deserialize)]
+// The application form. Every field defaults, so that a missing field is reported by
+// the content checks rather than stopping the parse (see `parse_form`); its schema
+// ([`form_schema`]) still requires every field but `deceased.cause`. (Plain comments
+// here: a doc comment would become the schema's description.)
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(default)]
+#[schemars(title = "Tờ khai đăng ký khai tử")]
 pub struct DeathForm {
+    #[schemars(title = "Người đã chết")]
     pub deceased: Deceased,
     /// The declarant's relationship to the deceased ("con", "vợ", ...).
+    #[schemars(
+        title = "Quan hệ của người đi đăng ký khai tử với người đã chết",
+        length(min = 1)
+    )]
     pub declarant_relationship: String,
 }
 
 /// The person whose death is registered.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct Deceased {
+    #[schemars(title = "Họ, chữ đệm và tên", length(min = 1))]
     pub full_name: String,
+    #[schemars(title = "Số định danh cá nhân", regex(pattern = r"^[0-9]{12}$"))]
     pub citizen_id: String,
     /// `YYYY-MM-DD`.
+    #[schemars(title = "Ngày, tháng, năm sinh", extend("format" = "date"))]
     pub birth_date: String,
     /// `YYYY-MM-DD`.
+    #[schemars(title = "Ngày, tháng, năm chết", extend("format" = "date"))]
     pub death_date: String,
+    #[schemars(title = "Nơi chết", length(min = 1))]
     pub death_place: String,
     /// As written on the death notice; may be absent or empty.
+    #[schemars(title = "Nguyên nhân chết")]
     pub cause: Option<String>,
 }
 
@@ -184,8 +178,8 @@ pub fn procedure_info() -> ProcedureInfo {
              (Thông tư 85/2019/TT-BTC).",
         )],
         documents: documents(),
-        form_schema: FORM_SCHEMA.into(),
-        settings_schema: SETTINGS_SCHEMA.into(),
+        form_schema: form_schema(),
+        settings_schema: settings_schema(),
         steps: steps(),
         initial_step: "submitted".into(),
         legal_basis: vec![

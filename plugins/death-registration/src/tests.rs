@@ -228,13 +228,75 @@ fn settings_default_to_the_statutory_fifteen_days() {
             late_registration_warning_days: 30
         }
     );
-    // The schema declares the same default as the type.
-    let schema: serde_json::Value = serde_json::from_str(SETTINGS_SCHEMA).unwrap();
-    assert_eq!(
-        schema["properties"]["late_registration_warning_days"]["default"],
-        15
-    );
+    // The type refuses what the schema refuses.
+    assert!(parse_settings::<Settings>(r#"{"colour": 1}"#).is_err());
+}
+
+#[test]
+fn the_settings_schema_is_derived_from_the_settings_type() {
+    let text = settings_schema();
+    assert_eq!(procedure_info().settings_schema, text);
+    assert!(!text.contains("$ref") && !text.contains("$defs"), "{text}");
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(schema["type"], "object");
     assert_eq!(schema["additionalProperties"], false);
+    assert!(schema.get("required").is_none(), "every setting defaults");
+    let properties = schema["properties"].as_object().unwrap();
+    assert_eq!(
+        properties.keys().collect::<Vec<_>>(),
+        ["late_registration_warning_days"]
+    );
+    let days = &properties["late_registration_warning_days"];
+    assert_eq!(days["type"], "integer");
+    assert_eq!(days["minimum"], 1);
+    // The default in the schema is the type's.
+    assert_eq!(
+        days["default"],
+        Settings::default().late_registration_warning_days
+    );
+    assert!(days["description"].as_str().unwrap().contains("15 days"));
+}
+
+#[test]
+fn the_form_schema_is_derived_from_the_form_type() {
+    let text = form_schema();
+    assert_eq!(procedure_info().form_schema, text);
+    assert!(!text.contains("$ref") && !text.contains("$defs"), "{text}");
+    assert!(!text.contains("\"default\""), "{text}");
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(schema["type"], "object");
+    assert_eq!(schema["title"], "Tờ khai đăng ký khai tử");
+    assert_eq!(
+        schema["required"],
+        serde_json::json!(["deceased", "declarant_relationship"])
+    );
+    let relationship = &schema["properties"]["declarant_relationship"];
+    assert_eq!(relationship["type"], "string");
+    assert_eq!(relationship["minLength"], 1);
+    // Every field of the deceased is required but the cause, which may be null.
+    let deceased = &schema["properties"]["deceased"];
+    assert_eq!(deceased["type"], "object");
+    assert_eq!(deceased["title"], "Người đã chết");
+    assert_eq!(
+        deceased["required"],
+        serde_json::json!([
+            "full_name",
+            "citizen_id",
+            "birth_date",
+            "death_date",
+            "death_place"
+        ])
+    );
+    let field = |name: &str| &deceased["properties"][name];
+    assert_eq!(field("full_name")["minLength"], 1);
+    assert_eq!(field("citizen_id")["pattern"], "^[0-9]{12}$");
+    assert_eq!(field("birth_date")["format"], "date");
+    assert_eq!(field("death_date")["format"], "date");
+    assert_eq!(field("death_place")["minLength"], 1);
+    assert_eq!(
+        field("cause")["type"],
+        serde_json::json!(["string", "null"])
+    );
 }
 
 fn filed_dossier(step: &str) -> Dossier {

@@ -65,57 +65,31 @@ pub fn processing_time() -> ProcessingTime {
     ProcessingTime::WorkingDays(WORKING_DAYS)
 }
 
-/// JSON Schema of the application form, kept in step with [`LandForm`] by hand.
-pub const FORM_SCHEMA: &str = r##"{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "title": "Đơn đăng ký, cấp Giấy chứng nhận quyền sử dụng đất, quyền sở hữu tài sản gắn liền với đất",
-  "type": "object",
-  "required": ["parcel", "owner"],
-  "properties": {
-    "parcel": {
-      "title": "Thửa đất",
-      "type": "object",
-      "required": ["sheet_number", "parcel_number", "area_m2", "address", "land_use_purpose", "use_since"],
-      "properties": {
-        "sheet_number": { "title": "Tờ bản đồ số", "type": "integer", "minimum": 1 },
-        "parcel_number": { "title": "Thửa đất số", "type": "integer", "minimum": 1 },
-        "area_m2": { "title": "Diện tích (m²)", "type": "number", "exclusiveMinimum": 0 },
-        "address": { "title": "Địa chỉ thửa đất", "type": "string", "minLength": 1 },
-        "land_use_purpose": {
-          "title": "Mục đích sử dụng đất",
-          "type": "string",
-          "enum": ["residential", "agricultural", "commercial"]
-        },
-        "use_since": { "title": "Thời điểm bắt đầu sử dụng đất", "type": "string", "format": "date" }
-      }
-    },
-    "owner": {
-      "title": "Người sử dụng đất",
-      "type": "object",
-      "required": ["full_name", "citizen_id"],
-      "properties": {
-        "full_name": { "title": "Họ, chữ đệm và tên", "type": "string", "minLength": 1 },
-        "citizen_id": { "title": "Số định danh cá nhân", "type": "string", "pattern": "^[0-9]{12}$" }
-      }
-    }
-  }
-}"##;
+/// JSON Schema of the application form, derived from [`LandForm`].
+pub fn form_schema() -> String {
+    form_schema_json::<LandForm>()
+}
 
-/// JSON Schema of the per-unit settings, matching [`Settings`].
-pub const SETTINGS_SCHEMA: &str = r#"{"type":"object","properties":{"registration_fee_vnd":{"type":"integer","minimum":0,"default":100000},"land_price_vnd_per_m2":{"type":"integer","minimum":0,"default":2000000},"residential_fee_rate_percent":{"type":"integer","minimum":0,"maximum":100,"default":50}},"additionalProperties":false}"#;
+/// JSON Schema of the per-unit settings, derived from [`Settings`].
+pub fn settings_schema() -> String {
+    settings_schema_json::<Settings>()
+}
 
 /// Per-unit settings.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// The fee for issuing the certificate, in đồng, as the provincial People's Council
     /// set it. Zero means none is requested.
+    #[schemars(range(min = 0))]
     pub registration_fee_vnd: u64,
     /// The price of residential land in the provincial land price table, in đồng per
     /// square metre.
+    #[schemars(range(min = 0))]
     pub land_price_vnd_per_m2: u64,
     /// The land use fee, as a percentage of the land's price, for residential land
     /// recognised without papers on its origin (0 to 100).
+    #[schemars(range(min = 0, max = 100))]
     pub residential_fee_rate_percent: u32,
 }
 
@@ -137,38 +111,56 @@ impl Settings {
     }
 }
 
-/// The application form. Every field defaults, so that a missing field is reported by
-/// the content checks rather than stopping the parse (see [`parse_form`]).
-#[derive(Debug, Clone, Default, Deserialize)]
+// The application form. Every field defaults, so that a missing field is reported by
+// the content checks rather than stopping the parse (see `parse_form`); its schema
+// ([`form_schema`]) still requires every field. (Plain comments here: a doc comment
+// would become the schema's description.)
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(default)]
+#[schemars(
+    title = "Đơn đăng ký, cấp Giấy chứng nhận quyền sử dụng đất, quyền sở hữu tài sản gắn liền với đất"
+)]
 pub struct LandForm {
+    #[schemars(title = "Thửa đất")]
     pub parcel: Parcel,
+    #[schemars(title = "Người sử dụng đất")]
     pub owner: Owner,
 }
 
 /// The parcel as the applicant declares it.
-#[derive(Debug, Clone, Default, Deserialize)]
+//
+// The numbers are `Option`s only so that a missing one is reported by the content
+// checks; the schema describes them (`with`) as the required numbers they are.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct Parcel {
     /// Number of the cadastral map sheet (tờ bản đồ số). Signed, so that a negative
     /// number is reported as such rather than as a type error.
+    #[schemars(title = "Tờ bản đồ số", with = "i64", range(min = 1))]
     pub sheet_number: Option<i64>,
     /// Number of the parcel on that sheet (thửa đất số).
+    #[schemars(title = "Thửa đất số", with = "i64", range(min = 1))]
     pub parcel_number: Option<i64>,
     /// Declared area in square metres; the site inspection measures the real one.
+    #[schemars(title = "Diện tích (m²)", with = "f64", extend("exclusiveMinimum" = 0))]
     pub area_m2: Option<f64>,
+    #[schemars(title = "Địa chỉ thửa đất", length(min = 1))]
     pub address: String,
     /// One of [`LAND_USE_PURPOSES`].
+    #[schemars(title = "Mục đích sử dụng đất", extend("enum" = LAND_USE_PURPOSES))]
     pub land_use_purpose: String,
     /// When the use of the land began, `YYYY-MM-DD`.
+    #[schemars(title = "Thời điểm bắt đầu sử dụng đất", extend("format" = "date"))]
     pub use_since: String,
 }
 
 /// The land user applying for the certificate.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct Owner {
+    #[schemars(title = "Họ, chữ đệm và tên", length(min = 1))]
     pub full_name: String,
+    #[schemars(title = "Số định danh cá nhân", regex(pattern = r"^[0-9]{12}$"))]
     pub citizen_id: String,
 }
 
@@ -275,8 +267,8 @@ pub fn procedure_info() -> ProcedureInfo {
             ),
         ],
         documents: documents(),
-        form_schema: FORM_SCHEMA.into(),
-        settings_schema: SETTINGS_SCHEMA.into(),
+        form_schema: form_schema(),
+        settings_schema: settings_schema(),
         steps: steps(),
         initial_step: "submitted".into(),
         legal_basis: vec![

@@ -210,8 +210,31 @@ fn the_land_use_fee_is_area_times_price_times_rate_rounded_to_the_dong() {
 fn settings_default_to_the_schema_defaults() {
     let defaults = parse_settings::<Settings>("{}").unwrap();
     assert_eq!(defaults, Settings::default());
-    let schema: serde_json::Value = serde_json::from_str(SETTINGS_SCHEMA).unwrap();
+    let text = settings_schema();
+    assert_eq!(procedure_info().settings_schema, text);
+    assert!(!text.contains("$ref") && !text.contains("$defs"), "{text}");
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(schema["type"], "object");
     assert_eq!(schema["additionalProperties"], false);
+    assert!(schema.get("required").is_none(), "every setting defaults");
+    let properties = schema["properties"].as_object().unwrap();
+    let mut names: Vec<_> = properties.keys().collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "land_price_vnd_per_m2",
+            "registration_fee_vnd",
+            "residential_fee_rate_percent"
+        ]
+    );
+    for (name, property) in properties {
+        assert_eq!(property["type"], "integer", "{name}");
+        assert_eq!(property["minimum"], 0, "{name}");
+    }
+    assert_eq!(properties["residential_fee_rate_percent"]["maximum"], 100);
+    assert!(properties["registration_fee_vnd"].get("maximum").is_none());
+    // The defaults in the schema are the type's.
     let property = |name: &str| schema["properties"][name]["default"].as_u64().unwrap();
     assert_eq!(
         property("registration_fee_vnd"),
@@ -232,6 +255,60 @@ fn settings_default_to_the_schema_defaults() {
             ..Settings::default()
         }
     );
+}
+
+#[test]
+fn the_form_schema_is_derived_from_the_form_type() {
+    let text = form_schema();
+    assert_eq!(procedure_info().form_schema, text);
+    assert!(!text.contains("$ref") && !text.contains("$defs"), "{text}");
+    assert!(!text.contains("\"default\""), "{text}");
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(schema["type"], "object");
+    assert!(
+        schema["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("Đơn đăng ký, cấp Giấy chứng nhận quyền sử dụng đất")
+    );
+    assert_eq!(schema["required"], serde_json::json!(["parcel", "owner"]));
+    // Every field of the parcel is required, the numbers too, though the type holds
+    // them as `Option`s so that a missing one is reported by `check`.
+    let parcel = &schema["properties"]["parcel"];
+    assert_eq!(parcel["title"], "Thửa đất");
+    assert_eq!(
+        parcel["required"],
+        serde_json::json!([
+            "sheet_number",
+            "parcel_number",
+            "area_m2",
+            "address",
+            "land_use_purpose",
+            "use_since"
+        ])
+    );
+    let field = |name: &str| &parcel["properties"][name];
+    for number in ["sheet_number", "parcel_number"] {
+        assert_eq!(field(number)["type"], "integer", "{number}");
+        assert_eq!(field(number)["minimum"], 1, "{number}");
+    }
+    assert_eq!(field("area_m2")["type"], "number");
+    assert_eq!(field("area_m2")["exclusiveMinimum"], 0);
+    assert_eq!(field("address")["minLength"], 1);
+    assert_eq!(field("land_use_purpose")["type"], "string");
+    assert_eq!(
+        field("land_use_purpose")["enum"],
+        serde_json::json!(LAND_USE_PURPOSES)
+    );
+    assert_eq!(field("use_since")["format"], "date");
+    let owner = &schema["properties"]["owner"];
+    assert_eq!(owner["title"], "Người sử dụng đất");
+    assert_eq!(
+        owner["required"],
+        serde_json::json!(["full_name", "citizen_id"])
+    );
+    assert_eq!(owner["properties"]["full_name"]["minLength"], 1);
+    assert_eq!(owner["properties"]["citizen_id"]["pattern"], "^[0-9]{12}$");
 }
 
 fn filed_dossier(step: &str, documents: Vec<Document>) -> Dossier {

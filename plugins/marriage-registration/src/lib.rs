@@ -40,66 +40,54 @@ pub const MIN_AGE_HUSBAND: i32 = 20;
 /// Minimum age of the woman, in full years (Luật Hôn nhân và gia đình 2014, Điều 8).
 pub const MIN_AGE_WIFE: i32 = 18;
 
-/// JSON Schema of the application form, kept in step with [`MarriageForm`] by hand.
-pub const FORM_SCHEMA: &str = r##"{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "title": "Tờ khai đăng ký kết hôn",
-  "type": "object",
-  "required": ["husband", "wife", "both_present"],
-  "properties": {
-    "husband": { "title": "Bên nam", "$ref": "#/$defs/party" },
-    "wife": { "title": "Bên nữ", "$ref": "#/$defs/party" },
-    "both_present": {
-      "title": "Hai bên nam, nữ có mặt khi đăng ký kết hôn",
-      "type": "boolean"
-    }
-  },
-  "$defs": {
-    "party": {
-      "type": "object",
-      "required": ["full_name", "citizen_id", "birth_date", "residence"],
-      "properties": {
-        "full_name": { "title": "Họ, chữ đệm và tên", "type": "string", "minLength": 1 },
-        "citizen_id": { "title": "Số định danh cá nhân", "type": "string", "pattern": "^[0-9]{12}$" },
-        "birth_date": { "title": "Ngày, tháng, năm sinh", "type": "string", "format": "date" },
-        "residence": { "title": "Nơi cư trú", "type": "string", "minLength": 1 }
-      }
-    }
-  }
-}"##;
+/// JSON Schema of the application form (tờ khai đăng ký kết hôn), derived from
+/// [`MarriageForm`].
+pub fn form_schema() -> String {
+    form_schema_json::<MarriageForm>()
+}
 
-/// JSON Schema of the per-unit settings, matching [`Settings`]: nothing to set.
-pub const SETTINGS_SCHEMA: &str =
-    r#"{"type":"object","properties":{},"additionalProperties":false}"#;
+/// JSON Schema of the per-unit settings, derived from [`Settings`]: nothing to set.
+pub fn settings_schema() -> String {
+    settings_schema_json::<Settings>()
+}
 
 /// Per-unit settings: none. Every rule of this procedure is statutory (the ages, the
 /// time limits, the exemption from fees), so a unit has nothing to configure; the type
 /// exists so that the schema and the plugin say so in the same way as other plugins.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {}
 
-/// The application form (tờ khai đăng ký kết hôn). Every field defaults, so that a
-/// missing field is reported by the content checks rather than stopping the parse
-/// (see [`parse_form`]).
-#[derive(Debug, Clone, Default, Deserialize)]
+// The application form (tờ khai đăng ký kết hôn). Every field defaults, so that a
+// missing field is reported by the content checks rather than stopping the parse (see
+// `parse_form`); its schema ([`form_schema`]) still requires every field. (Plain
+// comments here: a doc comment would become the schema's description.)
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(default)]
+#[schemars(title = "Tờ khai đăng ký kết hôn")]
 pub struct MarriageForm {
+    #[schemars(title = "Bên nam")]
     pub husband: Party,
+    #[schemars(title = "Bên nữ")]
     pub wife: Party,
     /// Whether both parties will be (or are) present at the registration. `sign` can
     /// also be told so in its payload, since presence is a fact of the signing.
+    #[schemars(title = "Hai bên nam, nữ có mặt khi đăng ký kết hôn")]
     pub both_present: bool,
 }
 
 /// One of the two people marrying.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct Party {
+    #[schemars(title = "Họ, chữ đệm và tên", length(min = 1))]
     pub full_name: String,
+    #[schemars(title = "Số định danh cá nhân", regex(pattern = r"^[0-9]{12}$"))]
     pub citizen_id: String,
     /// `YYYY-MM-DD`.
+    #[schemars(title = "Ngày, tháng, năm sinh", extend("format" = "date"))]
     pub birth_date: String,
+    #[schemars(title = "Nơi cư trú", length(min = 1))]
     pub residence: String,
 }
 
@@ -176,8 +164,8 @@ pub fn procedure_info() -> ProcedureInfo {
              (Nghị định 123/2015/NĐ-CP; Thông tư 85/2019/TT-BTC).",
         )],
         documents: documents(),
-        form_schema: FORM_SCHEMA.into(),
-        settings_schema: SETTINGS_SCHEMA.into(),
+        form_schema: form_schema(),
+        settings_schema: settings_schema(),
         steps: steps(),
         initial_step: "submitted".into(),
         legal_basis: vec![

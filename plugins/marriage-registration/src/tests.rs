@@ -202,8 +202,57 @@ fn a_birth_date_after_the_submission_is_blocking() {
 fn settings_are_empty() {
     assert_eq!(parse_settings::<Settings>("{}").unwrap(), Settings {});
     assert!(parse_settings::<Settings>(r#"{"fee":1}"#).is_err());
-    let schema: serde_json::Value = serde_json::from_str(SETTINGS_SCHEMA).unwrap();
+}
+
+#[test]
+fn the_settings_schema_is_derived_from_the_settings_type() {
+    let text = settings_schema();
+    assert_eq!(procedure_info().settings_schema, text);
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(schema["type"], "object");
     assert_eq!(schema["additionalProperties"], false);
+    assert!(schema.get("required").is_none());
+    // Nothing to set: only "{}" is valid settings.
+    assert!(
+        schema
+            .get("properties")
+            .is_none_or(|properties| properties.as_object().unwrap().is_empty()),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_form_schema_is_derived_from_the_form_type() {
+    let text = form_schema();
+    assert_eq!(procedure_info().form_schema, text);
+    assert!(!text.contains("$ref") && !text.contains("$defs"), "{text}");
+    assert!(!text.contains("\"default\""), "{text}");
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(schema["type"], "object");
+    assert_eq!(schema["title"], "Tờ khai đăng ký kết hôn");
+    assert_eq!(
+        schema["required"],
+        serde_json::json!(["husband", "wife", "both_present"])
+    );
+    let properties = &schema["properties"];
+    assert_eq!(properties["both_present"]["type"], "boolean");
+    let husband = &properties["husband"];
+    let wife = &properties["wife"];
+    assert_eq!(husband["title"], "Bên nam");
+    assert_eq!(wife["title"], "Bên nữ");
+    // Both parties are the same kind of party, every field required.
+    assert_eq!(husband["properties"], wife["properties"]);
+    assert_eq!(husband["type"], "object");
+    assert_eq!(
+        husband["required"],
+        serde_json::json!(["full_name", "citizen_id", "birth_date", "residence"])
+    );
+    assert_eq!(wife["required"], husband["required"]);
+    let field = |name: &str| &husband["properties"][name];
+    assert_eq!(field("full_name")["minLength"], 1);
+    assert_eq!(field("citizen_id")["pattern"], "^[0-9]{12}$");
+    assert_eq!(field("birth_date")["format"], "date");
+    assert_eq!(field("residence")["minLength"], 1);
 }
 
 fn filed_dossier(step: &str) -> Dossier {
