@@ -11,27 +11,28 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Guest crates built by this script: (package name, artifact stem).
-const PLUGINS: &[(&str, &str)] = &[
-    ("birth-registration", "birth_registration"),
-    ("business-household", "business_household"),
-    ("fixture-trap", "fixture_trap"),
-    ("fixture-spin", "fixture_spin"),
-    ("fixture-memory-hog", "fixture_memory_hog"),
-    ("fixture-liar", "fixture_liar"),
-    ("fixture-flood", "fixture_flood"),
-    ("business-household-onsite", "business_household_onsite"),
-    ("fixture-describe-trap", "fixture_describe_trap"),
-    ("fixture-describe-spin", "fixture_describe_spin"),
-    ("fixture-other-world", "fixture_other_world"),
-    ("fixture-wasi-filesystem", "fixture_wasi_filesystem"),
-    ("fixture-wasi-sockets", "fixture_wasi_sockets"),
-    ("fixture-wasi-http", "fixture_wasi_http"),
-    ("death-registration", "death_registration"),
-    ("marriage-registration", "marriage_registration"),
-    ("land-use-certificate", "land_use_certificate"),
-    ("procedure-template", "procedure_template"),
-];
+/// Every guest crate: a crate under `plugins/` or `plugins/fixtures/` whose library is a
+/// `cdylib`. Found by looking, so a plugin made with `motcua plugin new` is built, and
+/// its scenarios run, without editing this file. Returns (package name, artifact stem).
+fn guest_crates(root: &Path) -> Vec<(String, String)> {
+    let mut crates = Vec::new();
+    for folder in [root.join("plugins"), root.join("plugins").join("fixtures")] {
+        let Ok(entries) = std::fs::read_dir(&folder) else { continue };
+        for entry in entries.flatten() {
+            let Ok(manifest) = std::fs::read_to_string(entry.path().join("Cargo.toml")) else { continue };
+            if !manifest.contains("\"cdylib\"") {
+                continue;
+            }
+            let name = manifest
+                .lines()
+                .find_map(|line| line.trim().strip_prefix("name = \"").and_then(|rest| rest.strip_suffix('"')))
+                .unwrap_or_else(|| panic!("{} has no package name", entry.path().display()));
+            crates.push((name.to_string(), name.replace('-', "_")));
+        }
+    }
+    crates.sort();
+    crates
+}
 
 /// Builds made a second time with cargo features, each in a target directory of its
 /// own so feature unification cannot mix them: (package, features, artifact stem, output stem).
@@ -52,13 +53,14 @@ fn main() {
     let target_dir = root.join("target").join("plugins");
     ensure_wasm_target();
 
-    let packages: Vec<&str> = PLUGINS.iter().map(|(package, _)| *package).collect();
+    let plugins = guest_crates(&root);
+    let packages: Vec<&str> = plugins.iter().map(|(package, _)| package.as_str()).collect();
     cargo_build(&root, &target_dir, &packages, None);
 
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("plugins");
     std::fs::create_dir_all(&out_dir).expect("create OUT_DIR/plugins");
     let artifacts = target_dir.join(WASM_TARGET).join("plugin");
-    for (_, stem) in PLUGINS {
+    for (_, stem) in &plugins {
         let component = componentize(&artifacts.join(format!("{stem}.wasm")));
         std::fs::write(out_dir.join(format!("{stem}.wasm")), component).expect("write component");
     }
