@@ -193,6 +193,9 @@ pub fn documents() -> Vec<DocumentRequirement> {
 }
 
 /// The workflow: steps, their canonical statuses, and who may take which action.
+/// The label of the late-dossier apology, offered in every processing step.
+const APOLOGY: &str = "Xin lỗi và hẹn lại ngày trả kết quả";
+
 pub fn steps() -> Vec<StepSpec> {
     use Role::{Citizen, Leader, Officer, Specialist};
     vec![
@@ -210,16 +213,12 @@ pub fn steps() -> Vec<StepSpec> {
             "Hoàn thành bổ sung",
             &[Citizen, Officer],
         ),
-        step("review", "Thẩm định hồ sơ", Status::Processing).action(
-            "schedule-site-inspection",
-            "Lên lịch kiểm tra thực địa",
-            &[Specialist],
-        ),
-        step("site-inspection", "Kiểm tra thực địa", Status::Processing).action(
-            "record-inspection",
-            "Ghi nhận kết quả kiểm tra thực địa",
-            &[Specialist],
-        ),
+        step("review", "Thẩm định hồ sơ", Status::Processing)
+            .action("schedule-site-inspection", "Lên lịch kiểm tra thực địa", &[Specialist])
+            .action("apologize", APOLOGY, &[Leader]),
+        step("site-inspection", "Kiểm tra thực địa", Status::Processing)
+            .action("record-inspection", "Ghi nhận kết quả kiểm tra thực địa", &[Specialist])
+            .action("apologize", APOLOGY, &[Leader]),
         step(
             "financial-obligation",
             "Chờ thực hiện nghĩa vụ tài chính",
@@ -228,7 +227,8 @@ pub fn steps() -> Vec<StepSpec> {
         .action("record-payment", "Ghi nhận nộp tiền", &[Officer, Citizen]),
         step("approval", "Chờ phê duyệt", Status::Processing)
             .action("approve", "Ký cấp Giấy chứng nhận", &[Leader])
-            .action("send-back", "Trả lại để thẩm định lại", &[Leader]),
+            .action("send-back", "Trả lại để thẩm định lại", &[Leader])
+            .action("apologize", APOLOGY, &[Leader]),
         step("settled", "Đã có kết quả", Status::Settled).action(
             "return-result",
             "Trả kết quả",
@@ -499,6 +499,7 @@ pub fn decide_command(
         }
         ("approval", "send-back") => decision("review", Status::Processing),
         ("settled", "return-result") => decision("returned", Status::Returned),
+        ("review" | "site-inspection" | "approval", "apologize") => return apology(dossier, command),
         (step, action) => return Err(unknown_action(step, action)),
     };
     Ok(decided.note(note))

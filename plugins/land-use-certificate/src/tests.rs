@@ -816,6 +816,9 @@ fn every_declared_action_decides_into_a_declared_step_with_its_status() {
             order.note = "lý do".into();
             match action.name.as_str() {
                 "request-supplement" => dossier.documents.clear(),
+                "apologize" => {
+                    order.payload_json = r#"{"new_due_date":"2026-04-30","reason":"Chờ kết quả xác minh"}"#.into()
+                }
                 "record-inspection" => order = inspection(100.0, true),
                 "record-payment" => {
                     dossier.fees_requested_vnd = 100_000;

@@ -109,6 +109,9 @@ pub fn documents() -> Vec<DocumentRequirement> {
     ]
 }
 
+/// The label of the late-dossier apology, offered in every processing step.
+const APOLOGY: &str = "Xin lỗi và hẹn lại ngày trả kết quả";
+
 /// The workflow: steps, their canonical statuses, and who may take which action.
 pub fn steps() -> Vec<StepSpec> {
     use Role::{Citizen, Leader, Officer, Specialist};
@@ -129,15 +132,15 @@ pub fn steps() -> Vec<StepSpec> {
         ),
         step("review", "Thẩm định", Status::Processing)
             .action("verify", "Xác minh điều kiện kết hôn", &[Specialist])
-            .action("submit-for-signing", "Trình ký", &[Specialist]),
-        step("verification", "Đang xác minh", Status::Processing).action(
-            "submit-for-signing",
-            "Trình ký",
-            &[Specialist],
-        ),
+            .action("submit-for-signing", "Trình ký", &[Specialist])
+            .action("apologize", APOLOGY, &[Leader]),
+        step("verification", "Đang xác minh", Status::Processing)
+            .action("submit-for-signing", "Trình ký", &[Specialist])
+            .action("apologize", APOLOGY, &[Leader]),
         step("signing", "Chờ ký", Status::Processing)
             .action("sign", "Ký Giấy chứng nhận kết hôn", &[Leader])
-            .action("send-back", "Trả lại để thẩm định lại", &[Leader]),
+            .action("send-back", "Trả lại để thẩm định lại", &[Leader])
+            .action("apologize", APOLOGY, &[Leader]),
         step("settled", "Đã có kết quả", Status::Settled).action(
             "return-result",
             "Trả kết quả",
@@ -368,6 +371,7 @@ pub fn decide_command(dossier: &Dossier, command: &Command) -> Result<Decision, 
         }
         ("signing", "send-back") => decision("review", Status::Processing),
         ("settled", "return-result") => decision("returned", Status::Returned),
+        ("review" | "verification" | "signing", "apologize") => return apology(dossier, command),
         (step, action) => return Err(unknown_action(step, action)),
     };
     Ok(decided.note(note))

@@ -399,3 +399,36 @@ mod tests {
         assert_eq!(unknown_action("settled", "sign").code, "unknown-action");
     }
 }
+
+/// The apology for a dossier that will be late (thư xin lỗi và hẹn lại ngày trả kết quả,
+/// Nghị định 61/2018/NĐ-CP, Điều 19): the dossier stays in its step with a new due date.
+///
+/// Reads the payload `{"new_due_date": "YYYY-MM-DD", "reason": "..."}`. The host accepts
+/// it once per dossier, at least a day before the current due date, and only for a later
+/// date; those are the host's checks, not the plugin's, because they hold for every
+/// procedure alike.
+pub fn apology(
+    dossier: &crate::types::Dossier,
+    command: &crate::types::Command,
+) -> Result<Decision, Refusal> {
+    #[derive(serde::Deserialize)]
+    struct Payload {
+        new_due_date: String,
+        #[serde(default)]
+        reason: String,
+    }
+    let payload: Payload = crate::json::parse_payload(&command.payload_json)?;
+    let new_due_date = crate::date::parse_date(&payload.new_due_date)
+        .map_err(|problem| refuse("invalid-payload", format!("Ngày hẹn mới không hợp lệ: {problem}.")))?;
+    let reason = payload.reason.trim();
+    if reason.is_empty() {
+        return Err(refuse("reason-required", "Thư xin lỗi phải nêu lý do chậm trễ."));
+    }
+    Ok(decision(dossier.step.clone(), dossier.status)
+        .effect(Effect::ExtendDue(crate::types::Extension { new_due_date, reason: reason.into() }))
+        .effect(Effect::NotifyApplicant(format!(
+            "Cơ quan xin lỗi vì hồ sơ chậm trả kết quả ({reason}); ngày hẹn trả mới: {}.",
+            payload.new_due_date
+        )))
+        .note(reason))
+}

@@ -90,7 +90,7 @@ pub use bindings::motcua::procedure::calendar;
 pub mod prelude {
     pub use crate::Guest;
     pub use crate::builders::{
-        Findings, decision, fee, finding, refuse, requirement, step, unknown_action,
+        Findings, apology, decision, fee, finding, refuse, requirement, step, unknown_action,
     };
     pub use crate::date::{days_between, format_date, parse_date};
     pub use crate::documents::{
