@@ -17,15 +17,23 @@ use std::process::Command;
 fn guest_crates(root: &Path) -> Vec<(String, String)> {
     let mut crates = Vec::new();
     for folder in [root.join("plugins"), root.join("plugins").join("fixtures")] {
-        let Ok(entries) = std::fs::read_dir(&folder) else { continue };
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
         for entry in entries.flatten() {
-            let Ok(manifest) = std::fs::read_to_string(entry.path().join("Cargo.toml")) else { continue };
+            let Ok(manifest) = std::fs::read_to_string(entry.path().join("Cargo.toml")) else {
+                continue;
+            };
             if !manifest.contains("\"cdylib\"") {
                 continue;
             }
             let name = manifest
                 .lines()
-                .find_map(|line| line.trim().strip_prefix("name = \"").and_then(|rest| rest.strip_suffix('"')))
+                .find_map(|line| {
+                    line.trim()
+                        .strip_prefix("name = \"")
+                        .and_then(|rest| rest.strip_suffix('"'))
+                })
                 .unwrap_or_else(|| panic!("{} has no package name", entry.path().display()));
             crates.push((name.to_string(), name.replace('-', "_")));
         }
@@ -36,25 +44,45 @@ fn guest_crates(root: &Path) -> Vec<(String, String)> {
 
 /// Builds made a second time with cargo features, each in a target directory of its
 /// own so feature unification cannot mix them: (package, features, artifact stem, output stem).
-const FEATURE_BUILDS: &[(&str, &str, &str, &str)] =
-    &[("business-household", "release-1-1", "business_household", "business_household_1_1")];
+const FEATURE_BUILDS: &[(&str, &str, &str, &str)] = &[(
+    "business-household",
+    "release-1-1",
+    "business_household",
+    "business_household_1_1",
+)];
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 fn main() {
-    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = manifest_dir.parent().expect("host/ lives inside the workspace").to_path_buf();
+    let manifest_dir =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest_dir
+        .parent()
+        .expect("host/ lives inside the workspace")
+        .to_path_buf();
     println!("cargo:rerun-if-changed={}", root.join("plugins").display());
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
-    println!("cargo:rerun-if-changed={}", root.join("Cargo.toml").display());
-    println!("cargo:rerun-if-changed={}", root.join("Cargo.lock").display());
-    println!("cargo:rerun-if-changed={}", root.join(".cargo").join("config.toml").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("Cargo.toml").display()
+    );
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("Cargo.lock").display()
+    );
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join(".cargo").join("config.toml").display()
+    );
 
     let target_dir = root.join("target").join("plugins");
     ensure_wasm_target();
 
     let plugins = guest_crates(&root);
-    let packages: Vec<&str> = plugins.iter().map(|(package, _)| package.as_str()).collect();
+    let packages: Vec<&str> = plugins
+        .iter()
+        .map(|(package, _)| package.as_str())
+        .collect();
     cargo_build(&root, &target_dir, &packages, None);
 
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("plugins");
@@ -67,7 +95,12 @@ fn main() {
     for (package, features, stem, output) in FEATURE_BUILDS {
         let feature_dir = root.join("target").join(format!("plugins-{features}"));
         cargo_build(&root, &feature_dir, &[package], Some(features));
-        let component = componentize(&feature_dir.join(WASM_TARGET).join("plugin").join(format!("{stem}.wasm")));
+        let component = componentize(
+            &feature_dir
+                .join(WASM_TARGET)
+                .join("plugin")
+                .join(format!("{stem}.wasm")),
+        );
         std::fs::write(out_dir.join(format!("{output}.wasm")), component).expect("write component");
     }
     println!("cargo:rustc-env=MOTCUA_BUILT_PLUGINS={}", out_dir.display());
@@ -91,7 +124,9 @@ fn cargo_build(root: &Path, target_dir: &Path, packages: &[&str], features: Opti
     if let Some(features) = features {
         command.args(["--features", features]);
     }
-    let status = command.status().expect("could not run cargo to build the plugins");
+    let status = command
+        .status()
+        .expect("could not run cargo to build the plugins");
     if !status.success() {
         panic!("building {packages:?} for {WASM_TARGET} failed ({status}); see the output above");
     }
@@ -120,7 +155,9 @@ fn ensure_wasm_target() {
     if libdir.is_some_and(|dir| dir.exists()) {
         return;
     }
-    let status = Command::new("rustup").args(["target", "add", WASM_TARGET]).status();
+    let status = Command::new("rustup")
+        .args(["target", "add", WASM_TARGET])
+        .status();
     if !matches!(status, Ok(status) if status.success()) {
         panic!("the {WASM_TARGET} target is missing and `rustup target add {WASM_TARGET}` failed");
     }

@@ -17,7 +17,11 @@ use motcua::workflow::{ActionRequest, Caller, FileRequest, snapshot};
 use serde_json::json;
 
 fn bench(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let now = NaiveDateTime::parse_from_str("2026-03-02 09:00", "%Y-%m-%d %H:%M").unwrap();
@@ -28,7 +32,11 @@ fn bench(c: &mut Criterion) {
         motcua::demo::seed(&state).await.unwrap();
         state
     });
-    let officer = Caller::Staff(Actor { id: "xuan-hoa-officer".into(), role: Role::Officer, unit: "xuan-hoa".into() });
+    let officer = Caller::Staff(Actor {
+        id: "xuan-hoa-officer".into(),
+        role: Role::Officer,
+        unit: "xuan-hoa".into(),
+    });
     let document = |kind: &str| Document {
         kind: kind.into(),
         name: format!("{kind}.pdf"),
@@ -59,7 +67,10 @@ fn bench(c: &mut Criterion) {
                     "employees": 2,
                     "members": []
                 }),
-                documents: vec![document("registration-request"), document("citizen-id-card")],
+                documents: vec![
+                    document("registration-request"),
+                    document("citizen-id-card"),
+                ],
             },
         ))
         .expect("filed");
@@ -68,7 +79,13 @@ fn bench(c: &mut Criterion) {
         let record = runtime
             .block_on(state.act(
                 &officer,
-                ActionRequest { code: filed.code.clone(), action: action.into(), note: String::new(), payload, if_match: Some(version) },
+                ActionRequest {
+                    code: filed.code.clone(),
+                    action: action.into(),
+                    note: String::new(),
+                    payload,
+                    if_match: Some(version),
+                },
             ))
             .expect("action");
         version = record.version;
@@ -79,21 +96,33 @@ fn bench(c: &mut Criterion) {
     // `record-payment` keeps the dossier in its step, so it can repeat indefinitely.
     let payment = json!({ "amount_vnd": 1, "online": true, "receipt": "VNPAY-1" });
     let mut group = c.benchmark_group("action");
-    group.bench_function("record-payment-end-to-end-sqlite", |b| b.iter(|| act("record-payment", payment.clone())));
+    group.bench_function("record-payment-end-to-end-sqlite", |b| {
+        b.iter(|| act("record-payment", payment.clone()))
+    });
 
-    let record = runtime.block_on(state.store.dossier(&filed.code)).unwrap().unwrap();
+    let record = runtime
+        .block_on(state.store.dossier(&filed.code))
+        .unwrap()
+        .unwrap();
     let dossier = snapshot(&record).unwrap();
     let build = state.registry.build(&record.build_sha256).unwrap();
     let command = Command {
         action: "record-payment".into(),
-        actor: Actor { id: "xuan-hoa-officer".into(), role: Role::Officer, unit: "xuan-hoa".into() },
+        actor: Actor {
+            id: "xuan-hoa-officer".into(),
+            role: Role::Officer,
+            unit: "xuan-hoa".into(),
+        },
         at: now,
         note: String::new(),
         payload: payment.clone(),
     };
     let wasm = Arc::clone(&state.runtime);
     group.bench_function("record-payment-decide-only", |b| {
-        b.iter(|| wasm.decide_blocking(&build, "{}".into(), &dossier, &command).expect("decide"))
+        b.iter(|| {
+            wasm.decide_blocking(&build, "{}".into(), &dossier, &command)
+                .expect("decide")
+        })
     });
     group.finish();
 }

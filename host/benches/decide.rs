@@ -67,7 +67,11 @@ fn household_dossier() -> DossierSnapshot {
 fn propose() -> Command {
     Command {
         action: "propose".into(),
-        actor: Actor { id: "xuan-hoa-specialist".into(), role: Role::Specialist, unit: "xuan-hoa".into() },
+        actor: Actor {
+            id: "xuan-hoa-specialist".into(),
+            role: Role::Specialist,
+            unit: "xuan-hoa".into(),
+        },
         at: at("2026-03-03 09:00"),
         note: "Hồ sơ đầy đủ, đề nghị cấp giấy chứng nhận".into(),
         payload: json!({}),
@@ -75,16 +79,28 @@ fn propose() -> Command {
 }
 
 fn bench(c: &mut Criterion) {
-    let runtime = Runtime::new(SandboxLimits::default(), Arc::new(Calendar::shipped())).expect("runtime");
-    let build = runtime.load(motcua::bundled::BUSINESS_HOUSEHOLD).expect("business-household plugin");
+    let runtime =
+        Runtime::new(SandboxLimits::default(), Arc::new(Calendar::shipped())).expect("runtime");
+    let build = runtime
+        .load(motcua::bundled::BUSINESS_HOUSEHOLD)
+        .expect("business-household plugin");
     let dossier = household_dossier();
     let command = propose();
-    let answer = runtime.decide_blocking(&build, "{}".into(), &dossier, &command).expect("decide");
-    assert!(answer.is_ok(), "the benchmark dossier must be accepted: {answer:?}");
+    let answer = runtime
+        .decide_blocking(&build, "{}".into(), &dossier, &command)
+        .expect("decide");
+    assert!(
+        answer.is_ok(),
+        "the benchmark dossier must be accepted: {answer:?}"
+    );
 
     let mut group = c.benchmark_group("decide");
     group.bench_function("fresh-instance", |b| {
-        b.iter(|| runtime.decide_blocking(&build, "{}".into(), &dossier, &command).expect("decide"))
+        b.iter(|| {
+            runtime
+                .decide_blocking(&build, "{}".into(), &dossier, &command)
+                .expect("decide")
+        })
     });
     // The parts of a fresh decision: a fresh store and instance alone (created and
     // dropped), and the call alone on an instance kept alive.
@@ -92,7 +108,9 @@ fn bench(c: &mut Criterion) {
         b.iter(|| LiveInstance::new(&runtime, &build, "{}".into()).expect("instance"))
     });
     let mut live = LiveInstance::new(&runtime, &build, "{}".into()).expect("live instance");
-    group.bench_function("live-instance-baseline", |b| b.iter(|| live.decide(&dossier, &command).expect("decide")));
+    group.bench_function("live-instance-baseline", |b| {
+        b.iter(|| live.decide(&dossier, &command).expect("decide"))
+    });
     group.finish();
 }
 

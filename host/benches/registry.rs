@@ -26,7 +26,11 @@ fn now() -> NaiveDateTime {
 }
 
 fn publisher() -> Actor {
-    Actor { id: "phu-tho-publisher".into(), role: Role::Publisher, unit: "phu-tho".into() }
+    Actor {
+        id: "phu-tho-publisher".into(),
+        role: Role::Publisher,
+        unit: "phu-tho".into(),
+    }
 }
 
 fn plugin(stem: &str) -> Vec<u8> {
@@ -35,8 +39,13 @@ fn plugin(stem: &str) -> Vec<u8> {
 
 async fn fresh_state(dir: &Path, cache: bool) -> AppState {
     let url = format!("sqlite://{}", dir.join("bench.db").display());
-    let config = Config { cache_dir: cache.then(|| dir.join("cache")), ..Config::new(url) };
-    let state = app::build_state(&config, Clock::manual(now())).await.unwrap();
+    let config = Config {
+        cache_dir: cache.then(|| dir.join("cache")),
+        ..Config::new(url)
+    };
+    let state = app::build_state(&config, Clock::manual(now()))
+        .await
+        .unwrap();
     motcua::demo::seed(&state).await.unwrap();
     state
 }
@@ -72,14 +81,30 @@ async fn file_and_receive(state: &AppState, unit: &str) -> String {
                     "employees": 2,
                     "members": []
                 }),
-                documents: vec![document("registration-request"), document("citizen-id-card")],
+                documents: vec![
+                    document("registration-request"),
+                    document("citizen-id-card"),
+                ],
             },
         )
         .await
         .unwrap();
-    let officer = Caller::Staff(Actor { id: format!("{unit}-officer"), role: Role::Officer, unit: unit.into() });
+    let officer = Caller::Staff(Actor {
+        id: format!("{unit}-officer"),
+        role: Role::Officer,
+        unit: unit.into(),
+    });
     let record = state
-        .act(&officer, ActionRequest { code: filed.code, action: "receive".into(), note: String::new(), payload: json!({}), if_match: Some(1) })
+        .act(
+            &officer,
+            ActionRequest {
+                code: filed.code,
+                action: "receive".into(),
+                note: String::new(),
+                payload: json!({}),
+                if_match: Some(1),
+            },
+        )
         .await
         .unwrap();
     record.build_sha256
@@ -91,7 +116,11 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         // 1. Publish to first dossier.
         let next = plugin("business_household_1_1");
@@ -103,11 +132,28 @@ fn main() {
             file_and_receive(&state, "xuan-hoa").await;
             baseline.push(started.elapsed());
             let started = Instant::now();
-            let (build, _) = state.registry.publish(next.clone(), &publisher(), "2026-03-02T09:00:00+07:00").await.unwrap();
-            state.registry.rollout("1.001612", "1.1.0", Scope::Pilot(vec!["xuan-hoa".into()]), &publisher(), "now").await.unwrap();
+            let (build, _) = state
+                .registry
+                .publish(next.clone(), &publisher(), "2026-03-02T09:00:00+07:00")
+                .await
+                .unwrap();
+            state
+                .registry
+                .rollout(
+                    "1.001612",
+                    "1.1.0",
+                    Scope::Pilot(vec!["xuan-hoa".into()]),
+                    &publisher(),
+                    "now",
+                )
+                .await
+                .unwrap();
             let served_by = file_and_receive(&state, "xuan-hoa").await;
             publish_to_first.push(started.elapsed());
-            assert_eq!(served_by, build.sha256, "the first dossier runs the new build");
+            assert_eq!(
+                served_by, build.sha256,
+                "the first dossier runs the new build"
+            );
         }
         let (first, base) = (median(publish_to_first), median(baseline));
         println!("publish -> first dossier served by the new build: {first:?} (median of 7)");
@@ -150,9 +196,14 @@ fn main() {
         }
         state.store.close().await;
         let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-        let config = Config { cache_dir: Some(dir.path().join("cold-cache")), ..Config::new(url.clone()) };
+        let config = Config {
+            cache_dir: Some(dir.path().join("cold-cache")),
+            ..Config::new(url.clone())
+        };
         let started = Instant::now();
-        let cold_state = app::build_state(&config, Clock::manual(now())).await.unwrap();
+        let cold_state = app::build_state(&config, Clock::manual(now()))
+            .await
+            .unwrap();
         let cold = started.elapsed();
         let stats = cold_state.registry.stats();
         cold_state.store.close().await;
@@ -160,14 +211,27 @@ fn main() {
         let mut warm_samples = Vec::new();
         for _ in 0..3 {
             let started = Instant::now();
-            let warm_state = app::build_state(&config, Clock::manual(now())).await.unwrap();
+            let warm_state = app::build_state(&config, Clock::manual(now()))
+                .await
+                .unwrap();
             warm_samples.push(started.elapsed());
-            assert_eq!(warm_state.registry.stats().compiled, 0, "a warm start compiles nothing");
+            assert_eq!(
+                warm_state.registry.stats().compiled,
+                0,
+                "a warm start compiles nothing"
+            );
             warm_state.store.close().await;
         }
         let warm = median(warm_samples);
-        println!("start with {} builds, cold cache: {cold:?} ({} compiled)", stats.compiled + stats.cache_hits, stats.compiled);
+        println!(
+            "start with {} builds, cold cache: {cold:?} ({} compiled)",
+            stats.compiled + stats.cache_hits,
+            stats.compiled
+        );
         println!("start with the same builds, warm cache: {warm:?} (median of 3)");
-        println!("ratio cold / warm: {:.1}x", cold.as_secs_f64() / warm.as_secs_f64());
+        println!(
+            "ratio cold / warm: {:.1}x",
+            cold.as_secs_f64() / warm.as_secs_f64()
+        );
     });
 }

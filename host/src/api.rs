@@ -5,22 +5,22 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::audit::{EventRecord, verify_chain};
 use crate::domain::{Actor, Applicant, Channel, Document, Role, Status};
+use crate::registry::{RegistryError, Scope, UnitChange};
 use crate::runtime::{PluginBuild, RuntimeError, sha256_hex};
 use crate::store::{DossierRecord, InboxQuery};
-use crate::registry::{RegistryError, Scope, UnitChange};
 use crate::workflow::{ActionRequest, Caller, FileRequest, Workflow, WorkflowError};
 
 pub type AppState = Arc<Workflow>;
@@ -49,14 +49,24 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/procedures", get(procedures))
         .route(
             "/api/v1/plugins",
-            post(publish).get(plugins).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
+            post(publish)
+                .get(plugins)
+                .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
         )
         .route("/api/v1/rollouts", post(rollout).get(rollouts))
         .route("/api/v1/rollouts/rollback", post(rollback))
-        .route("/api/v1/units/{unit}/procedures/{code}", put(configure_unit_procedure))
-        .route("/api/v1/units/{unit}/settings", put(configure_unit_settings))
+        .route(
+            "/api/v1/units/{unit}/procedures/{code}",
+            put(configure_unit_procedure),
+        )
+        .route(
+            "/api/v1/units/{unit}/settings",
+            put(configure_unit_settings),
+        )
         .route("/api/v1/registry/events", get(registry_events))
-        .fallback(|| async { ApiError::NotFound("no such endpoint; see README.md for the API".into()) })
+        .fallback(|| async {
+            ApiError::NotFound("no such endpoint; see README.md for the API".into())
+        })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
 }
@@ -98,7 +108,10 @@ fn problem(status: StatusCode, slug: &str, title: &str, detail: String, extra: V
         body.extend(extra);
     }
     let mut response = (status, Json(body)).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
     response
 }
 
@@ -107,8 +120,20 @@ impl IntoResponse for ApiError {
         use StatusCode as S;
         let none = Value::Null;
         match self {
-            ApiError::BadJson(detail) => problem(S::BAD_REQUEST, "malformed-json", "Malformed JSON body", detail, none),
-            ApiError::BodyTooLarge(detail) => problem(S::PAYLOAD_TOO_LARGE, "body-too-large", "Body too large", detail, none),
+            ApiError::BadJson(detail) => problem(
+                S::BAD_REQUEST,
+                "malformed-json",
+                "Malformed JSON body",
+                detail,
+                none,
+            ),
+            ApiError::BodyTooLarge(detail) => problem(
+                S::PAYLOAD_TOO_LARGE,
+                "body-too-large",
+                "Body too large",
+                detail,
+                none,
+            ),
             ApiError::MethodNotAllowed => problem(
                 S::METHOD_NOT_ALLOWED,
                 "method-not-allowed",
@@ -116,7 +141,13 @@ impl IntoResponse for ApiError {
                 "this endpoint does not accept that method; see README.md for the API".into(),
                 none,
             ),
-            ApiError::BadQuery(detail) => problem(S::BAD_REQUEST, "bad-query", "Bad query parameter", detail, none),
+            ApiError::BadQuery(detail) => problem(
+                S::BAD_REQUEST,
+                "bad-query",
+                "Bad query parameter",
+                detail,
+                none,
+            ),
             ApiError::InvalidToken => problem(
                 S::UNAUTHORIZED,
                 "invalid-token",
@@ -124,7 +155,9 @@ impl IntoResponse for ApiError {
                 "the bearer token is not known; create one with `motcua token create`".into(),
                 none,
             ),
-            ApiError::NotFound(detail) => problem(S::NOT_FOUND, "not-found", "Not found", detail, none),
+            ApiError::NotFound(detail) => {
+                problem(S::NOT_FOUND, "not-found", "Not found", detail, none)
+            }
             ApiError::Workflow(error) => workflow_problem(error),
             ApiError::Registry(error) => registry_problem(error),
         }
@@ -136,10 +169,20 @@ fn workflow_problem(error: WorkflowError) -> Response {
     let detail = error.to_string();
     let none = Value::Null;
     match error {
-        WorkflowError::BadRequest(_) => problem(S::UNPROCESSABLE_ENTITY, "invalid-request", "Invalid request", detail, none),
-        WorkflowError::UnknownUnit(unit) => {
-            problem(S::UNPROCESSABLE_ENTITY, "unknown-unit", "Unknown unit", detail, json!({ "unit": unit }))
-        }
+        WorkflowError::BadRequest(_) => problem(
+            S::UNPROCESSABLE_ENTITY,
+            "invalid-request",
+            "Invalid request",
+            detail,
+            none,
+        ),
+        WorkflowError::UnknownUnit(unit) => problem(
+            S::UNPROCESSABLE_ENTITY,
+            "unknown-unit",
+            "Unknown unit",
+            detail,
+            json!({ "unit": unit }),
+        ),
         WorkflowError::UnknownProcedure { procedure, unit } => problem(
             S::UNPROCESSABLE_ENTITY,
             "unknown-procedure",
@@ -154,12 +197,30 @@ fn workflow_problem(error: WorkflowError) -> Response {
             detail,
             json!({ "findings": findings }),
         ),
-        WorkflowError::DossierNotFound(_) => problem(S::NOT_FOUND, "dossier-not-found", "Dossier not found", detail, none),
-        WorkflowError::Unauthenticated => problem(S::UNAUTHORIZED, "unauthenticated", "Authentication required", detail, none),
-        WorkflowError::Forbidden(_) => problem(S::FORBIDDEN, "forbidden", "Forbidden", detail, none),
-        WorkflowError::VersionRequired => {
-            problem(S::PRECONDITION_REQUIRED, "version-required", "If-Match required", detail, none)
+        WorkflowError::DossierNotFound(_) => problem(
+            S::NOT_FOUND,
+            "dossier-not-found",
+            "Dossier not found",
+            detail,
+            none,
+        ),
+        WorkflowError::Unauthenticated => problem(
+            S::UNAUTHORIZED,
+            "unauthenticated",
+            "Authentication required",
+            detail,
+            none,
+        ),
+        WorkflowError::Forbidden(_) => {
+            problem(S::FORBIDDEN, "forbidden", "Forbidden", detail, none)
         }
+        WorkflowError::VersionRequired => problem(
+            S::PRECONDITION_REQUIRED,
+            "version-required",
+            "If-Match required",
+            detail,
+            none,
+        ),
         WorkflowError::StaleVersion { current, .. } => problem(
             S::CONFLICT,
             "stale-version",
@@ -181,13 +242,23 @@ fn workflow_problem(error: WorkflowError) -> Response {
             detail,
             json!({ "code": refusal.code, "reason": refusal.message }),
         ),
-        WorkflowError::DecisionRejected(_) => {
-            problem(S::UNPROCESSABLE_ENTITY, "decision-rejected", "Decision rejected by the host", detail, none)
-        }
+        WorkflowError::DecisionRejected(_) => problem(
+            S::UNPROCESSABLE_ENTITY,
+            "decision-rejected",
+            "Decision rejected by the host",
+            detail,
+            none,
+        ),
         WorkflowError::Plugin(error) => plugin_problem(error),
         WorkflowError::Store(error) => {
             tracing::error!(%error, "store failure");
-            problem(S::INTERNAL_SERVER_ERROR, "internal", "Internal error", "an internal error occurred; it has been logged".into(), none)
+            problem(
+                S::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+                "an internal error occurred; it has been logged".into(),
+                none,
+            )
         }
     }
 }
@@ -196,10 +267,30 @@ fn registry_problem(error: RegistryError) -> Response {
     use StatusCode as S;
     let detail = error.to_string();
     match error {
-        RegistryError::TooLarge { .. } => problem(S::PAYLOAD_TOO_LARGE, "plugin-too-large", "Plugin too large", detail, Value::Null),
-        RegistryError::VersionClash(_) => problem(S::CONFLICT, "version-clash", "Version already published", detail, Value::Null),
-        RegistryError::NotFound(_) => problem(S::NOT_FOUND, "not-found", "Not found", detail, Value::Null),
-        RegistryError::Invalid(_) => problem(S::UNPROCESSABLE_ENTITY, "invalid-request", "Invalid request", detail, Value::Null),
+        RegistryError::TooLarge { .. } => problem(
+            S::PAYLOAD_TOO_LARGE,
+            "plugin-too-large",
+            "Plugin too large",
+            detail,
+            Value::Null,
+        ),
+        RegistryError::VersionClash(_) => problem(
+            S::CONFLICT,
+            "version-clash",
+            "Version already published",
+            detail,
+            Value::Null,
+        ),
+        RegistryError::NotFound(_) => {
+            problem(S::NOT_FOUND, "not-found", "Not found", detail, Value::Null)
+        }
+        RegistryError::Invalid(_) => problem(
+            S::UNPROCESSABLE_ENTITY,
+            "invalid-request",
+            "Invalid request",
+            detail,
+            Value::Null,
+        ),
         RegistryError::InvalidSettings(errors) => problem(
             S::UNPROCESSABLE_ENTITY,
             "invalid-settings",
@@ -208,9 +299,13 @@ fn registry_problem(error: RegistryError) -> Response {
             json!({ "errors": errors }),
         ),
         // Whatever the component did wrong while being checked, the publisher sent it.
-        RegistryError::Plugin(error) => {
-            problem(S::UNPROCESSABLE_ENTITY, "component-rejected", "Component rejected", error.to_string(), Value::Null)
-        }
+        RegistryError::Plugin(error) => problem(
+            S::UNPROCESSABLE_ENTITY,
+            "component-rejected",
+            "Component rejected",
+            error.to_string(),
+            Value::Null,
+        ),
         RegistryError::Store(error) => workflow_problem(WorkflowError::Store(error)),
     }
 }
@@ -222,13 +317,25 @@ fn plugin_problem(error: RuntimeError) -> Response {
     match error {
         RuntimeError::Busy => {
             let mut response = problem(S::SERVICE_UNAVAILABLE, "busy", "Busy", detail, Value::Null);
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             response
         }
-        RuntimeError::InputTooLarge { .. } => problem(S::PAYLOAD_TOO_LARGE, "input-too-large", "Input too large", detail, Value::Null),
-        RuntimeError::InvalidComponent(_) => {
-            problem(S::UNPROCESSABLE_ENTITY, "invalid-component", "Invalid component", detail, Value::Null)
-        }
+        RuntimeError::InputTooLarge { .. } => problem(
+            S::PAYLOAD_TOO_LARGE,
+            "input-too-large",
+            "Input too large",
+            detail,
+            Value::Null,
+        ),
+        RuntimeError::InvalidComponent(_) => problem(
+            S::UNPROCESSABLE_ENTITY,
+            "invalid-component",
+            "Invalid component",
+            detail,
+            Value::Null,
+        ),
         RuntimeError::Timeout { plugin, .. }
         | RuntimeError::MemoryExceeded { plugin, .. }
         | RuntimeError::Trapped { plugin, .. }
@@ -248,33 +355,49 @@ fn plugin_problem(error: RuntimeError) -> Response {
 /// The request body, or a problem when it could not be read (too large, cut short).
 fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::BodyTooLarge(format!("{rejection}; requests may carry 2 MiB, plugin uploads 32 MiB"))
-        }
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::BodyTooLarge(format!(
+            "{rejection}; requests may carry 2 MiB, plugin uploads 32 MiB"
+        )),
         _ => ApiError::BadJson(rejection.body_text()),
     })
 }
 
 /// Query parameters, or a problem naming what is wrong with them.
 fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    query.map(|Query(value)| value).map_err(|rejection| ApiError::BadQuery(rejection.body_text()))
+    query
+        .map(|Query(value)| value)
+        .map_err(|rejection| ApiError::BadQuery(rejection.body_text()))
 }
 
 /// Codes of dossiers and units are short and printable; anything else cannot exist.
 fn path_code(value: &str, what: &str) -> Result<(), ApiError> {
     let fine = !value.is_empty()
         && value.len() <= 64
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
-    if fine { Ok(()) } else { Err(ApiError::NotFound(format!("no {what} `{}`", value.escape_debug()))) }
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    if fine {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound(format!(
+            "no {what} `{}`",
+            value.escape_debug()
+        )))
+    }
 }
 
 fn parse_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|error| ApiError::BadJson(format!("the request body is not valid: {error}")))
+    serde_json::from_slice(body)
+        .map_err(|error| ApiError::BadJson(format!("the request body is not valid: {error}")))
 }
 
 async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
-        let token = value.to_str().ok().and_then(|value| value.strip_prefix("Bearer ")).ok_or(ApiError::InvalidToken)?;
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .ok_or(ApiError::InvalidToken)?;
         let record = state
             .store
             .actor_by_token_hash(&sha256_hex(token.trim().as_bytes()))
@@ -282,10 +405,19 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErro
             .map_err(WorkflowError::from)?
             .ok_or(ApiError::InvalidToken)?;
         let role = Role::parse(&record.role).ok_or(ApiError::InvalidToken)?;
-        return Ok(Caller::Staff(Actor { id: record.id, role, unit: record.unit }));
+        return Ok(Caller::Staff(Actor {
+            id: record.id,
+            role,
+            unit: record.unit,
+        }));
     }
-    if let Some(secret) = headers.get("x-tracking-secret").and_then(|value| value.to_str().ok()) {
-        return Ok(Caller::Citizen { secret: secret.trim().to_string() });
+    if let Some(secret) = headers
+        .get("x-tracking-secret")
+        .and_then(|value| value.to_str().ok())
+    {
+        return Ok(Caller::Citizen {
+            secret: secret.trim().to_string(),
+        });
     }
     Ok(Caller::Anonymous)
 }
@@ -297,7 +429,10 @@ struct StatusView {
 }
 
 fn status_view(status: Status) -> StatusView {
-    StatusView { code: status.code(), name: status.as_str() }
+    StatusView {
+        code: status.code(),
+        name: status.as_str(),
+    }
 }
 
 fn event_view(event: &EventRecord) -> Value {
@@ -324,7 +459,13 @@ async fn healthz(State(state): State<AppState>) -> Response {
         Ok(()) => Json(json!({ "status": "ok" })).into_response(),
         Err(error) => {
             tracing::error!(%error, "health check failed");
-            problem(StatusCode::SERVICE_UNAVAILABLE, "unhealthy", "Database unavailable", "the database does not answer".into(), Value::Null)
+            problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unhealthy",
+                "Database unavailable",
+                "the database does not answer".into(),
+                Value::Null,
+            )
         }
     }
 }
@@ -388,7 +529,11 @@ async fn file_dossier(
     Ok(response)
 }
 
-async fn dossier_view(state: &AppState, record: &DossierRecord, actor: &Actor) -> Result<Value, ApiError> {
+async fn dossier_view(
+    state: &AppState,
+    record: &DossierRecord,
+    actor: &Actor,
+) -> Result<Value, ApiError> {
     let build = state.registry.build(&record.build_sha256);
     let events = state.history(&record.code).await?;
     let actions = build
@@ -398,7 +543,10 @@ async fn dossier_view(state: &AppState, record: &DossierRecord, actor: &Actor) -
         .into_iter()
         .map(|(name, label)| json!({ "action": name, "label": label }))
         .collect::<Vec<_>>();
-    let step_name = build.as_ref().and_then(|build| build.info.step(&record.step)).map(|step| step.name.clone());
+    let step_name = build
+        .as_ref()
+        .and_then(|build| build.info.step(&record.step))
+        .map(|step| step.name.clone());
     Ok(json!({
         "code": record.code,
         "procedure": {
@@ -443,14 +591,19 @@ async fn dossier_view(state: &AppState, record: &DossierRecord, actor: &Actor) -
 fn staff_only(caller: &Caller) -> Result<(), ApiError> {
     match caller {
         Caller::Citizen { .. } => Err(WorkflowError::Forbidden(
-            "this view is for officers; citizens follow their dossier at /api/v1/track/{code}".into(),
+            "this view is for officers; citizens follow their dossier at /api/v1/track/{code}"
+                .into(),
         )
         .into()),
         _ => Ok(()),
     }
 }
 
-async fn get_dossier(State(state): State<AppState>, headers: HeaderMap, Path(code): Path<String>) -> Result<Response, ApiError> {
+async fn get_dossier(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> Result<Response, ApiError> {
     path_code(&code, "dossier")?;
     let caller = caller(&state, &headers).await?;
     staff_only(&caller)?;
@@ -477,10 +630,17 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };
-    let text = value.to_str().unwrap_or("").trim().trim_start_matches("W/").trim_matches('"');
-    text.parse::<i64>()
-        .map(Some)
-        .map_err(|_| ApiError::BadQuery(format!("If-Match must be the dossier's version number, not `{text}`")))
+    let text = value
+        .to_str()
+        .unwrap_or("")
+        .trim()
+        .trim_start_matches("W/")
+        .trim_matches('"');
+    text.parse::<i64>().map(Some).map_err(|_| {
+        ApiError::BadQuery(format!(
+            "If-Match must be the dossier's version number, not `{text}`"
+        ))
+    })
 }
 
 async fn act(
@@ -494,7 +654,16 @@ async fn act(
     let body: ActionBody = parse_body(&body_bytes(body)?)?;
     let version = if_match(&headers)?;
     let record = state
-        .act(&caller, ActionRequest { code: code.clone(), action: body.action, note: body.note, payload: body.payload, if_match: version })
+        .act(
+            &caller,
+            ActionRequest {
+                code: code.clone(),
+                action: body.action,
+                note: body.note,
+                payload: body.payload,
+                if_match: version,
+            },
+        )
         .await?;
     let (_, build, actor) = state.dossier_for(&caller, &code).await?;
     let view = match caller {
@@ -504,15 +673,23 @@ async fn act(
     Ok(Json(view).into_response())
 }
 
-async fn audit(State(state): State<AppState>, headers: HeaderMap, Path(code): Path<String>) -> Result<Response, ApiError> {
+async fn audit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> Result<Response, ApiError> {
     path_code(&code, "dossier")?;
     let caller = caller(&state, &headers).await?;
     staff_only(&caller)?;
     state.dossier_for(&caller, &code).await?;
     let events = state.history(&code).await?;
     let body = match verify_chain(&events) {
-        Ok(count) => json!({ "code": code, "valid": true, "events": count, "head": events.last().map(|e| e.hash.clone()) }),
-        Err(error) => json!({ "code": code, "valid": false, "events": events.len(), "error": error.to_string() }),
+        Ok(count) => {
+            json!({ "code": code, "valid": true, "events": count, "head": events.last().map(|e| e.hash.clone()) })
+        }
+        Err(error) => {
+            json!({ "code": code, "valid": false, "events": events.len(), "error": error.to_string() })
+        }
     };
     Ok(Json(body).into_response())
 }
@@ -533,13 +710,23 @@ async fn inbox(
     path_code(&unit, "unit")?;
     let params = query(params)?;
     let caller = caller(&state, &headers).await?;
-    if state.store.unit(&unit).await.map_err(WorkflowError::from)?.is_none() {
+    if state
+        .store
+        .unit(&unit)
+        .await
+        .map_err(WorkflowError::from)?
+        .is_none()
+    {
         return Err(ApiError::NotFound(format!("unit `{unit}` does not exist")));
     }
     match &caller {
         Caller::Staff(actor) if actor.unit == unit => {}
         Caller::Staff(actor) => {
-            return Err(WorkflowError::Forbidden(format!("your token belongs to `{}`, not `{unit}`", actor.unit)).into());
+            return Err(WorkflowError::Forbidden(format!(
+                "your token belongs to `{}`, not `{unit}`",
+                actor.unit
+            ))
+            .into());
         }
         _ => return Err(WorkflowError::Unauthenticated.into()),
     }
@@ -550,17 +737,28 @@ async fn inbox(
                 .ok()
                 .and_then(Status::from_code)
                 .or_else(|| Status::parse(text))
-                .ok_or_else(|| ApiError::BadQuery(format!("status `{text}` is not a canonical status (1-10 or its name)")))?,
+                .ok_or_else(|| {
+                    ApiError::BadQuery(format!(
+                        "status `{text}` is not a canonical status (1-10 or its name)"
+                    ))
+                })?,
         ),
     };
     let per_page = params.per_page.unwrap_or(20);
     let page = params.page.unwrap_or(1);
     if !(1..=200).contains(&per_page) || !(1..=1_000_000).contains(&page) {
-        return Err(ApiError::BadQuery("page is 1 to 1000000; per_page is 1 to 200".into()));
+        return Err(ApiError::BadQuery(
+            "page is 1 to 1000000; per_page is 1 to 200".into(),
+        ));
     }
     let (items, total) = state
         .store
-        .inbox(&InboxQuery { unit: unit.clone(), status, limit: per_page, offset: (page - 1) * per_page })
+        .inbox(&InboxQuery {
+            unit: unit.clone(),
+            status,
+            limit: per_page,
+            offset: (page - 1) * per_page,
+        })
         .await
         .map_err(WorkflowError::from)?;
     Ok(Json(json!({
@@ -598,12 +796,19 @@ async fn track(
     let params = query(params)?;
     let secret = params
         .secret
-        .or_else(|| headers.get("x-tracking-secret").and_then(|v| v.to_str().ok()).map(str::to_string))
+        .or_else(|| {
+            headers
+                .get("x-tracking-secret")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        })
         .ok_or(WorkflowError::Unauthenticated)?;
     let (record, build, actor) = match state.dossier_for(&Caller::Citizen { secret }, &code).await {
         // A wrong secret and an unknown code look the same to a stranger.
         Err(WorkflowError::Forbidden(_)) | Err(WorkflowError::DossierNotFound(_)) => {
-            return Err(ApiError::NotFound(format!("no dossier {code} with that tracking secret")));
+            return Err(ApiError::NotFound(format!(
+                "no dossier {code} with that tracking secret"
+            )));
         }
         other => other?,
     };
@@ -611,7 +816,12 @@ async fn track(
 }
 
 /// What the citizen sees: status, step, dates, status history; no personal data.
-async fn track_view(state: &AppState, record: &DossierRecord, build: &PluginBuild, actor: &Actor) -> Result<Value, ApiError> {
+async fn track_view(
+    state: &AppState,
+    record: &DossierRecord,
+    build: &PluginBuild,
+    actor: &Actor,
+) -> Result<Value, ApiError> {
     let events = state.history(&record.code).await?;
     let history: Vec<Value> = events
         .iter()
@@ -655,11 +865,17 @@ async fn procedures(
     State(state): State<AppState>,
     params: Result<Query<ProceduresParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let unit = query(params)?
-        .unit
-        .ok_or_else(|| ApiError::BadQuery("give the unit: /api/v1/procedures?unit=xuan-hoa".into()))?;
+    let unit = query(params)?.unit.ok_or_else(|| {
+        ApiError::BadQuery("give the unit: /api/v1/procedures?unit=xuan-hoa".into())
+    })?;
     path_code(&unit, "unit")?;
-    if state.store.unit(&unit).await.map_err(WorkflowError::from)?.is_none() {
+    if state
+        .store
+        .unit(&unit)
+        .await
+        .map_err(WorkflowError::from)?
+        .is_none()
+    {
         return Err(ApiError::NotFound(format!("unit `{unit}` does not exist")));
     }
     let offered: Vec<Value> = state
@@ -693,9 +909,16 @@ async fn publisher(state: &AppState, headers: &HeaderMap) -> Result<Actor, ApiEr
     let Caller::Staff(actor) = caller(state, headers).await? else {
         return Err(WorkflowError::Unauthenticated.into());
     };
-    let unit = state.store.unit(&actor.unit).await.map_err(WorkflowError::from)?;
+    let unit = state
+        .store
+        .unit(&actor.unit)
+        .await
+        .map_err(WorkflowError::from)?;
     if actor.role != Role::Publisher || unit.is_none_or(|unit| unit.parent.is_some()) {
-        return Err(WorkflowError::Forbidden("only the province's publishers manage plugins and rollouts".into()).into());
+        return Err(WorkflowError::Forbidden(
+            "only the province's publishers manage plugins and rollouts".into(),
+        )
+        .into());
     }
     Ok(actor)
 }
@@ -703,12 +926,21 @@ async fn publisher(state: &AppState, headers: &HeaderMap) -> Result<Actor, ApiEr
 /// The caller, if they are an admin of `unit`.
 async fn unit_admin(state: &AppState, headers: &HeaderMap, unit: &str) -> Result<Actor, ApiError> {
     path_code(unit, "unit")?;
-    if state.store.unit(unit).await.map_err(WorkflowError::from)?.is_none() {
+    if state
+        .store
+        .unit(unit)
+        .await
+        .map_err(WorkflowError::from)?
+        .is_none()
+    {
         return Err(ApiError::NotFound(format!("unit `{unit}` does not exist")));
     }
     match caller(state, headers).await? {
         Caller::Staff(actor) if actor.role == Role::Admin && actor.unit == unit => Ok(actor),
-        Caller::Staff(_) => Err(WorkflowError::Forbidden(format!("only an admin of `{unit}` changes its procedures")).into()),
+        Caller::Staff(_) => Err(WorkflowError::Forbidden(format!(
+            "only an admin of `{unit}` changes its procedures"
+        ))
+        .into()),
         _ => Err(WorkflowError::Unauthenticated.into()),
     }
 }
@@ -734,7 +966,11 @@ async fn publish(
     let bytes = body_bytes(body)?;
     let at = crate::clock::format_civil(state.now());
     let (build, created) = state.registry.publish(bytes.to_vec(), &actor, &at).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     let mut view = build_view(&build);
     view["created"] = json!(created);
     Ok((status, Json(view)).into_response())
@@ -745,11 +981,23 @@ async fn plugins(State(state): State<AppState>) -> Result<Response, ApiError> {
     let items: Vec<Value> = stored
         .iter()
         .map(|stored| {
-            let mut view = state.registry.build(&stored.sha256).map(|build| build_view(&build)).unwrap_or(Value::Null);
+            let mut view = state
+                .registry
+                .build(&stored.sha256)
+                .map(|build| build_view(&build))
+                .unwrap_or(Value::Null);
             view["published_by"] = json!(stored.published_by);
             view["published_at"] = json!(stored.published_at);
             view["province_default"] = json!(
-                state.registry.default_build(stored.variant_of.as_deref().unwrap_or(&stored.procedure_code)).as_deref()
+                state
+                    .registry
+                    .default_build(
+                        stored
+                            .variant_of
+                            .as_deref()
+                            .unwrap_or(&stored.procedure_code)
+                    )
+                    .as_deref()
                     == Some(stored.sha256.as_str())
             );
             view
@@ -767,7 +1015,11 @@ struct RolloutBody {
     units: Value,
 }
 
-async fn rollout(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+async fn rollout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     let actor = publisher(&state, &headers).await?;
     let body: RolloutBody = parse_body(&body_bytes(body)?)?;
     crate::workflow::check_text("procedure", &body.procedure, false)?;
@@ -779,14 +1031,33 @@ async fn rollout(State(state): State<AppState>, headers: HeaderMap, body: Result
                 .iter()
                 .map(|unit| unit.as_str().map(str::to_string))
                 .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| ApiError::BadJson("`units` must be \"all\" or a list of unit codes".into()))?,
+                .ok_or_else(|| {
+                    ApiError::BadJson("`units` must be \"all\" or a list of unit codes".into())
+                })?,
         ),
-        _ => return Err(ApiError::BadJson("`units` must be \"all\" or a list of unit codes".into())),
+        _ => {
+            return Err(ApiError::BadJson(
+                "`units` must be \"all\" or a list of unit codes".into(),
+            ));
+        }
     };
     let at = crate::clock::format_civil(state.now());
-    let id = state.registry.rollout(&body.procedure, &body.version, scope, &actor, &at).await?;
-    let record = state.store.rollouts(&body.procedure).await.map_err(WorkflowError::from)?.into_iter().find(|r| r.id == id);
-    Ok((StatusCode::CREATED, Json(json!({ "rollout": id, "units": record.map(|r| r.units) }))).into_response())
+    let id = state
+        .registry
+        .rollout(&body.procedure, &body.version, scope, &actor, &at)
+        .await?;
+    let record = state
+        .store
+        .rollouts(&body.procedure)
+        .await
+        .map_err(WorkflowError::from)?
+        .into_iter()
+        .find(|r| r.id == id);
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "rollout": id, "units": record.map(|r| r.units) })),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -795,12 +1066,19 @@ struct RollbackBody {
     procedure: String,
 }
 
-async fn rollback(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+async fn rollback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     let actor = publisher(&state, &headers).await?;
     let body: RollbackBody = parse_body(&body_bytes(body)?)?;
     crate::workflow::check_text("procedure", &body.procedure, false)?;
     let at = crate::clock::format_civil(state.now());
-    let undone = state.registry.rollback(&body.procedure, &actor, &at).await?;
+    let undone = state
+        .registry
+        .rollback(&body.procedure, &actor, &at)
+        .await?;
     Ok(Json(json!({
         "rolled_back": undone.id,
         "build": undone.build_sha256,
@@ -821,7 +1099,11 @@ async fn rollouts(
 ) -> Result<Response, ApiError> {
     let params = query(params)?;
     crate::workflow::check_text("procedure", &params.procedure, false)?;
-    let records = state.store.rollouts(&params.procedure).await.map_err(WorkflowError::from)?;
+    let records = state
+        .store
+        .rollouts(&params.procedure)
+        .await
+        .map_err(WorkflowError::from)?;
     let items: Vec<Value> = records
         .iter()
         .map(|r| json!({ "id": r.id, "build": r.build_sha256, "scope": r.scope, "units": r.units, "by": r.actor_id, "at": r.at, "rolled_back_at": r.rolled_back_at }))
@@ -842,7 +1124,9 @@ struct UnitProcedureBody {
 }
 
 /// Tells a missing field (leave alone) from an explicit null (clear).
-fn double_option<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
+fn double_option<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(deserializer).map(Some)
 }
 
@@ -855,12 +1139,25 @@ async fn configure_unit_procedure(
     let actor = unit_admin(&state, &headers, &unit).await?;
     path_code(&code, "procedure")?;
     let body: UnitProcedureBody = parse_body(&body_bytes(body)?)?;
-    if body.settings.as_ref().is_some_and(|settings| !settings.is_object()) {
-        return Err(RegistryError::InvalidSettings(vec!["settings must be a JSON object".into()]).into());
+    if body
+        .settings
+        .as_ref()
+        .is_some_and(|settings| !settings.is_object())
+    {
+        return Err(
+            RegistryError::InvalidSettings(vec!["settings must be a JSON object".into()]).into(),
+        );
     }
-    let change = UnitChange { enabled: body.enabled, variant: body.variant, settings: body.settings };
+    let change = UnitChange {
+        enabled: body.enabled,
+        variant: body.variant,
+        settings: body.settings,
+    };
     let at = crate::clock::format_civil(state.now());
-    let binding = state.registry.configure_unit(&unit, &code, change, &actor, &at).await?;
+    let binding = state
+        .registry
+        .configure_unit(&unit, &code, change, &actor, &at)
+        .await?;
     let build = state.registry.build(&binding.build_sha256);
     Ok(Json(json!({
         "unit": unit,
@@ -888,10 +1185,16 @@ async fn configure_unit_settings(
 ) -> Result<Response, ApiError> {
     let actor = unit_admin(&state, &headers, &unit).await?;
     let body: UnitSettingsBody = parse_body(&body_bytes(body)?)?;
-    let cutoff = chrono::NaiveTime::parse_from_str(&body.cutoff, "%H:%M")
-        .map_err(|_| RegistryError::Invalid(format!("cutoff `{}` is not a time like 15:00", body.cutoff)))?;
+    let cutoff = chrono::NaiveTime::parse_from_str(&body.cutoff, "%H:%M").map_err(|_| {
+        RegistryError::Invalid(format!("cutoff `{}` is not a time like 15:00", body.cutoff))
+    })?;
     let cutoff = cutoff.format("%H:%M").to_string();
-    let before = state.store.unit(&unit).await.map_err(WorkflowError::from)?.map(|u| u.cutoff);
+    let before = state
+        .store
+        .unit(&unit)
+        .await
+        .map_err(WorkflowError::from)?
+        .map(|u| u.cutoff);
     let event = crate::store::RegistryEvent {
         at: crate::clock::format_civil(state.now()),
         actor_id: actor.id.clone(),
@@ -902,7 +1205,11 @@ async fn configure_unit_settings(
         before: json!({ "cutoff": before }),
         after: json!({ "cutoff": cutoff }),
     };
-    state.store.set_unit_cutoff(&unit, &cutoff, &event).await.map_err(WorkflowError::from)?;
+    state
+        .store
+        .set_unit_cutoff(&unit, &cutoff, &event)
+        .await
+        .map_err(WorkflowError::from)?;
     Ok(Json(json!({ "unit": unit, "cutoff": cutoff })).into_response())
 }
 
@@ -922,13 +1229,27 @@ async fn registry_events(
     let own_unit = match caller(&state, &headers).await? {
         Caller::Staff(actor) if actor.role == Role::Publisher => None,
         Caller::Staff(actor) if actor.role == Role::Admin => Some(actor.unit),
-        Caller::Staff(_) => return Err(WorkflowError::Forbidden("publishers and admins read the registry's audit".into()).into()),
+        Caller::Staff(_) => {
+            return Err(WorkflowError::Forbidden(
+                "publishers and admins read the registry's audit".into(),
+            )
+            .into());
+        }
         _ => return Err(WorkflowError::Unauthenticated.into()),
     };
     let limit = params.limit.unwrap_or(100).clamp(1, 1000);
-    let mut events = state.store.registry_events(limit).await.map_err(WorkflowError::from)?;
+    let mut events = state
+        .store
+        .registry_events(limit)
+        .await
+        .map_err(WorkflowError::from)?;
     if let Some(unit) = own_unit {
-        events.retain(|event| event.unit.as_deref().is_none_or(|event_unit| event_unit == unit));
+        events.retain(|event| {
+            event
+                .unit
+                .as_deref()
+                .is_none_or(|event_unit| event_unit == unit)
+        });
     }
     let items: Vec<Value> = events
         .iter()

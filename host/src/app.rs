@@ -43,23 +43,37 @@ pub async fn build_state(config: &Config, clock: Clock) -> anyhow::Result<AppSta
     let store = Store::connect(&config.database_url)
         .await
         .with_context(|| format!("opening the database at {}", config.database_url))?;
-    let runtime = Arc::new(Runtime::new(config.limits.clone(), Arc::new(Calendar::shipped()))?);
+    let runtime = Arc::new(Runtime::new(
+        config.limits.clone(),
+        Arc::new(Calendar::shipped()),
+    )?);
     let cache = match &config.cache_dir {
         Some(dir) => {
             let key = store.host_secret("artifact-cache-key").await?;
             Some(
-                ArtifactCache::new(dir, key.as_bytes(), runtime.engine())
-                    .with_context(|| format!("creating the compiled-plugin cache at {}", dir.display()))?,
+                ArtifactCache::new(dir, key.as_bytes(), runtime.engine()).with_context(|| {
+                    format!("creating the compiled-plugin cache at {}", dir.display())
+                })?,
             )
         }
         None => None,
     };
     let registry = Arc::new(
-        Registry::load(runtime.clone(), store.clone(), cache, config.max_plugin_bytes)
-            .await
-            .context("loading plugin builds")?,
+        Registry::load(
+            runtime.clone(),
+            store.clone(),
+            cache,
+            config.max_plugin_bytes,
+        )
+        .await
+        .context("loading plugin builds")?,
     );
-    Ok(Arc::new(Workflow { store, runtime, registry, clock }))
+    Ok(Arc::new(Workflow {
+        store,
+        runtime,
+        registry,
+        clock,
+    }))
 }
 
 /// Serves the API until ctrl-c or SIGTERM, then finishes in-flight requests.
@@ -78,7 +92,9 @@ pub async fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<()>
             }
         }
     });
-    axum::serve(listener, api::app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, api::app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     refresher.abort();
     store.close().await;
     Ok(())
@@ -90,7 +106,9 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             signal.recv().await;
         }
     };

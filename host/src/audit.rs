@@ -73,7 +73,10 @@ pub fn verify_chain(events: &[EventRecord]) -> Result<usize, ChainBreak> {
     for (index, event) in events.iter().enumerate() {
         let expected = index as i64 + 1;
         if event.seq != expected {
-            return Err(ChainBreak::Gap { seq: event.seq, expected });
+            return Err(ChainBreak::Gap {
+                seq: event.seq,
+                expected,
+            });
         }
         if event.prev_hash != prev {
             return Err(ChainBreak::Unlinked { seq: event.seq });
@@ -134,6 +137,12 @@ mod tests {
     fn removed_event_is_detected() {
         let mut events = chain(4);
         events.remove(2);
-        assert_eq!(verify_chain(&events), Err(ChainBreak::Gap { seq: 4, expected: 3 }));
+        assert_eq!(
+            verify_chain(&events),
+            Err(ChainBreak::Gap {
+                seq: 4,
+                expected: 3
+            })
+        );
     }
 }

@@ -2,10 +2,16 @@
 //! so `motcua demo` can deploy them on a fresh machine.
 
 /// Birth registration (đăng ký khai sinh), commune level.
-pub const BIRTH_REGISTRATION: &[u8] = include_bytes!(concat!(env!("MOTCUA_BUILT_PLUGINS"), "/birth_registration.wasm"));
+pub const BIRTH_REGISTRATION: &[u8] = include_bytes!(concat!(
+    env!("MOTCUA_BUILT_PLUGINS"),
+    "/birth_registration.wasm"
+));
 
 /// Business-household registration (đăng ký hộ kinh doanh).
-pub const BUSINESS_HOUSEHOLD: &[u8] = include_bytes!(concat!(env!("MOTCUA_BUILT_PLUGINS"), "/business_household.wasm"));
+pub const BUSINESS_HOUSEHOLD: &[u8] = include_bytes!(concat!(
+    env!("MOTCUA_BUILT_PLUGINS"),
+    "/business_household.wasm"
+));
 
 /// Where the build script left every built component, test fixtures included.
 pub const BUILT_PLUGINS_DIR: &str = env!("MOTCUA_BUILT_PLUGINS");

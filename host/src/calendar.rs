@@ -43,14 +43,20 @@ impl Calendar {
     pub fn shipped() -> Calendar {
         let mut calendar = Calendar::default();
         for (year, table) in SHIPPED {
-            calendar.load_year(*year, table).expect("shipped calendar tables are valid");
+            calendar
+                .load_year(*year, table)
+                .expect("shipped calendar tables are valid");
         }
         calendar
     }
 
     /// Adds one year's table (`date,kind,name` rows; `#` comments and the header are skipped).
     pub fn load_year(&mut self, year: i32, table: &str) -> Result<(), CalendarError> {
-        let error = |line: usize, message: String| CalendarError { year, line, message };
+        let error = |line: usize, message: String| CalendarError {
+            year,
+            line,
+            message,
+        };
         for (index, raw) in table.lines().enumerate() {
             let line = raw.trim();
             if line.is_empty() || line.starts_with('#') || line.starts_with("date,") {
@@ -60,7 +66,8 @@ impl Calendar {
             let (Some(date), Some(kind), name) = (parts.next(), parts.next(), parts.next()) else {
                 return Err(error(index + 1, "expected date,kind,name".into()));
             };
-            let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|e| error(index + 1, format!("bad date: {e}")))?;
+            let date = NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                .map_err(|e| error(index + 1, format!("bad date: {e}")))?;
             if date.year() != year {
                 return Err(error(index + 1, format!("{date} is not in {year}")));
             }
@@ -69,7 +76,8 @@ impl Calendar {
                 "workday" => DayKind::Workday,
                 other => return Err(error(index + 1, format!("unknown kind `{other}`"))),
             };
-            self.exceptions.insert(date, (kind, name.unwrap_or("").to_string()));
+            self.exceptions
+                .insert(date, (kind, name.unwrap_or("").to_string()));
         }
         self.years.push(year);
         Ok(())
@@ -99,7 +107,11 @@ impl Calendar {
 
     /// `start` itself if it is a working day (else the next one), moved on by `days` working days.
     pub fn add_working_days(&self, start: NaiveDate, days: u32) -> NaiveDate {
-        let mut day = if self.is_working_day(start) { start } else { self.next_working_day(start) };
+        let mut day = if self.is_working_day(start) {
+            start
+        } else {
+            self.next_working_day(start)
+        };
         for _ in 0..days {
             day = self.next_working_day(day);
         }
@@ -110,11 +122,20 @@ impl Calendar {
     /// the time is before the unit's cut-off hour, otherwise the next working day.
     pub fn receipt_day(&self, at: NaiveDateTime, cutoff: NaiveTime) -> NaiveDate {
         let day = at.date();
-        if self.is_working_day(day) && at.time() < cutoff { day } else { self.next_working_day(day) }
+        if self.is_working_day(day) && at.time() < cutoff {
+            day
+        } else {
+            self.next_working_day(day)
+        }
     }
 
     /// The due date (ngày hẹn trả) of a dossier whose clock starts at `at`.
-    pub fn due_date(&self, at: NaiveDateTime, cutoff: NaiveTime, time: ProcessingTime) -> NaiveDate {
+    pub fn due_date(
+        &self,
+        at: NaiveDateTime,
+        cutoff: NaiveTime,
+        time: ProcessingTime,
+    ) -> NaiveDate {
         self.add_working_days(self.receipt_day(at, cutoff), time.working_days())
     }
 }
@@ -138,7 +159,10 @@ mod tests {
         let calendar = Calendar::shipped();
         assert!(calendar.is_working_day(date("2026-02-13")));
         for day in 14..=22 {
-            assert!(!calendar.is_working_day(date(&format!("2026-02-{day}"))), "2026-02-{day}");
+            assert!(
+                !calendar.is_working_day(date(&format!("2026-02-{day}"))),
+                "2026-02-{day}"
+            );
         }
         assert!(calendar.is_working_day(date("2026-02-23")));
     }
@@ -153,7 +177,11 @@ mod tests {
     #[test]
     fn three_working_days_across_tet() {
         let calendar = Calendar::shipped();
-        let due = calendar.due_date(at("2026-02-13 09:00"), CUTOFF, ProcessingTime::WorkingDays(3));
+        let due = calendar.due_date(
+            at("2026-02-13 09:00"),
+            CUTOFF,
+            ProcessingTime::WorkingDays(3),
+        );
         assert_eq!(due, date("2026-02-25"));
     }
 
@@ -161,10 +189,23 @@ mod tests {
     fn after_cutoff_counts_from_next_working_day() {
         let calendar = Calendar::shipped();
         // Friday 16:00: same-day procedures are due on Monday.
-        assert_eq!(calendar.due_date(at("2026-03-06 16:00"), CUTOFF, ProcessingTime::SameDay), date("2026-03-09"));
-        assert_eq!(calendar.due_date(at("2026-03-06 14:59"), CUTOFF, ProcessingTime::SameDay), date("2026-03-06"));
+        assert_eq!(
+            calendar.due_date(at("2026-03-06 16:00"), CUTOFF, ProcessingTime::SameDay),
+            date("2026-03-09")
+        );
+        assert_eq!(
+            calendar.due_date(at("2026-03-06 14:59"), CUTOFF, ProcessingTime::SameDay),
+            date("2026-03-06")
+        );
         // Filed on Saturday: counts from Monday.
-        assert_eq!(calendar.due_date(at("2026-03-07 09:00"), CUTOFF, ProcessingTime::WorkingDays(1)), date("2026-03-10"));
+        assert_eq!(
+            calendar.due_date(
+                at("2026-03-07 09:00"),
+                CUTOFF,
+                ProcessingTime::WorkingDays(1)
+            ),
+            date("2026-03-10")
+        );
     }
 
     #[test]

@@ -19,7 +19,9 @@ pub fn format_civil(at: NaiveDateTime) -> String {
 
 /// Parses RFC 3339 text (any offset) into civil time.
 pub fn parse_civil(text: &str) -> Option<NaiveDateTime> {
-    chrono::DateTime::parse_from_rfc3339(text).ok().map(|at| at.with_timezone(&civil_offset()).naive_local())
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|at| at.with_timezone(&civil_offset()).naive_local())
 }
 
 #[derive(Clone)]
@@ -35,7 +37,9 @@ impl Clock {
 
     /// A clock that stands still at `at` until [`Clock::set`] moves it.
     pub fn manual(at: NaiveDateTime) -> Clock {
-        Clock { manual: Some(Arc::new(Mutex::new(at))) }
+        Clock {
+            manual: Some(Arc::new(Mutex::new(at))),
+        }
     }
 
     /// Moves a manual clock; the system clock ignores this.

@@ -19,12 +19,28 @@ pub struct DemoUnit {
     pub agency_id: &'static str,
 }
 
-pub const PROVINCE: DemoUnit = DemoUnit { code: "phu-tho", name: "Tỉnh Phú Thọ", agency_id: "000.00.00.H43" };
+pub const PROVINCE: DemoUnit = DemoUnit {
+    code: "phu-tho",
+    name: "Tỉnh Phú Thọ",
+    agency_id: "000.00.00.H43",
+};
 
 pub const COMMUNES: [DemoUnit; 3] = [
-    DemoUnit { code: "xuan-hoa", name: "Phường Xuân Hòa", agency_id: "000.31.19.H43" },
-    DemoUnit { code: "viet-tri", name: "Phường Việt Trì", agency_id: "000.30.19.H43" },
-    DemoUnit { code: "thanh-ba", name: "Xã Thanh Ba", agency_id: "000.32.19.H43" },
+    DemoUnit {
+        code: "xuan-hoa",
+        name: "Phường Xuân Hòa",
+        agency_id: "000.31.19.H43",
+    },
+    DemoUnit {
+        code: "viet-tri",
+        name: "Phường Việt Trì",
+        agency_id: "000.30.19.H43",
+    },
+    DemoUnit {
+        code: "thanh-ba",
+        name: "Xã Thanh Ba",
+        agency_id: "000.32.19.H43",
+    },
 ];
 
 const COMMUNE_ROLES: [Role; 4] = [Role::Officer, Role::Specialist, Role::Leader, Role::Admin];
@@ -66,30 +82,63 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Seeded> {
     }
 
     let mut accounts = Vec::new();
-    let units = std::iter::once((PROVINCE.code, &PROVINCE_ROLES[..]))
-        .chain(COMMUNES.iter().map(|commune| (commune.code, &COMMUNE_ROLES[..])));
+    let units = std::iter::once((PROVINCE.code, &PROVINCE_ROLES[..])).chain(
+        COMMUNES
+            .iter()
+            .map(|commune| (commune.code, &COMMUNE_ROLES[..])),
+    );
     for (unit, roles) in units {
         for role in roles {
             let id = format!("{unit}-{}", role.as_str());
             let token = demo_token(unit, *role);
             if !store.actor_exists(&id).await? {
-                let actor = ActorRecord { id: id.clone(), unit: unit.into(), role: role.as_str().into(), name: id.clone() };
-                store.insert_actor(&actor, &sha256_hex(token.as_bytes()), &now).await?;
+                let actor = ActorRecord {
+                    id: id.clone(),
+                    unit: unit.into(),
+                    role: role.as_str().into(),
+                    name: id.clone(),
+                };
+                store
+                    .insert_actor(&actor, &sha256_hex(token.as_bytes()), &now)
+                    .await?;
             }
             accounts.push((unit.to_string(), *role, token));
         }
     }
 
-    let publisher = Actor { id: format!("{}-publisher", PROVINCE.code), role: Role::Publisher, unit: PROVINCE.code.into() };
+    let publisher = Actor {
+        id: format!("{}-publisher", PROVINCE.code),
+        role: Role::Publisher,
+        unit: PROVINCE.code.into(),
+    };
     let mut procedures = Vec::new();
     for bytes in [bundled::BIRTH_REGISTRATION, bundled::BUSINESS_HOUSEHOLD] {
-        let (build, _) = state.registry.publish(bytes.to_vec(), &publisher, &now).await?;
+        let (build, _) = state
+            .registry
+            .publish(bytes.to_vec(), &publisher, &now)
+            .await?;
         // The first run makes the bundled build the province default everywhere; later
         // runs keep whatever rollouts, variants and settings happened since.
         if !state.store.has_rollouts(&build.info.code).await? {
-            state.registry.rollout(&build.info.code, &build.sha256, Scope::All, &publisher, &now).await?;
+            state
+                .registry
+                .rollout(
+                    &build.info.code,
+                    &build.sha256,
+                    Scope::All,
+                    &publisher,
+                    &now,
+                )
+                .await?;
         }
-        procedures.push((build.info.code.clone(), build.info.name.clone(), build.info.plugin_version.clone()));
+        procedures.push((
+            build.info.code.clone(),
+            build.info.name.clone(),
+            build.info.plugin_version.clone(),
+        ));
     }
-    Ok(Seeded { accounts, procedures })
+    Ok(Seeded {
+        accounts,
+        procedures,
+    })
 }

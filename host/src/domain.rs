@@ -39,11 +39,18 @@ impl Status {
 
     /// The national sync code.
     pub fn code(self) -> i64 {
-        Status::ALL.iter().position(|status| *status == self).expect("status listed in ALL") as i64 + 1
+        Status::ALL
+            .iter()
+            .position(|status| *status == self)
+            .expect("status listed in ALL") as i64
+            + 1
     }
 
     pub fn from_code(code: i64) -> Option<Status> {
-        usize::try_from(code).ok().and_then(|code| code.checked_sub(1)).and_then(|index| Status::ALL.get(index).copied())
+        usize::try_from(code)
+            .ok()
+            .and_then(|code| code.checked_sub(1))
+            .and_then(|index| Status::ALL.get(index).copied())
     }
 
     pub fn as_str(self) -> &'static str {
@@ -62,7 +69,9 @@ impl Status {
     }
 
     pub fn parse(text: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|status| status.as_str() == text)
+        Status::ALL
+            .into_iter()
+            .find(|status| status.as_str() == text)
     }
 
     /// Whether the processing clock runs while a dossier is in this status.
@@ -84,7 +93,14 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [Role::Citizen, Role::Officer, Role::Specialist, Role::Leader, Role::Admin, Role::Publisher];
+    pub const ALL: [Role; 6] = [
+        Role::Citizen,
+        Role::Officer,
+        Role::Specialist,
+        Role::Leader,
+        Role::Admin,
+        Role::Publisher,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -127,7 +143,9 @@ impl Channel {
     }
 
     pub fn parse(text: &str) -> Option<Channel> {
-        [Channel::Online, Channel::InPerson, Channel::Postal].into_iter().find(|channel| channel.as_str() == text)
+        [Channel::Online, Channel::InPerson, Channel::Postal]
+            .into_iter()
+            .find(|channel| channel.as_str() == text)
     }
 }
 
@@ -233,29 +251,59 @@ impl ProcedureInfo {
             }
         }
         if semver::Version::parse(&self.plugin_version).is_err() {
-            return Err(format!("plugin version `{}` is not a semantic version (like 1.2.0)", self.plugin_version));
+            return Err(format!(
+                "plugin version `{}` is not a semantic version (like 1.2.0)",
+                self.plugin_version
+            ));
         }
         match &self.variant_of {
             None if self.code.contains('/') => {
-                return Err(format!("`{}` looks like a variant's code but the plugin names no procedure it varies", self.code));
+                return Err(format!(
+                    "`{}` looks like a variant's code but the plugin names no procedure it varies",
+                    self.code
+                ));
             }
             Some(base) => {
                 let Some(suffix) = self.code.strip_prefix(&format!("{base}/")) else {
-                    return Err(format!("a variant of {base} must be coded `{base}/<variant name>`, not `{}`", self.code));
+                    return Err(format!(
+                        "a variant of {base} must be coded `{base}/<variant name>`, not `{}`",
+                        self.code
+                    ));
                 };
-                if suffix.is_empty() || !suffix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-                    return Err(format!("variant name `{suffix}` must be lower-case letters, digits and dashes"));
+                if suffix.is_empty()
+                    || !suffix
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                {
+                    return Err(format!(
+                        "variant name `{suffix}` must be lower-case letters, digits and dashes"
+                    ));
                 }
             }
             None => {}
         }
-        if !self.code.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'/')) {
-            return Err(format!("procedure code `{}` has characters other than letters, digits, `.`, `-`, `/`", self.code));
+        if !self
+            .code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'/'))
+        {
+            return Err(format!(
+                "procedure code `{}` has characters other than letters, digits, `.`, `-`, `/`",
+                self.code
+            ));
         }
         match self.step(&self.initial_step) {
-            None => return Err(format!("initial step `{}` is not declared", self.initial_step)),
+            None => {
+                return Err(format!(
+                    "initial step `{}` is not declared",
+                    self.initial_step
+                ));
+            }
             Some(step) if step.status != Status::Submitted => {
-                return Err(format!("initial step `{}` must have status submitted", self.initial_step));
+                return Err(format!(
+                    "initial step `{}` must have status submitted",
+                    self.initial_step
+                ));
             }
             Some(_) => {}
         }
@@ -370,13 +418,32 @@ pub struct MissingItem {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "effect")]
 pub enum Effect {
-    StartClock { processing_time: ProcessingTime },
-    RequestSupplement { items: Vec<MissingItem> },
-    ExtendDue { new_due_date: NaiveDate, reason: String },
-    RequestFee { code: String, amount_vnd: u64, reason: String },
-    RecordPayment { amount_vnd: u64, online: bool, receipt: String },
-    IssueResult { result: ResultDocument },
-    NotifyApplicant { message: String },
+    StartClock {
+        processing_time: ProcessingTime,
+    },
+    RequestSupplement {
+        items: Vec<MissingItem>,
+    },
+    ExtendDue {
+        new_due_date: NaiveDate,
+        reason: String,
+    },
+    RequestFee {
+        code: String,
+        amount_vnd: u64,
+        reason: String,
+    },
+    RecordPayment {
+        amount_vnd: u64,
+        online: bool,
+        receipt: String,
+    },
+    IssueResult {
+        result: ResultDocument,
+    },
+    NotifyApplicant {
+        message: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -16,7 +16,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::clock::format_civil;
-use crate::domain::{Actor, Applicant, Channel, Command, Document, Role, Severity, Status, Submission};
+use crate::domain::{
+    Actor, Applicant, Channel, Command, Document, Role, Severity, Status, Submission,
+};
 use crate::runtime::{PluginBuild, Runtime};
 use crate::store::DossierRecord;
 use crate::workflow::{self, WorkflowError};
@@ -162,35 +164,67 @@ fn parse_at(path: &Path, text: &str) -> Result<NaiveDateTime, HarnessError> {
 fn status_matches(expected: &Value, actual: Status) -> bool {
     match expected {
         Value::Number(code) => code.as_i64() == Some(actual.code()),
-        Value::String(name) => name == actual.as_str() || name.parse::<i64>().ok() == Some(actual.code()),
+        Value::String(name) => {
+            name == actual.as_str() || name.parse::<i64>().ok() == Some(actual.code())
+        }
         _ => false,
     }
 }
 
 /// Compares one expectation; appends a readable difference when it does not hold.
-fn compare(diff: &mut String, field: &str, expected: impl std::fmt::Display, actual: impl std::fmt::Display, holds: bool) {
+fn compare(
+    diff: &mut String,
+    field: &str,
+    expected: impl std::fmt::Display,
+    actual: impl std::fmt::Display,
+    holds: bool,
+) {
     if !holds {
-        let _ = writeln!(diff, "    {field}\n      expected: {expected}\n      actual:   {actual}");
+        let _ = writeln!(
+            diff,
+            "    {field}\n      expected: {expected}\n      actual:   {actual}"
+        );
     }
 }
 
 /// Runs one scenario file against a loaded build.
-pub async fn run_scenario(runtime: &Runtime, build: &std::sync::Arc<PluginBuild>, path: &Path) -> Result<ScenarioReport, HarnessError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|error| HarnessError::BadScenario { path: path.display().to_string(), message: error.to_string() })?;
-    let scenario: Scenario = serde_norway::from_str(&text)
-        .map_err(|error| HarnessError::BadScenario { path: path.display().to_string(), message: error.to_string() })?;
-    let cutoff = NaiveTime::parse_from_str(&scenario.cutoff, "%H:%M").map_err(|_| HarnessError::BadScenario {
+pub async fn run_scenario(
+    runtime: &Runtime,
+    build: &std::sync::Arc<PluginBuild>,
+    path: &Path,
+) -> Result<ScenarioReport, HarnessError> {
+    let text = std::fs::read_to_string(path).map_err(|error| HarnessError::BadScenario {
         path: path.display().to_string(),
-        message: format!("cutoff `{}` must look like 15:00", scenario.cutoff),
+        message: error.to_string(),
+    })?;
+    let scenario: Scenario =
+        serde_norway::from_str(&text).map_err(|error| HarnessError::BadScenario {
+            path: path.display().to_string(),
+            message: error.to_string(),
+        })?;
+    let cutoff = NaiveTime::parse_from_str(&scenario.cutoff, "%H:%M").map_err(|_| {
+        HarnessError::BadScenario {
+            path: path.display().to_string(),
+            message: format!("cutoff `{}` must look like 15:00", scenario.cutoff),
+        }
     })?;
     // The server refuses settings that do not fit the plugin's schema; so does the harness.
-    crate::schema::validate(&build.info.settings_schema, &scenario.settings).map_err(|errors| HarnessError::BadScenario {
-        path: path.display().to_string(),
-        message: format!("settings do not fit the plugin's settings schema: {}", errors.join("; ")),
+    crate::schema::validate(&build.info.settings_schema, &scenario.settings).map_err(|errors| {
+        HarnessError::BadScenario {
+            path: path.display().to_string(),
+            message: format!(
+                "settings do not fit the plugin's settings schema: {}",
+                errors.join("; ")
+            ),
+        }
     })?;
     let settings = scenario.settings.to_string();
-    let mut report = ScenarioReport { path: path.to_path_buf(), name: scenario.name.clone(), steps: 0, divergence: None };
+    let mut report = ScenarioReport {
+        path: path.to_path_buf(),
+        name: scenario.name.clone(),
+        steps: 0,
+        divergence: None,
+    };
 
     let submitted_at = parse_at(path, &scenario.submission.at)?;
     let submission = Submission {
@@ -209,29 +243,56 @@ pub async fn run_scenario(runtime: &Runtime, build: &std::sync::Arc<PluginBuild>
         .map_err(|error| HarnessError::Plugin(error.to_string()))?;
     let mut diff = String::new();
     for expected in &scenario.submission.expect_findings {
-        let found = findings.iter().any(|f| f.target == expected.target && f.code == expected.code);
-        let listed: Vec<String> = findings.iter().map(|f| format!("{} {}", f.target, f.code)).collect();
-        compare(&mut diff, "finding", format!("{} {}", expected.target, expected.code), format!("[{}]", listed.join(", ")), found);
+        let found = findings
+            .iter()
+            .any(|f| f.target == expected.target && f.code == expected.code);
+        let listed: Vec<String> = findings
+            .iter()
+            .map(|f| format!("{} {}", f.target, f.code))
+            .collect();
+        compare(
+            &mut diff,
+            "finding",
+            format!("{} {}", expected.target, expected.code),
+            format!("[{}]", listed.join(", ")),
+            found,
+        );
     }
     let accepted = !findings.iter().any(|f| f.severity == Severity::Blocking);
-    let blocking: Vec<String> =
-        findings.iter().filter(|f| f.severity == Severity::Blocking).map(|f| format!("{}: {}", f.target, f.message)).collect();
+    let blocking: Vec<String> = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Blocking)
+        .map(|f| format!("{}: {}", f.target, f.message))
+        .collect();
     compare(
         &mut diff,
         "accepted",
         scenario.submission.expect_accepted,
-        format!("{accepted} {}", if blocking.is_empty() { String::new() } else { format!("(blocking: {})", blocking.join("; ")) }),
+        format!(
+            "{accepted} {}",
+            if blocking.is_empty() {
+                String::new()
+            } else {
+                format!("(blocking: {})", blocking.join("; "))
+            }
+        ),
         accepted == scenario.submission.expect_accepted,
     );
     if !diff.is_empty() {
-        report.divergence = Some(format!("  at the submission ({})\n{diff}", scenario.submission.at));
+        report.divergence = Some(format!(
+            "  at the submission ({})\n{diff}",
+            scenario.submission.at
+        ));
         return Ok(report);
     }
     if !accepted {
         return Ok(report);
     }
 
-    let initial = build.info.step(&build.info.initial_step).expect("validated at load");
+    let initial = build
+        .info
+        .step(&build.info.initial_step)
+        .expect("validated at load");
     let mut record = DossierRecord {
         code: "000.00.00.H00-000000-0001".into(),
         procedure_code: submission.procedure_code.clone(),
@@ -264,10 +325,22 @@ pub async fn run_scenario(runtime: &Runtime, build: &std::sync::Arc<PluginBuild>
     for (index, step) in scenario.steps.iter().enumerate() {
         report.steps = index + 1;
         let at = parse_at(path, &step.at)?;
-        let where_ = format!("  step {} `{}` as {} at {} (from step `{}`)", index + 1, step.action, step.role.as_str(), step.at, record.step);
+        let where_ = format!(
+            "  step {} `{}` as {} at {} (from step `{}`)",
+            index + 1,
+            step.action,
+            step.role.as_str(),
+            step.at,
+            record.step
+        );
         let mut diff = String::new();
-        let actor = Actor { id: format!("{}-{}", scenario.unit, step.role.as_str()), role: step.role, unit: scenario.unit.clone() };
-        let outcome = run_step(runtime, build, &record, step, &actor, at, cutoff, &settings).await?;
+        let actor = Actor {
+            id: format!("{}-{}", scenario.unit, step.role.as_str()),
+            role: step.role,
+            unit: scenario.unit.clone(),
+        };
+        let outcome =
+            run_step(runtime, build, &record, step, &actor, at, cutoff, &settings).await?;
         let expect = &step.expect;
         match outcome {
             StepOutcome::HostRefused(kind, message) => {
@@ -290,29 +363,69 @@ pub async fn run_scenario(runtime: &Runtime, build: &std::sync::Arc<PluginBuild>
             }
             StepOutcome::Applied(next) => {
                 if expect.refusal.is_some() || expect.host_refuses.is_some() {
-                    compare(&mut diff, "outcome", describe_expected(expect), format!("accepted, now in step `{}`", next.step), false);
+                    compare(
+                        &mut diff,
+                        "outcome",
+                        describe_expected(expect),
+                        format!("accepted, now in step `{}`", next.step),
+                        false,
+                    );
                 }
                 if let Some(want) = &expect.step {
                     compare(&mut diff, "step", want, &next.step, *want == next.step);
                 }
                 if let Some(want) = &expect.status {
-                    compare(&mut diff, "status", want, format!("{} ({})", next.status.as_str(), next.status.code()), status_matches(want, next.status));
+                    compare(
+                        &mut diff,
+                        "status",
+                        want,
+                        format!("{} ({})", next.status.as_str(), next.status.code()),
+                        status_matches(want, next.status),
+                    );
                 }
                 if let Some(want) = expect.due_date {
                     let actual = next.due_date.clone().unwrap_or_else(|| "none".into());
-                    compare(&mut diff, "due_date", want, &actual, actual == want.format("%Y-%m-%d").to_string());
+                    compare(
+                        &mut diff,
+                        "due_date",
+                        want,
+                        &actual,
+                        actual == want.format("%Y-%m-%d").to_string(),
+                    );
                 }
                 if let Some(want) = expect.supplement_count {
-                    compare(&mut diff, "supplement_count", want, next.supplement_count, want == next.supplement_count);
+                    compare(
+                        &mut diff,
+                        "supplement_count",
+                        want,
+                        next.supplement_count,
+                        want == next.supplement_count,
+                    );
                 }
                 if let Some(want) = expect.fees_requested_vnd {
-                    compare(&mut diff, "fees_requested_vnd", want, next.fees_requested_vnd, want == next.fees_requested_vnd);
+                    compare(
+                        &mut diff,
+                        "fees_requested_vnd",
+                        want,
+                        next.fees_requested_vnd,
+                        want == next.fees_requested_vnd,
+                    );
                 }
                 if let Some(want) = expect.fees_paid_vnd {
-                    compare(&mut diff, "fees_paid_vnd", want, next.fees_paid_vnd, want == next.fees_paid_vnd);
+                    compare(
+                        &mut diff,
+                        "fees_paid_vnd",
+                        want,
+                        next.fees_paid_vnd,
+                        want == next.fees_paid_vnd,
+                    );
                 }
                 if let Some(want) = &expect.result {
-                    let actual = next.result.as_ref().map(|r| r.kind.clone()).unwrap_or_else(|| "none".into());
+                    let actual = next
+                        .result
+                        .as_ref()
+                        .map(|r| r.kind.clone())
+                        .unwrap_or_else(|| "none".into());
                     compare(&mut diff, "result", want, &actual, *want == actual);
                 }
                 record = next;
@@ -352,7 +465,9 @@ async fn run_step(
     settings: &str,
 ) -> Result<StepOutcome, HarnessError> {
     match workflow::authorize_action(build, &record.step, &step.action, actor.role) {
-        Err(WorkflowError::Forbidden(message)) => return Ok(StepOutcome::HostRefused("forbidden", message)),
+        Err(WorkflowError::Forbidden(message)) => {
+            return Ok(StepOutcome::HostRefused("forbidden", message));
+        }
         Err(error) => return Ok(StepOutcome::HostRefused("not-available", error.to_string())),
         Ok(()) => {}
     }
@@ -361,15 +476,33 @@ async fn run_step(
         Some(value) => serde_json::from_value(value.clone())
             .map_err(|error| HarnessError::Plugin(format!("payload.documents: {error}")))?,
     };
-    let mut snapshot = workflow::snapshot(record).map_err(|error| HarnessError::Plugin(error.to_string()))?;
+    let mut snapshot =
+        workflow::snapshot(record).map_err(|error| HarnessError::Plugin(error.to_string()))?;
     snapshot.documents.extend(new_documents.iter().cloned());
-    let command = Command { action: step.action.clone(), actor: actor.clone(), at, note: step.note.clone(), payload: step.payload.clone() };
-    let decision = match runtime.decide(build, settings.to_string(), &snapshot, &command).await {
+    let command = Command {
+        action: step.action.clone(),
+        actor: actor.clone(),
+        at,
+        note: step.note.clone(),
+        payload: step.payload.clone(),
+    };
+    let decision = match runtime
+        .decide(build, settings.to_string(), &snapshot, &command)
+        .await
+    {
         Ok(Ok(decision)) => decision,
         Ok(Err(refusal)) => return Ok(StepOutcome::PluginRefused(refusal)),
         Err(error) => return Err(HarnessError::Plugin(error.to_string())),
     };
-    let update = match workflow::apply_decision(runtime.calendar(), record, build, &decision, cutoff, at, new_documents) {
+    let update = match workflow::apply_decision(
+        runtime.calendar(),
+        record,
+        build,
+        &decision,
+        cutoff,
+        at,
+        new_documents,
+    ) {
         Ok(update) => update,
         Err(error) => return Ok(StepOutcome::HostRefused("rejected", error.to_string())),
     };

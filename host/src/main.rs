@@ -14,7 +14,11 @@ use motcua::workflow::new_token;
 use tokio::net::TcpListener;
 
 #[derive(Parser)]
-#[command(name = "motcua", version, about = "Administrative-procedure workflows as sandboxed WebAssembly plugins")]
+#[command(
+    name = "motcua",
+    version,
+    about = "Administrative-procedure workflows as sandboxed WebAssembly plugins"
+)]
 struct Cli {
     #[command(subcommand)]
     command: CommandLine,
@@ -46,7 +50,11 @@ struct ClientArgs {
 #[derive(clap::Args, Clone)]
 struct DatabaseArgs {
     /// sqlite://PATH (created on first start) or postgres://USER@HOST/DB.
-    #[arg(long, env = "MOTCUA_DATABASE_URL", default_value = "sqlite://motcua.db")]
+    #[arg(
+        long,
+        env = "MOTCUA_DATABASE_URL",
+        default_value = "sqlite://motcua.db"
+    )]
     database_url: String,
 }
 
@@ -82,7 +90,12 @@ enum PluginCommand {
     Rollout {
         procedure: String,
         version: String,
-        #[arg(long, value_delimiter = ',', conflicts_with = "all", required_unless_present = "all")]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            conflicts_with = "all",
+            required_unless_present = "all"
+        )]
         units: Vec<String>,
         #[arg(long)]
         all: bool,
@@ -141,12 +154,16 @@ enum TokenCommand {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
@@ -178,14 +195,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             app::serve(state, listener).await
         }
         CommandLine::Migrate(args) => {
-            Store::connect(&args.database_url).await.context("migrating the database")?;
+            Store::connect(&args.database_url)
+                .await
+                .context("migrating the database")?;
             eprintln!("database at {} is up to date", args.database_url);
             Ok(())
         }
-        CommandLine::Token { command: TokenCommand::Create { unit, role, name, database } } => {
+        CommandLine::Token {
+            command:
+                TokenCommand::Create {
+                    unit,
+                    role,
+                    name,
+                    database,
+                },
+        } => {
             let role = Role::parse(&role)
                 .filter(|role| *role != Role::Citizen)
-                .with_context(|| format!("unknown role `{role}`; use officer, specialist, leader, admin or publisher"))?;
+                .with_context(|| {
+                    format!(
+                        "unknown role `{role}`; use officer, specialist, leader, admin or publisher"
+                    )
+                })?;
             let store = Store::connect(&database.database_url).await?;
             if store.unit(&unit).await?.is_none() {
                 anyhow::bail!("unit `{unit}` does not exist; seed it first (e.g. `motcua demo`)");
@@ -193,13 +224,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let token = new_token();
             let id = match name {
                 Some(name) => name,
-                None => format!("{unit}-{}-{}", role.as_str(), &sha256_hex(token.as_bytes())[..8]),
+                None => format!(
+                    "{unit}-{}-{}",
+                    role.as_str(),
+                    &sha256_hex(token.as_bytes())[..8]
+                ),
             };
             if store.actor_exists(&id).await? {
                 anyhow::bail!("an account named `{id}` already exists; choose another --name");
             }
-            let actor = ActorRecord { id, unit, role: role.as_str().into(), name: String::new() };
-            store.insert_actor(&actor, &sha256_hex(token.as_bytes()), &format_civil(Clock::system().now())).await?;
+            let actor = ActorRecord {
+                id,
+                unit,
+                role: role.as_str().into(),
+                name: String::new(),
+            };
+            store
+                .insert_actor(
+                    &actor,
+                    &sha256_hex(token.as_bytes()),
+                    &format_civil(Clock::system().now()),
+                )
+                .await?;
             println!("{token}");
             Ok(())
         }
@@ -208,11 +254,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn config(args: &ServerArgs) -> Config {
     let url = &args.database.database_url;
-    let cache_dir = args.cache_dir.clone().unwrap_or_else(|| match url.strip_prefix("sqlite://") {
-        Some(path) => PathBuf::from(format!("{}-cache", path.split('?').next().unwrap_or(path))),
-        None => PathBuf::from("motcua-cache"),
-    });
-    Config { cache_dir: Some(cache_dir), ..Config::new(url.clone()) }
+    let cache_dir = args
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| match url.strip_prefix("sqlite://") {
+            Some(path) => {
+                PathBuf::from(format!("{}-cache", path.split('?').next().unwrap_or(path)))
+            }
+            None => PathBuf::from("motcua-cache"),
+        });
+    Config {
+        cache_dir: Some(cache_dir),
+        ..Config::new(url.clone())
+    }
 }
 
 /// `motcua plugin test`: every scenario, a line each, the first divergence in full.
@@ -220,9 +274,14 @@ async fn test_plugin(plugin: &std::path::Path, scenarios: &[PathBuf]) -> anyhow:
     use motcua::calendar::Calendar;
     use motcua::runtime::{Runtime, SandboxLimits};
     let bytes = std::fs::read(plugin).with_context(|| format!("reading {}", plugin.display()))?;
-    let runtime = Runtime::new(SandboxLimits::default(), std::sync::Arc::new(Calendar::shipped()))?;
+    let runtime = Runtime::new(
+        SandboxLimits::default(),
+        std::sync::Arc::new(Calendar::shipped()),
+    )?;
     let build = std::sync::Arc::new(
-        runtime.load(&bytes).with_context(|| format!("{} is not a usable procedure plugin", plugin.display()))?,
+        runtime
+            .load(&bytes)
+            .with_context(|| format!("{} is not a usable procedure plugin", plugin.display()))?,
     );
     let files = motcua::harness::scenario_files(scenarios).context("listing scenario files")?;
     if files.is_empty() {
@@ -234,7 +293,12 @@ async fn test_plugin(plugin: &std::path::Path, scenarios: &[PathBuf]) -> anyhow:
         match motcua::harness::run_scenario(&runtime, &build, file).await {
             Ok(report) if report.divergence.is_none() => {
                 passed += 1;
-                println!("PASS {} — {} ({} steps)", file.display(), report.name, report.steps);
+                println!(
+                    "PASS {} — {} ({} steps)",
+                    file.display(),
+                    report.name,
+                    report.steps
+                );
             }
             Ok(report) => {
                 failed += 1;
@@ -262,7 +326,10 @@ async fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
             let dir = motcua::scaffold::new_plugin(workspace, name)?;
             println!("created {} and added it to the workspace", dir.display());
             println!("next: motcua plugin build {}", dir.display());
-            println!("then: motcua plugin test <the .wasm it prints> {}", dir.join("scenarios").display());
+            println!(
+                "then: motcua plugin test <the .wasm it prints> {}",
+                dir.join("scenarios").display()
+            );
             return Ok(());
         }
         PluginCommand::Build { dir, target_dir } => {
@@ -275,19 +342,52 @@ async fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     let (client_args, request) = match &command {
         PluginCommand::Publish { file, client: args } => {
-            let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-            (args, client.post(format!("{}/api/v1/plugins", args.server)).header("content-type", "application/wasm").body(bytes))
+            let bytes =
+                std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+            (
+                args,
+                client
+                    .post(format!("{}/api/v1/plugins", args.server))
+                    .header("content-type", "application/wasm")
+                    .body(bytes),
+            )
         }
-        PluginCommand::Rollout { procedure, version, units, all, client: args } => {
-            let scope = if *all { serde_json::json!("all") } else { serde_json::json!(units) };
-            let body = serde_json::json!({ "procedure": procedure, "version": version, "units": scope });
-            (args, client.post(format!("{}/api/v1/rollouts", args.server)).json(&body))
+        PluginCommand::Rollout {
+            procedure,
+            version,
+            units,
+            all,
+            client: args,
+        } => {
+            let scope = if *all {
+                serde_json::json!("all")
+            } else {
+                serde_json::json!(units)
+            };
+            let body =
+                serde_json::json!({ "procedure": procedure, "version": version, "units": scope });
+            (
+                args,
+                client
+                    .post(format!("{}/api/v1/rollouts", args.server))
+                    .json(&body),
+            )
         }
-        PluginCommand::Rollback { procedure, client: args } => {
+        PluginCommand::Rollback {
+            procedure,
+            client: args,
+        } => {
             let body = serde_json::json!({ "procedure": procedure });
-            (args, client.post(format!("{}/api/v1/rollouts/rollback", args.server)).json(&body))
+            (
+                args,
+                client
+                    .post(format!("{}/api/v1/rollouts/rollback", args.server))
+                    .json(&body),
+            )
         }
-        PluginCommand::Test { .. } | PluginCommand::New { .. } | PluginCommand::Build { .. } => unreachable!("handled above"),
+        PluginCommand::Test { .. } | PluginCommand::New { .. } | PluginCommand::Build { .. } => {
+            unreachable!("handled above")
+        }
     };
     let response = request
         .bearer_auth(&client_args.token)
@@ -305,7 +405,9 @@ async fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
 }
 
 async fn bind(listen: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))
+    TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))
 }
 
 fn print_demo(address: &str, seeded: &motcua::demo::Seeded) {
@@ -323,6 +425,8 @@ fn print_demo(address: &str, seeded: &motcua::demo::Seeded) {
     println!();
     println!("Try:");
     println!("  curl -s http://{address}/api/v1/procedures?unit=xuan-hoa");
-    println!("  curl -s -H 'Authorization: Bearer demo-xuan-hoa-officer' http://{address}/api/v1/units/xuan-hoa/dossiers");
+    println!(
+        "  curl -s -H 'Authorization: Bearer demo-xuan-hoa-officer' http://{address}/api/v1/units/xuan-hoa/dossiers"
+    );
     println!("See README.md for filing and working a birth registration end to end.");
 }

@@ -144,21 +144,36 @@ impl Registry {
             if self.build(&sha).is_some() {
                 continue;
             }
-            let Some(bytes) = self.store.build_bytes(&sha).await? else { continue };
+            let Some(bytes) = self.store.build_bytes(&sha).await? else {
+                continue;
+            };
             // One build that no longer loads (say, after an engine upgrade changed a
             // limit) must not stop this host from seeing every other change.
             match self.compile(bytes).await {
                 Ok(build) => {
-                    self.image.write().expect("registry lock").builds.insert(build.sha256.clone(), build);
+                    self.image
+                        .write()
+                        .expect("registry lock")
+                        .builds
+                        .insert(build.sha256.clone(), build);
                 }
-                Err(error) => tracing::error!(build = %sha, %error, "a stored plugin build does not load; skipping it"),
+                Err(error) => {
+                    tracing::error!(build = %sha, %error, "a stored plugin build does not load; skipping it")
+                }
             }
         }
         let bindings = self.store.bindings().await?;
         let defaults = self.store.province_defaults().await?;
         let mut image = self.image.write().expect("registry lock");
-        image.bindings =
-            bindings.into_iter().map(|binding| ((binding.unit.clone(), binding.procedure_code.clone()), binding)).collect();
+        image.bindings = bindings
+            .into_iter()
+            .map(|binding| {
+                (
+                    (binding.unit.clone(), binding.procedure_code.clone()),
+                    binding,
+                )
+            })
+            .collect();
         image.defaults = defaults.into_iter().collect();
         Ok(())
     }
@@ -170,9 +185,12 @@ impl Registry {
         let runtime = self.runtime.clone();
         let cache = self.cache.clone();
         // Compilation takes milliseconds to seconds of CPU: keep it off the reactor.
-        let (build, outcome) = tokio::task::spawn_blocking(move || runtime.load_with(&bytes, cache.as_deref()))
-            .await
-            .map_err(|error| RuntimeError::InvalidComponent(format!("compilation task failed: {error}")))??;
+        let (build, outcome) =
+            tokio::task::spawn_blocking(move || runtime.load_with(&bytes, cache.as_deref()))
+                .await
+                .map_err(|error| {
+                    RuntimeError::InvalidComponent(format!("compilation task failed: {error}"))
+                })??;
         let counter = match outcome {
             CacheOutcome::Hit => &self.cache_hits,
             CacheOutcome::Rebuilt => &self.rebuilt,
@@ -185,9 +203,17 @@ impl Registry {
     /// Verifies, compiles and stores a build. Publishing the same bytes again changes
     /// nothing; other bytes under a published version are refused. Returns the build
     /// and whether it is new.
-    pub async fn publish(&self, bytes: Vec<u8>, actor: &Actor, at: &str) -> Result<(Arc<PluginBuild>, bool)> {
+    pub async fn publish(
+        &self,
+        bytes: Vec<u8>,
+        actor: &Actor,
+        at: &str,
+    ) -> Result<(Arc<PluginBuild>, bool)> {
         if bytes.len() > self.max_plugin_bytes {
-            return Err(RegistryError::TooLarge { size: bytes.len(), cap: self.max_plugin_bytes });
+            return Err(RegistryError::TooLarge {
+                size: bytes.len(),
+                cap: self.max_plugin_bytes,
+            });
         }
         let sha = crate::runtime::sha256_hex(&bytes);
         if let Some(existing) = self.build(&sha) {
@@ -217,7 +243,11 @@ impl Registry {
             after: json!({ "build": build.sha256, "plugin": build.info.code, "version": build.info.plugin_version }),
         };
         let inserted = self.store.insert_build(&stored, &event).await?;
-        self.image.write().expect("registry lock").builds.insert(build.sha256.clone(), build.clone());
+        self.image
+            .write()
+            .expect("registry lock")
+            .builds
+            .insert(build.sha256.clone(), build.clone());
         Ok((build, inserted))
     }
 
@@ -230,15 +260,26 @@ impl Registry {
         image
             .builds
             .values()
-            .find(|build| build.info.code == plugin_code && build.info.plugin_version == version_or_sha)
+            .find(|build| {
+                build.info.code == plugin_code && build.info.plugin_version == version_or_sha
+            })
             .cloned()
     }
 
     /// Rolls a build of a procedure out to pilot units or to all of them.
-    pub async fn rollout(&self, procedure_code: &str, version: &str, scope: Scope, actor: &Actor, at: &str) -> Result<i64> {
-        let build = self
-            .find(procedure_code, version)
-            .ok_or_else(|| RegistryError::NotFound(format!("no published build {version} of procedure {procedure_code}")))?;
+    pub async fn rollout(
+        &self,
+        procedure_code: &str,
+        version: &str,
+        scope: Scope,
+        actor: &Actor,
+        at: &str,
+    ) -> Result<i64> {
+        let build = self.find(procedure_code, version).ok_or_else(|| {
+            RegistryError::NotFound(format!(
+                "no published build {version} of procedure {procedure_code}"
+            ))
+        })?;
         if build.info.variant_of.is_some() {
             return Err(RegistryError::Invalid(format!(
                 "{} is a local variant; a unit's admin chooses it for their unit",
@@ -247,21 +288,36 @@ impl Registry {
         }
         let guard = self.changes.lock().await;
         // A publisher acts for their own province: its commune-level units only.
-        let units: Vec<_> =
-            self.store.units().await?.into_iter().filter(|unit| unit.parent.as_deref() == Some(actor.unit.as_str()) || unit.code == actor.unit).collect();
+        let units: Vec<_> = self
+            .store
+            .units()
+            .await?
+            .into_iter()
+            .filter(|unit| {
+                unit.parent.as_deref() == Some(actor.unit.as_str()) || unit.code == actor.unit
+            })
+            .collect();
         let (targets, scope_name, new_default): (Vec<String>, &str, Option<&str>) = match &scope {
             Scope::Pilot(names) => {
                 let mut names = names.clone();
                 names.sort();
                 names.dedup();
                 if names.is_empty() {
-                    return Err(RegistryError::Invalid("name at least one pilot unit".into()));
+                    return Err(RegistryError::Invalid(
+                        "name at least one pilot unit".into(),
+                    ));
                 }
                 for name in &names {
                     match units.iter().find(|unit| &unit.code == name) {
-                        None => return Err(RegistryError::NotFound(format!("unit `{name}` is not a unit of your province"))),
+                        None => {
+                            return Err(RegistryError::NotFound(format!(
+                                "unit `{name}` is not a unit of your province"
+                            )));
+                        }
                         Some(unit) if unit.parent.is_none() => {
-                            return Err(RegistryError::Invalid(format!("`{name}` is the province, not a commune-level unit")));
+                            return Err(RegistryError::Invalid(format!(
+                                "`{name}` is the province, not a commune-level unit"
+                            )));
                         }
                         Some(_) => {}
                     }
@@ -269,24 +325,36 @@ impl Registry {
                 (names, "pilot", None)
             }
             Scope::All => (
-                units.iter().filter(|unit| unit.parent.is_some()).map(|unit| unit.code.clone()).collect(),
+                units
+                    .iter()
+                    .filter(|unit| unit.parent.is_some())
+                    .map(|unit| unit.code.clone())
+                    .collect(),
                 "all",
                 Some(build.sha256.as_str()),
             ),
         };
-        let source = if new_default.is_some() { "default" } else { "pilot" };
+        let source = if new_default.is_some() {
+            "default"
+        } else {
+            "pilot"
+        };
         let mut bindings = Vec::new();
         let mut skipped = Vec::new();
         let mut misfits = Vec::new();
         for unit in &targets {
             let current = self.any_binding(unit, procedure_code);
-            if current.as_ref().is_some_and(|binding| binding.source == "variant") {
+            if current
+                .as_ref()
+                .is_some_and(|binding| binding.source == "variant")
+            {
                 // A unit that chose a local variant keeps it; its admin decides when to leave it.
                 skipped.push(unit.clone());
                 continue;
             }
             if let Some(current) = &current {
-                let settings: Value = serde_json::from_str(&current.settings_json).unwrap_or(Value::Null);
+                let settings: Value =
+                    serde_json::from_str(&current.settings_json).unwrap_or(Value::Null);
                 if let Err(errors) = schema::validate(&build.info.settings_schema, &settings) {
                     misfits.push(format!("{unit}: {}", errors.join("; ")));
                 }
@@ -295,7 +363,10 @@ impl Registry {
                 unit: unit.clone(),
                 procedure_code: procedure_code.to_string(),
                 build_sha256: build.sha256.clone(),
-                settings_json: current.as_ref().map(|b| b.settings_json.clone()).unwrap_or_else(|| "{}".into()),
+                settings_json: current
+                    .as_ref()
+                    .map(|b| b.settings_json.clone())
+                    .unwrap_or_else(|| "{}".into()),
                 enabled: current.as_ref().is_none_or(|b| b.enabled),
                 source: source.to_string(),
             });
@@ -312,7 +383,10 @@ impl Registry {
             procedure_code: procedure_code.to_string(),
             build_sha256: build.sha256.clone(),
             scope: scope_name.to_string(),
-            units: bindings.iter().map(|binding| binding.unit.clone()).collect(),
+            units: bindings
+                .iter()
+                .map(|binding| binding.unit.clone())
+                .collect(),
             actor_id: actor.id.clone(),
             at: at.to_string(),
             rolled_back_at: None,
@@ -332,14 +406,22 @@ impl Registry {
                 "skipped_variant_units": skipped,
             }),
         };
-        let id = self.store.apply_rollout(&record, &bindings, new_default, &event).await?;
+        let id = self
+            .store
+            .apply_rollout(&record, &bindings, new_default, &event)
+            .await?;
         self.refresh_locked().await?;
         drop(guard);
         Ok(id)
     }
 
     /// Undoes the latest rollout of a procedure.
-    pub async fn rollback(&self, procedure_code: &str, actor: &Actor, at: &str) -> Result<RolloutRecord> {
+    pub async fn rollback(
+        &self,
+        procedure_code: &str,
+        actor: &Actor,
+        at: &str,
+    ) -> Result<RolloutRecord> {
         let guard = self.changes.lock().await;
         let event = RegistryEvent {
             at: at.to_string(),
@@ -355,7 +437,11 @@ impl Registry {
             .store
             .rollback(procedure_code, &event)
             .await?
-            .ok_or_else(|| RegistryError::NotFound(format!("procedure {procedure_code} has no rollout to roll back")))?;
+            .ok_or_else(|| {
+                RegistryError::NotFound(format!(
+                    "procedure {procedure_code} has no rollout to roll back"
+                ))
+            })?;
         self.refresh_locked().await?;
         drop(guard);
         Ok(undone)
@@ -373,7 +459,13 @@ impl Registry {
     ) -> Result<Binding> {
         let guard = self.changes.lock().await;
         let current = self.any_binding(unit, procedure_code);
-        let default = self.image.read().expect("registry lock").defaults.get(procedure_code).cloned();
+        let default = self
+            .image
+            .read()
+            .expect("registry lock")
+            .defaults
+            .get(procedure_code)
+            .cloned();
         let mut next = match (&current, &default) {
             (Some(binding), _) => binding.clone(),
             (None, Some(sha)) => Binding {
@@ -385,7 +477,9 @@ impl Registry {
                 source: "default".into(),
             },
             (None, None) => {
-                return Err(RegistryError::NotFound(format!("procedure {procedure_code} is not rolled out to `{unit}`")));
+                return Err(RegistryError::NotFound(format!(
+                    "procedure {procedure_code} is not rolled out to `{unit}`"
+                )));
             }
         };
         match &change.variant {
@@ -398,15 +492,22 @@ impl Registry {
                     .values()
                     .filter(|build| {
                         build.info.variant_of.as_deref() == Some(procedure_code)
-                            && (build.info.plugin_version == *version || build.sha256 == *version || build.info.code == *version)
+                            && (build.info.plugin_version == *version
+                                || build.sha256 == *version
+                                || build.info.code == *version)
                     })
                     .cloned()
                     .collect();
                 let variant = match matches.as_slice() {
                     [one] => one.clone(),
-                    [] => return Err(RegistryError::NotFound(format!("no local variant `{version}` of procedure {procedure_code}"))),
+                    [] => {
+                        return Err(RegistryError::NotFound(format!(
+                            "no local variant `{version}` of procedure {procedure_code}"
+                        )));
+                    }
                     several => {
-                        let names: Vec<String> = several.iter().map(|build| build.label()).collect();
+                        let names: Vec<String> =
+                            several.iter().map(|build| build.label()).collect();
                         return Err(RegistryError::Invalid(format!(
                             "`{version}` names several variants ({}); choose one by its sha256",
                             names.join(", ")
@@ -418,7 +519,9 @@ impl Registry {
             }
             Some(None) => {
                 let sha = default.clone().ok_or_else(|| {
-                    RegistryError::Invalid(format!("procedure {procedure_code} has no province default to go back to"))
+                    RegistryError::Invalid(format!(
+                        "procedure {procedure_code} has no province default to go back to"
+                    ))
                 })?;
                 next.build_sha256 = sha;
                 next.source = "default".into();
@@ -428,18 +531,21 @@ impl Registry {
         if let Some(enabled) = change.enabled {
             next.enabled = enabled;
         }
-        let build = self
-            .build(&next.build_sha256)
-            .ok_or_else(|| RegistryError::NotFound(format!("build {} is not loaded", next.build_sha256)))?;
+        let build = self.build(&next.build_sha256).ok_or_else(|| {
+            RegistryError::NotFound(format!("build {} is not loaded", next.build_sha256))
+        })?;
         if let Some(settings) = &change.settings {
             next.settings_json = settings.to_string();
         }
         // When the settings or the build change, the settings must fit the schema of
         // the build the unit will run. Switching a procedure off never needs them to.
-        let build_changed = current.as_ref().is_none_or(|current| current.build_sha256 != next.build_sha256);
+        let build_changed = current
+            .as_ref()
+            .is_none_or(|current| current.build_sha256 != next.build_sha256);
         if change.settings.is_some() || build_changed {
             let settings: Value = serde_json::from_str(&next.settings_json).unwrap_or(Value::Null);
-            schema::validate(&build.info.settings_schema, &settings).map_err(RegistryError::InvalidSettings)?;
+            schema::validate(&build.info.settings_schema, &settings)
+                .map_err(RegistryError::InvalidSettings)?;
         }
         let event = RegistryEvent {
             at: at.to_string(),
@@ -459,14 +565,20 @@ impl Registry {
 
     /// Binds a build directly (used to seed the demo and by tests); audited like any change.
     pub async fn bind(&self, unit: &str, sha256: &str, settings_json: &str) -> Result<()> {
-        let build = self.build(sha256).ok_or_else(|| RegistryError::NotFound(format!("no build {sha256}")))?;
+        let build = self
+            .build(sha256)
+            .ok_or_else(|| RegistryError::NotFound(format!("no build {sha256}")))?;
         let binding = Binding {
             unit: unit.to_string(),
             procedure_code: build.info.procedure_code().to_string(),
             build_sha256: sha256.to_string(),
             settings_json: settings_json.to_string(),
             enabled: true,
-            source: if build.info.variant_of.is_some() { "variant".into() } else { "default".into() },
+            source: if build.info.variant_of.is_some() {
+                "variant".into()
+            } else {
+                "default".into()
+            },
         };
         let event = RegistryEvent {
             at: String::new(),
@@ -480,41 +592,67 @@ impl Registry {
         };
         let _guard = self.changes.lock().await;
         self.store.set_binding(&binding, &event).await?;
-        self.image
-            .write()
-            .expect("registry lock")
-            .bindings
-            .insert((binding.unit.clone(), binding.procedure_code.clone()), binding);
+        self.image.write().expect("registry lock").bindings.insert(
+            (binding.unit.clone(), binding.procedure_code.clone()),
+            binding,
+        );
         Ok(())
     }
 
     pub fn build(&self, sha256: &str) -> Option<Arc<PluginBuild>> {
-        self.image.read().expect("registry lock").builds.get(sha256).cloned()
+        self.image
+            .read()
+            .expect("registry lock")
+            .builds
+            .get(sha256)
+            .cloned()
     }
 
     pub fn builds(&self) -> Vec<Arc<PluginBuild>> {
-        let mut builds: Vec<_> = self.image.read().expect("registry lock").builds.values().cloned().collect();
-        builds.sort_by(|a, b| (&a.info.code, &a.info.plugin_version).cmp(&(&b.info.code, &b.info.plugin_version)));
+        let mut builds: Vec<_> = self
+            .image
+            .read()
+            .expect("registry lock")
+            .builds
+            .values()
+            .cloned()
+            .collect();
+        builds.sort_by(|a, b| {
+            (&a.info.code, &a.info.plugin_version).cmp(&(&b.info.code, &b.info.plugin_version))
+        });
         builds
     }
 
     /// The province default build of a procedure.
     pub fn default_build(&self, procedure_code: &str) -> Option<String> {
-        self.image.read().expect("registry lock").defaults.get(procedure_code).cloned()
+        self.image
+            .read()
+            .expect("registry lock")
+            .defaults
+            .get(procedure_code)
+            .cloned()
     }
 
     fn any_binding(&self, unit: &str, procedure_code: &str) -> Option<Binding> {
-        self.image.read().expect("registry lock").bindings.get(&(unit.to_string(), procedure_code.to_string())).cloned()
+        self.image
+            .read()
+            .expect("registry lock")
+            .bindings
+            .get(&(unit.to_string(), procedure_code.to_string()))
+            .cloned()
     }
 
     /// The enabled binding of a unit's procedure.
     pub fn binding(&self, unit: &str, procedure_code: &str) -> Option<Binding> {
-        self.any_binding(unit, procedure_code).filter(|binding| binding.enabled)
+        self.any_binding(unit, procedure_code)
+            .filter(|binding| binding.enabled)
     }
 
     /// Settings of a unit's procedure ("{}" when it has no binding).
     pub fn settings(&self, unit: &str, procedure_code: &str) -> String {
-        self.any_binding(unit, procedure_code).map(|binding| binding.settings_json).unwrap_or_else(|| "{}".to_string())
+        self.any_binding(unit, procedure_code)
+            .map(|binding| binding.settings_json)
+            .unwrap_or_else(|| "{}".to_string())
     }
 
     /// What a unit offers: each enabled binding with its compiled build.
@@ -524,7 +662,12 @@ impl Registry {
             .bindings
             .values()
             .filter(|binding| binding.unit == unit && binding.enabled)
-            .filter_map(|binding| image.builds.get(&binding.build_sha256).map(|build| (binding.clone(), build.clone())))
+            .filter_map(|binding| {
+                image
+                    .builds
+                    .get(&binding.build_sha256)
+                    .map(|build| (binding.clone(), build.clone()))
+            })
             .collect();
         offered.sort_by(|a, b| a.0.procedure_code.cmp(&b.0.procedure_code));
         offered

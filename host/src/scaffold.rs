@@ -12,11 +12,26 @@ use anyhow::{Context, bail};
 
 /// The template's files: (path inside the crate, contents).
 const TEMPLATE: &[(&str, &str)] = &[
-    ("Cargo.toml", include_str!("../../plugins/template/Cargo.toml")),
-    ("src/lib.rs", include_str!("../../plugins/template/src/lib.rs")),
-    ("scenarios/01-normal-path.yaml", include_str!("../../plugins/template/scenarios/01-normal-path.yaml")),
-    ("scenarios/02-supplement.yaml", include_str!("../../plugins/template/scenarios/02-supplement.yaml")),
-    ("scenarios/03-refused.yaml", include_str!("../../plugins/template/scenarios/03-refused.yaml")),
+    (
+        "Cargo.toml",
+        include_str!("../../plugins/template/Cargo.toml"),
+    ),
+    (
+        "src/lib.rs",
+        include_str!("../../plugins/template/src/lib.rs"),
+    ),
+    (
+        "scenarios/01-normal-path.yaml",
+        include_str!("../../plugins/template/scenarios/01-normal-path.yaml"),
+    ),
+    (
+        "scenarios/02-supplement.yaml",
+        include_str!("../../plugins/template/scenarios/02-supplement.yaml"),
+    ),
+    (
+        "scenarios/03-refused.yaml",
+        include_str!("../../plugins/template/scenarios/03-refused.yaml"),
+    ),
 ];
 
 const TEMPLATE_NAME: &str = "procedure-template";
@@ -25,14 +40,18 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// The workspace root holding `dir`: the nearest ancestor whose Cargo.toml has a
 /// `[workspace]` table.
 pub fn workspace_root(dir: &Path) -> anyhow::Result<PathBuf> {
-    let start = std::fs::canonicalize(dir).with_context(|| format!("{} does not exist", dir.display()))?;
+    let start =
+        std::fs::canonicalize(dir).with_context(|| format!("{} does not exist", dir.display()))?;
     for candidate in start.ancestors() {
         let manifest = candidate.join("Cargo.toml");
         if std::fs::read_to_string(&manifest).is_ok_and(|text| text.contains("[workspace]")) {
             return Ok(candidate.to_path_buf());
         }
     }
-    bail!("{} is not inside a Cargo workspace; run this from the motcua repository", dir.display())
+    bail!(
+        "{} is not inside a Cargo workspace; run this from the motcua repository",
+        dir.display()
+    )
 }
 
 /// Creates `plugins/<name>` from the template and adds it to the workspace members.
@@ -40,29 +59,45 @@ pub fn new_plugin(workspace: &Path, name: &str) -> anyhow::Result<PathBuf> {
     let valid = !name.is_empty()
         && name.len() <= 64
         && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !name.ends_with('-');
     if !valid {
-        bail!("plugin name `{name}` must be lower-case letters, digits and dashes, starting with a letter (like death-registration)");
+        bail!(
+            "plugin name `{name}` must be lower-case letters, digits and dashes, starting with a letter (like death-registration)"
+        );
     }
     let root = workspace_root(workspace)?;
     if !root.join("plugins").join("sdk").join("Cargo.toml").exists() {
-        bail!("{} has no plugins/sdk: run this in the motcua workspace", root.display());
+        bail!(
+            "{} has no plugins/sdk: run this in the motcua workspace",
+            root.display()
+        );
     }
     let crate_dir = root.join("plugins").join(name);
     if crate_dir.exists() {
-        bail!("{} already exists; choose another name", crate_dir.display());
+        bail!(
+            "{} already exists; choose another name",
+            crate_dir.display()
+        );
     }
     let manifest_path = root.join("Cargo.toml");
     let manifest = std::fs::read_to_string(&manifest_path)?;
     let member = format!("\"plugins/{name}\"");
-    let updated = add_member(&manifest, &member)
-        .with_context(|| format!("could not find the `members = [...]` list in {}", manifest_path.display()))?;
+    let updated = add_member(&manifest, &member).with_context(|| {
+        format!(
+            "could not find the `members = [...]` list in {}",
+            manifest_path.display()
+        )
+    })?;
     let snake = name.replace('-', "_");
     for (path, contents) in TEMPLATE {
         let target = crate_dir.join(path);
         std::fs::create_dir_all(target.parent().expect("template paths have a parent"))?;
-        let text = contents.replace(TEMPLATE_NAME, name).replace(&TEMPLATE_NAME.replace('-', "_"), &snake);
+        let text = contents
+            .replace(TEMPLATE_NAME, name)
+            .replace(&TEMPLATE_NAME.replace('-', "_"), &snake);
         std::fs::write(&target, text).with_context(|| format!("writing {}", target.display()))?;
     }
     std::fs::write(&manifest_path, updated)?;
@@ -77,9 +112,22 @@ fn add_member(manifest: &str, member: &str) -> Option<String> {
     if list.contains(member) {
         return Some(manifest.to_string());
     }
-    let insertion = if list.contains('\n') { format!("    {member},\n") } else { format!(", {member}") };
-    let at = if list.contains('\n') { manifest[..end].rfind('\n').map(|i| i + 1).unwrap_or(end) } else { end };
-    Some(format!("{}{}{}", &manifest[..at], insertion, &manifest[at..]))
+    let insertion = if list.contains('\n') {
+        format!("    {member},\n")
+    } else {
+        format!(", {member}")
+    };
+    let at = if list.contains('\n') {
+        manifest[..end].rfind('\n').map(|i| i + 1).unwrap_or(end)
+    } else {
+        end
+    };
+    Some(format!(
+        "{}{}{}",
+        &manifest[..at],
+        insertion,
+        &manifest[at..]
+    ))
 }
 
 /// Builds a plugin crate for wasm and wraps it into a component; returns its path.
@@ -88,18 +136,34 @@ pub fn build_plugin(crate_dir: &Path, target_dir: Option<&Path>) -> anyhow::Resu
         .with_context(|| format!("{} has no Cargo.toml", crate_dir.display()))?;
     let package = manifest
         .lines()
-        .find_map(|line| line.trim().strip_prefix("name = \"").and_then(|rest| rest.strip_suffix('"')))
+        .find_map(|line| {
+            line.trim()
+                .strip_prefix("name = \"")
+                .and_then(|rest| rest.strip_suffix('"'))
+        })
         .with_context(|| format!("no package name in {}/Cargo.toml", crate_dir.display()))?
         .to_string();
     let root = workspace_root(crate_dir)?;
-    let target_dir = target_dir.map(Path::to_path_buf).unwrap_or_else(|| root.join("target").join("plugins"));
-    let status = Command::new("rustup").args(["target", "add", WASM_TARGET]).output();
+    let target_dir = target_dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| root.join("target").join("plugins"));
+    let status = Command::new("rustup")
+        .args(["target", "add", WASM_TARGET])
+        .output();
     if !status.is_ok_and(|output| output.status.success()) {
         tracing::warn!("could not check the {WASM_TARGET} target with rustup; building anyway");
     }
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(&root)
-        .args(["build", "--profile", "plugin", "--target", WASM_TARGET, "-p", &package])
+        .args([
+            "build",
+            "--profile",
+            "plugin",
+            "--target",
+            WASM_TARGET,
+            "-p",
+            &package,
+        ])
         .env("CARGO_TARGET_DIR", &target_dir)
         .status()
         .context("running cargo")?;
@@ -107,7 +171,10 @@ pub fn build_plugin(crate_dir: &Path, target_dir: Option<&Path>) -> anyhow::Resu
         bail!("cargo could not build {package} for {WASM_TARGET}; see its output above");
     }
     let stem = package.replace('-', "_");
-    let core = target_dir.join(WASM_TARGET).join("plugin").join(format!("{stem}.wasm"));
+    let core = target_dir
+        .join(WASM_TARGET)
+        .join("plugin")
+        .join(format!("{stem}.wasm"));
     let module = std::fs::read(&core).with_context(|| format!("reading {}", core.display()))?;
     let component = wit_component::ComponentEncoder::default()
         .module(&module)
@@ -128,8 +195,15 @@ mod tests {
     fn adds_a_member_to_a_multi_line_list() {
         let manifest = "[workspace]\nmembers = [\n    \"host\",\n    \"plugins/sdk\",\n]\n";
         let updated = add_member(manifest, "\"plugins/death\"").unwrap();
-        assert_eq!(updated, "[workspace]\nmembers = [\n    \"host\",\n    \"plugins/sdk\",\n    \"plugins/death\",\n]\n");
-        assert_eq!(add_member(&updated, "\"plugins/death\"").unwrap(), updated, "idempotent");
+        assert_eq!(
+            updated,
+            "[workspace]\nmembers = [\n    \"host\",\n    \"plugins/sdk\",\n    \"plugins/death\",\n]\n"
+        );
+        assert_eq!(
+            add_member(&updated, "\"plugins/death\"").unwrap(),
+            updated,
+            "idempotent"
+        );
     }
 
     #[test]

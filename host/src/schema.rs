@@ -13,7 +13,11 @@ use serde_json::Value;
 pub fn validate(schema: &Value, value: &Value) -> Result<(), Vec<String>> {
     let mut errors = Vec::new();
     check(schema, value, "settings", &mut errors);
-    if errors.is_empty() { Ok(()) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
 }
 
 fn type_name(value: &Value) -> &'static str {
@@ -44,13 +48,20 @@ fn check(schema: &Value, value: &Value, path: &str, errors: &mut Vec<String>) {
             _ => Vec::new(),
         };
         if !allowed.is_empty() && !allowed.iter().any(|expected| type_matches(expected, value)) {
-            errors.push(format!("{path} must be {}, not {}", allowed.join(" or "), type_name(value)));
+            errors.push(format!(
+                "{path} must be {}, not {}",
+                allowed.join(" or "),
+                type_name(value)
+            ));
             return;
         }
     }
     if let Some(options) = schema.get("enum").and_then(Value::as_array) {
         if !options.contains(value) {
-            errors.push(format!("{path} must be one of {}", Value::Array(options.clone())));
+            errors.push(format!(
+                "{path} must be one of {}",
+                Value::Array(options.clone())
+            ));
         }
     }
     if let Some(number) = value.as_f64() {
@@ -67,10 +78,18 @@ fn check(schema: &Value, value: &Value, path: &str, errors: &mut Vec<String>) {
     }
     if let Some(text) = value.as_str() {
         let length = text.chars().count() as u64;
-        if schema.get("minLength").and_then(Value::as_u64).is_some_and(|min| length < min) {
+        if schema
+            .get("minLength")
+            .and_then(Value::as_u64)
+            .is_some_and(|min| length < min)
+        {
             errors.push(format!("{path} is too short"));
         }
-        if schema.get("maxLength").and_then(Value::as_u64).is_some_and(|max| length > max) {
+        if schema
+            .get("maxLength")
+            .and_then(Value::as_u64)
+            .is_some_and(|max| length > max)
+        {
             errors.push(format!("{path} is too long"));
         }
     }
@@ -81,7 +100,13 @@ fn check(schema: &Value, value: &Value, path: &str, errors: &mut Vec<String>) {
     }
     if let Some(object) = value.as_object() {
         let properties = schema.get("properties").and_then(Value::as_object);
-        for name in schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+        for name in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
             if !object.contains_key(name) {
                 errors.push(format!("{path}.{name} is required"));
             }
@@ -117,7 +142,13 @@ mod tests {
 
     #[test]
     fn accepts_fitting_settings() {
-        assert_eq!(validate(&schema(), &json!({ "registration_fee_vnd": 50000, "online_fee_exempt": true })), Ok(()));
+        assert_eq!(
+            validate(
+                &schema(),
+                &json!({ "registration_fee_vnd": 50000, "online_fee_exempt": true })
+            ),
+            Ok(())
+        );
         assert_eq!(validate(&schema(), &json!({})), Ok(()));
     }
 
@@ -126,9 +157,21 @@ mod tests {
         let errors = validate(&schema(), &json!({ "registration_fee_vnd": -1, "online_fee_exempt": "yes", "colour": 1, "mode": "c" }))
             .unwrap_err();
         assert_eq!(errors.len(), 4, "{errors:?}");
-        assert!(errors.iter().any(|e| e == "settings.registration_fee_vnd must be at least 0"));
-        assert!(errors.iter().any(|e| e == "settings.online_fee_exempt must be boolean, not string"));
-        assert!(errors.iter().any(|e| e == "settings.colour is not a setting of this procedure"));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e == "settings.registration_fee_vnd must be at least 0")
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e == "settings.online_fee_exempt must be boolean, not string")
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e == "settings.colour is not a setting of this procedure")
+        );
         assert!(validate(&schema(), &json!([1])).is_err());
     }
 }

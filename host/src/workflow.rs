@@ -13,13 +13,13 @@ use serde::Serialize;
 
 use crate::audit::EventRecord;
 use crate::calendar::Calendar;
-use crate::clock::{format_civil, parse_civil, Clock};
+use crate::clock::{Clock, format_civil, parse_civil};
 use crate::domain::{
-    Actor, Applicant, Channel, Command, Decision, Document, DossierSnapshot, Effect, Finding, MissingItem, Refusal,
-    Role, Severity, Status, Submission,
+    Actor, Applicant, Channel, Command, Decision, Document, DossierSnapshot, Effect, Finding,
+    MissingItem, Refusal, Role, Severity, Status, Submission,
 };
 use crate::registry::{Registry, RegistryError};
-use crate::runtime::{sha256_hex, PluginBuild, Runtime, RuntimeError};
+use crate::runtime::{PluginBuild, Runtime, RuntimeError, sha256_hex};
 use crate::store::{DossierRecord, DossierUpdate, NewDossier, NewEvent, Store, StoreError, Unit};
 
 /// Errors of the workflow layer, grouped by what the caller can do about them.
@@ -39,7 +39,9 @@ pub enum WorkflowError {
     Unauthenticated,
     #[error("{0}")]
     Forbidden(String),
-    #[error("send If-Match with the dossier's current version (from GET /api/v1/dossiers/{{code}})")]
+    #[error(
+        "send If-Match with the dossier's current version (from GET /api/v1/dossiers/{{code}})"
+    )]
     VersionRequired,
     #[error("the dossier is at version {current}, not {expected}; reload it and try again")]
     StaleVersion { expected: i64, current: i64 },
@@ -58,7 +60,10 @@ pub enum WorkflowError {
 impl From<StoreError> for WorkflowError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::VersionConflict { expected } => WorkflowError::StaleVersion { expected, current: expected + 1 },
+            StoreError::VersionConflict { expected } => WorkflowError::StaleVersion {
+                expected,
+                current: expected + 1,
+            },
             other => WorkflowError::Store(other),
         }
     }
@@ -83,7 +88,9 @@ pub enum Caller {
     /// An officer, specialist, leader, admin or publisher, by token.
     Staff(Actor),
     /// A citizen holding a dossier's tracking secret.
-    Citizen { secret: String },
+    Citizen {
+        secret: String,
+    },
 }
 
 pub struct FileRequest {
@@ -133,26 +140,40 @@ impl Workflow {
     }
 
     async fn unit(&self, code: &str) -> Result<Unit> {
-        self.store.unit(code).await?.ok_or_else(|| WorkflowError::UnknownUnit(code.to_string()))
+        self.store
+            .unit(code)
+            .await?
+            .ok_or_else(|| WorkflowError::UnknownUnit(code.to_string()))
     }
 
     fn build(&self, sha: &str) -> Result<Arc<PluginBuild>> {
-        self.registry
-            .build(sha)
-            .ok_or_else(|| WorkflowError::Store(StoreError::Corrupt(format!("pinned build {sha} is not loaded"))))
+        self.registry.build(sha).ok_or_else(|| {
+            WorkflowError::Store(StoreError::Corrupt(format!(
+                "pinned build {sha} is not loaded"
+            )))
+        })
     }
 
     /// Files a dossier: checks it with the procedure's plugin and stores it.
     pub async fn file(&self, caller: &Caller, request: FileRequest) -> Result<Filed> {
         check_text("receiving_unit", &request.receiving_unit, false)?;
-        check_text("handling_unit", request.handling_unit.as_deref().unwrap_or(""), false)?;
+        check_text(
+            "handling_unit",
+            request.handling_unit.as_deref().unwrap_or(""),
+            false,
+        )?;
         check_text("procedure", &request.procedure_code, false)?;
         let receiving = self.unit(&request.receiving_unit).await?;
-        let handling_code = request.handling_unit.clone().unwrap_or_else(|| receiving.code.clone());
+        let handling_code = request
+            .handling_unit
+            .clone()
+            .unwrap_or_else(|| receiving.code.clone());
         let handling = self.unit(&handling_code).await?;
         // Filing regardless of administrative boundaries works inside one province:
         // both units must hang under the same parent.
-        if handling.code != receiving.code && (handling.parent.is_none() || handling.parent != receiving.parent) {
+        if handling.code != receiving.code
+            && (handling.parent.is_none() || handling.parent != receiving.parent)
+        {
             return Err(WorkflowError::BadRequest(format!(
                 "`{}` cannot handle a dossier received at `{}`: they are not units of the same province",
                 handling.code, receiving.code
@@ -165,7 +186,9 @@ impl Workflow {
                 unit: receiving.code.clone(),
             },
             (Caller::Citizen { .. }, Channel::Online) => {
-                return Err(WorkflowError::BadRequest("file a new dossier without a tracking secret".into()));
+                return Err(WorkflowError::BadRequest(
+                    "file a new dossier without a tracking secret".into(),
+                ));
             }
             (Caller::Anonymous | Caller::Citizen { .. }, _) => {
                 return Err(WorkflowError::Forbidden(
@@ -185,11 +208,17 @@ impl Workflow {
         validate_applicant(&request.applicant)?;
         validate_documents(&request.documents)?;
         if !request.form.is_object() {
-            return Err(WorkflowError::BadRequest("`form` must be a JSON object".into()));
+            return Err(WorkflowError::BadRequest(
+                "`form` must be a JSON object".into(),
+            ));
         }
-        let binding = self.registry.binding(&handling_code, &request.procedure_code).ok_or_else(|| {
-            WorkflowError::UnknownProcedure { procedure: request.procedure_code.clone(), unit: handling_code.clone() }
-        })?;
+        let binding = self
+            .registry
+            .binding(&handling_code, &request.procedure_code)
+            .ok_or_else(|| WorkflowError::UnknownProcedure {
+                procedure: request.procedure_code.clone(),
+                unit: handling_code.clone(),
+            })?;
         let build = self.build(&binding.build_sha256)?;
         let now = self.now();
         let submission = Submission {
@@ -202,11 +231,20 @@ impl Workflow {
             documents: request.documents.clone(),
             at: now,
         };
-        let findings = self.runtime.check(&build, binding.settings_json.clone(), &submission).await?;
-        if findings.iter().any(|finding| finding.severity == Severity::Blocking) {
+        let findings = self
+            .runtime
+            .check(&build, binding.settings_json.clone(), &submission)
+            .await?;
+        if findings
+            .iter()
+            .any(|finding| finding.severity == Severity::Blocking)
+        {
             return Err(WorkflowError::Findings(findings));
         }
-        let step = build.info.step(&build.info.initial_step).expect("validated at load");
+        let step = build
+            .info
+            .step(&build.info.initial_step)
+            .expect("validated at load");
         let secret = random_secret();
         let at = format_civil(now);
         let dossier = NewDossier {
@@ -241,17 +279,34 @@ impl Workflow {
             })
             .to_string(),
         };
-        let code = self.store.create_dossier(&receiving.agency_id, now.date(), &dossier, &event).await?;
-        Ok(Filed { code, status: step.status, step: step.id.clone(), tracking_secret: secret, findings })
+        let code = self
+            .store
+            .create_dossier(&receiving.agency_id, now.date(), &dossier, &event)
+            .await?;
+        Ok(Filed {
+            code,
+            status: step.status,
+            step: step.id.clone(),
+            tracking_secret: secret,
+            findings,
+        })
     }
 
     /// Loads a dossier the caller may see.
-    pub async fn dossier_for(&self, caller: &Caller, code: &str) -> Result<(DossierRecord, Arc<PluginBuild>, Actor)> {
+    pub async fn dossier_for(
+        &self,
+        caller: &Caller,
+        code: &str,
+    ) -> Result<(DossierRecord, Arc<PluginBuild>, Actor)> {
         if matches!(caller, Caller::Anonymous) {
             // Before the lookup, so that strangers cannot probe which codes exist.
             return Err(WorkflowError::Unauthenticated);
         }
-        let record = self.store.dossier(code).await?.ok_or_else(|| WorkflowError::DossierNotFound(code.to_string()))?;
+        let record = self
+            .store
+            .dossier(code)
+            .await?
+            .ok_or_else(|| WorkflowError::DossierNotFound(code.to_string()))?;
         let actor = match caller {
             Caller::Anonymous => return Err(WorkflowError::Unauthenticated),
             Caller::Staff(actor) => {
@@ -285,21 +340,29 @@ impl Workflow {
         let (record, build, actor) = self.dossier_for(caller, &request.code).await?;
         let expected = request.if_match.ok_or(WorkflowError::VersionRequired)?;
         if expected != record.version {
-            return Err(WorkflowError::StaleVersion { expected, current: record.version });
+            return Err(WorkflowError::StaleVersion {
+                expected,
+                current: record.version,
+            });
         }
         if request.note.len() > MAX_TEXT {
-            return Err(WorkflowError::BadRequest(format!("`note` is over {MAX_TEXT} bytes")));
+            return Err(WorkflowError::BadRequest(format!(
+                "`note` is over {MAX_TEXT} bytes"
+            )));
         }
         check_text("note", &request.note, true)?;
         check_text("action", &request.action, false)?;
         authorize_action(&build, &record.step, &request.action, actor.role)?;
         if !request.payload.is_object() {
-            return Err(WorkflowError::BadRequest("`payload` must be a JSON object".into()));
+            return Err(WorkflowError::BadRequest(
+                "`payload` must be a JSON object".into(),
+            ));
         }
         let new_documents: Vec<Document> = match request.payload.get("documents") {
             None => Vec::new(),
-            Some(value) => serde_json::from_value(value.clone())
-                .map_err(|error| WorkflowError::BadRequest(format!("payload.documents: {error}")))?,
+            Some(value) => serde_json::from_value(value.clone()).map_err(|error| {
+                WorkflowError::BadRequest(format!("payload.documents: {error}"))
+            })?,
         };
         validate_documents(&new_documents)?;
 
@@ -313,14 +376,28 @@ impl Workflow {
             note: request.note.clone(),
             payload: request.payload.clone(),
         };
-        let settings = self.registry.settings(&record.handling_unit, &record.procedure_code);
-        let decision = match self.runtime.decide(&build, settings, &snapshot, &command).await? {
+        let settings = self
+            .registry
+            .settings(&record.handling_unit, &record.procedure_code);
+        let decision = match self
+            .runtime
+            .decide(&build, settings, &snapshot, &command)
+            .await?
+        {
             Ok(decision) => decision,
             Err(refusal) => return Err(WorkflowError::Refused(refusal)),
         };
         let unit = self.unit(&record.handling_unit).await?;
         let cutoff = NaiveTime::parse_from_str(&unit.cutoff, "%H:%M").unwrap_or(DEFAULT_CUTOFF);
-        let update = apply_decision(self.runtime.calendar(), &record, &build, &decision, cutoff, now, new_documents)?;
+        let update = apply_decision(
+            self.runtime.calendar(),
+            &record,
+            &build,
+            &decision,
+            cutoff,
+            now,
+            new_documents,
+        )?;
         let event = NewEvent {
             at: format_civil(now),
             actor_id: actor.id.clone(),
@@ -340,21 +417,38 @@ impl Workflow {
             })
             .to_string(),
         };
-        match self.store.apply_action(&record.code, record.version, &update, &event).await {
+        match self
+            .store
+            .apply_action(&record.code, record.version, &update, &event)
+            .await
+        {
             Ok(_) => {}
             Err(StoreError::VersionConflict { expected }) => {
                 // Another action landed between our read and our write.
-                let current = self.store.dossier(&record.code).await?.map(|r| r.version).unwrap_or(expected);
+                let current = self
+                    .store
+                    .dossier(&record.code)
+                    .await?
+                    .map(|r| r.version)
+                    .unwrap_or(expected);
                 return Err(WorkflowError::StaleVersion { expected, current });
             }
             Err(other) => return Err(other.into()),
         }
-        Ok(self.store.dossier(&record.code).await?.expect("dossier just updated"))
+        Ok(self
+            .store
+            .dossier(&record.code)
+            .await?
+            .expect("dossier just updated"))
     }
 
-
     /// The actions the caller may take on a dossier now.
-    pub fn available_actions(&self, build: &PluginBuild, record: &DossierRecord, actor: &Actor) -> Vec<(String, String)> {
+    pub fn available_actions(
+        &self,
+        build: &PluginBuild,
+        record: &DossierRecord,
+        actor: &Actor,
+    ) -> Vec<(String, String)> {
         build
             .info
             .step(&record.step)
@@ -395,7 +489,10 @@ impl Workflow {
 
 /// Adds an amount to a running total, refusing sums beyond any real fee.
 fn add_vnd(total: i64, amount: u64) -> Option<i64> {
-    i64::try_from(amount).ok().and_then(|amount| total.checked_add(amount)).filter(|sum| *sum <= MAX_VND)
+    i64::try_from(amount)
+        .ok()
+        .and_then(|amount| total.checked_add(amount))
+        .filter(|sum| *sum <= MAX_VND)
 }
 
 /// Checks a decision against the steps the build declared and turns its effects into
@@ -412,7 +509,11 @@ pub fn apply_decision(
 ) -> Result<DossierUpdate> {
     let reject = |message: String| Err(WorkflowError::DecisionRejected(message));
     let Some(next) = build.info.step(&decision.next_step) else {
-        return reject(format!("next step `{}` is not declared by {}", decision.next_step, build.label()));
+        return reject(format!(
+            "next step `{}` is not declared by {}",
+            decision.next_step,
+            build.label()
+        ));
     };
     if next.status != decision.status {
         return reject(format!(
@@ -465,18 +566,28 @@ pub fn apply_decision(
                 supplement_requested = true;
                 update.supplement_count += 1;
             }
-            Effect::ExtendDue { new_due_date, reason } => {
+            Effect::ExtendDue {
+                new_due_date,
+                reason,
+            } => {
                 if record.extension_count > 0 || update.extension_count > record.extension_count {
-                    return reject("the due date may be extended (with an apology) only once per dossier".into());
+                    return reject(
+                        "the due date may be extended (with an apology) only once per dossier"
+                            .into(),
+                    );
                 }
                 let Some(current) = record.due_date.as_deref().and_then(parse_date) else {
                     return reject("there is no due date to extend".into());
                 };
                 if *new_due_date <= current {
-                    return reject(format!("the new due date {new_due_date} is not after the current one {current}"));
+                    return reject(format!(
+                        "the new due date {new_due_date} is not after the current one {current}"
+                    ));
                 }
                 if now.date() >= current {
-                    return reject("an apology must be issued at least one day before the due date".into());
+                    return reject(
+                        "an apology must be issued at least one day before the due date".into(),
+                    );
                 }
                 if reason.trim().is_empty() {
                     return reject("an extension needs a reason".into());
@@ -490,7 +601,11 @@ pub fn apply_decision(
                 };
                 update.fees_requested_vnd = total;
             }
-            Effect::RecordPayment { amount_vnd, online, receipt } => {
+            Effect::RecordPayment {
+                amount_vnd,
+                online,
+                receipt,
+            } => {
                 if *amount_vnd == 0 || receipt.trim().is_empty() {
                     return reject("a payment needs an amount and a receipt".into());
                 }
@@ -507,16 +622,22 @@ pub fn apply_decision(
         }
     }
     if next.status == Status::SupplementRequested && !supplement_requested {
-        return reject("moving to a supplement-requested step needs a request-supplement effect".into());
+        return reject(
+            "moving to a supplement-requested step needs a request-supplement effect".into(),
+        );
     }
     if supplement_requested && next.status != Status::SupplementRequested {
-        return reject("a supplement request must move the dossier to a supplement-requested step".into());
+        return reject(
+            "a supplement request must move the dossier to a supplement-requested step".into(),
+        );
     }
     if next.status == Status::Settled && update.result.is_none() {
         return reject("a dossier cannot be settled without a result".into());
     }
     if matches!(next.status, Status::Processing | Status::Settled) && update.due_date.is_none() {
-        return reject("processing needs a due date: start the clock when the dossier is received".into());
+        return reject(
+            "processing needs a due date: start the clock when the dossier is received".into(),
+        );
     }
     if next.status == Status::Settled && update.settled_at.is_none() {
         update.settled_at = Some(format_civil(now));
@@ -533,11 +654,18 @@ pub fn apply_decision(
 /// Checks that `role` may take `action` in `step` of the build's declared workflow.
 pub fn authorize_action(build: &PluginBuild, step: &str, action: &str, role: Role) -> Result<()> {
     let spec = build.info.step(step).ok_or_else(|| {
-        WorkflowError::Store(StoreError::Corrupt(format!("dossier step `{step}` is not declared by its build")))
+        WorkflowError::Store(StoreError::Corrupt(format!(
+            "dossier step `{step}` is not declared by its build"
+        )))
     })?;
-    let declared = spec.actions.iter().find(|declared| declared.name == action).ok_or_else(|| {
-        WorkflowError::ActionNotAvailable { action: action.to_string(), step: step.to_string() }
-    })?;
+    let declared = spec
+        .actions
+        .iter()
+        .find(|declared| declared.name == action)
+        .ok_or_else(|| WorkflowError::ActionNotAvailable {
+            action: action.to_string(),
+            step: step.to_string(),
+        })?;
     if !declared.roles.contains(&role) {
         return Err(WorkflowError::Forbidden(format!(
             "role `{}` may not take action `{action}` in step `{step}`",
@@ -556,7 +684,12 @@ fn parse_date(text: &str) -> Option<NaiveDate> {
 
 /// The plugin's view of a stored dossier.
 pub fn snapshot(record: &DossierRecord) -> Result<DossierSnapshot> {
-    let corrupt = |what: &str| WorkflowError::Store(StoreError::Corrupt(format!("dossier {}: {what}", record.code)));
+    let corrupt = |what: &str| {
+        WorkflowError::Store(StoreError::Corrupt(format!(
+            "dossier {}: {what}",
+            record.code
+        )))
+    };
     Ok(DossierSnapshot {
         code: record.code.clone(),
         procedure_code: record.procedure_code.clone(),
@@ -569,8 +702,16 @@ pub fn snapshot(record: &DossierRecord) -> Result<DossierSnapshot> {
         step: record.step.clone(),
         status: record.status,
         submitted_at: parse_civil(&record.submitted_at).ok_or_else(|| corrupt("submitted_at"))?,
-        received_at: record.received_at.as_deref().map(|t| parse_civil(t).ok_or_else(|| corrupt("received_at"))).transpose()?,
-        due_date: record.due_date.as_deref().map(|t| parse_date(t).ok_or_else(|| corrupt("due_date"))).transpose()?,
+        received_at: record
+            .received_at
+            .as_deref()
+            .map(|t| parse_civil(t).ok_or_else(|| corrupt("received_at")))
+            .transpose()?,
+        due_date: record
+            .due_date
+            .as_deref()
+            .map(|t| parse_date(t).ok_or_else(|| corrupt("due_date")))
+            .transpose()?,
         supplement_count: u32::try_from(record.supplement_count).unwrap_or(u32::MAX),
         extension_count: u32::try_from(record.extension_count).unwrap_or(u32::MAX),
         fees_requested_vnd: u64::try_from(record.fees_requested_vnd).unwrap_or(0),
@@ -582,16 +723,22 @@ pub fn snapshot(record: &DossierRecord) -> Result<DossierSnapshot> {
 /// Text stored verbatim must not carry control characters (PostgreSQL refuses NUL,
 /// and none belongs in a name, a code or a note); line breaks are allowed in notes.
 pub fn check_text(field: &str, value: &str, allow_newlines: bool) -> Result<()> {
-    let bad = value.chars().any(|c| c.is_control() && !(allow_newlines && matches!(c, '\n' | '\r' | '\t')));
+    let bad = value
+        .chars()
+        .any(|c| c.is_control() && !(allow_newlines && matches!(c, '\n' | '\r' | '\t')));
     if bad {
-        return Err(WorkflowError::BadRequest(format!("{field} contains control characters")));
+        return Err(WorkflowError::BadRequest(format!(
+            "{field} contains control characters"
+        )));
     }
     Ok(())
 }
 
 fn validate_applicant(applicant: &Applicant) -> Result<()> {
     if applicant.full_name.trim().is_empty() {
-        return Err(WorkflowError::BadRequest("applicant.full_name is empty".into()));
+        return Err(WorkflowError::BadRequest(
+            "applicant.full_name is empty".into(),
+        ));
     }
     for (field, value) in [
         ("applicant.full_name", Some(&applicant.full_name)),
@@ -602,7 +749,9 @@ fn validate_applicant(applicant: &Applicant) -> Result<()> {
     ] {
         if let Some(value) = value {
             if value.len() > MAX_TEXT {
-                return Err(WorkflowError::BadRequest(format!("{field} is over {MAX_TEXT} bytes")));
+                return Err(WorkflowError::BadRequest(format!(
+                    "{field} is over {MAX_TEXT} bytes"
+                )));
             }
             check_text(field, value, false)?;
         }
@@ -612,22 +761,32 @@ fn validate_applicant(applicant: &Applicant) -> Result<()> {
 
 fn validate_documents(documents: &[Document]) -> Result<()> {
     if documents.len() > MAX_DOCUMENTS {
-        return Err(WorkflowError::BadRequest(format!("at most {MAX_DOCUMENTS} documents per request")));
+        return Err(WorkflowError::BadRequest(format!(
+            "at most {MAX_DOCUMENTS} documents per request"
+        )));
     }
     for (index, document) in documents.iter().enumerate() {
         if document.kind.trim().is_empty() || document.kind.len() > 128 {
-            return Err(WorkflowError::BadRequest(format!("documents[{index}].kind must be 1 to 128 characters")));
+            return Err(WorkflowError::BadRequest(format!(
+                "documents[{index}].kind must be 1 to 128 characters"
+            )));
         }
         if document.name.trim().is_empty() || document.name.len() > 512 {
-            return Err(WorkflowError::BadRequest(format!("documents[{index}].name must be 1 to 512 characters")));
+            return Err(WorkflowError::BadRequest(format!(
+                "documents[{index}].name must be 1 to 512 characters"
+            )));
         }
         if document.sha256.len() != 64 || !document.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(WorkflowError::BadRequest(format!("documents[{index}].sha256 must be 64 hexadecimal digits")));
+            return Err(WorkflowError::BadRequest(format!(
+                "documents[{index}].sha256 must be 64 hexadecimal digits"
+            )));
         }
         check_text(&format!("documents[{index}].kind"), &document.kind, false)?;
         check_text(&format!("documents[{index}].name"), &document.name, false)?;
         if document.size == 0 {
-            return Err(WorkflowError::BadRequest(format!("documents[{index}].size must be positive")));
+            return Err(WorkflowError::BadRequest(format!(
+                "documents[{index}].size must be positive"
+            )));
         }
     }
     Ok(())

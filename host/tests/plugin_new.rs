@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn repository() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -24,7 +27,11 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn motcua(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_motcua")).args(args).env("RUST_LOG", "warn").output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_motcua"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -36,39 +43,105 @@ fn a_new_plugin_builds_and_passes_its_scenarios() {
     let manifest = std::fs::read_to_string(repo.join("Cargo.toml")).unwrap();
     let start = manifest.find("members = [").unwrap();
     let end = start + manifest[start..].find(']').unwrap() + 1;
-    let manifest = format!("{}members = [\n    \"plugins/sdk\",\n]{}", &manifest[..start], &manifest[end..]);
+    let manifest = format!(
+        "{}members = [\n    \"plugins/sdk\",\n]{}",
+        &manifest[..start],
+        &manifest[end..]
+    );
     let manifest = manifest.replace("default-members = [\"host\", \"tests\"]", "");
     std::fs::write(workspace.join("Cargo.toml"), manifest).unwrap();
     std::fs::copy(repo.join("Cargo.lock"), workspace.join("Cargo.lock")).unwrap();
     copy_dir(&repo.join("wit"), &workspace.join("wit"));
     copy_dir(&repo.join(".cargo"), &workspace.join(".cargo"));
-    copy_dir(&repo.join("plugins/sdk/src"), &workspace.join("plugins/sdk/src"));
-    std::fs::copy(repo.join("plugins/sdk/Cargo.toml"), workspace.join("plugins/sdk/Cargo.toml")).unwrap();
+    copy_dir(
+        &repo.join("plugins/sdk/src"),
+        &workspace.join("plugins/sdk/src"),
+    );
+    std::fs::copy(
+        repo.join("plugins/sdk/Cargo.toml"),
+        workspace.join("plugins/sdk/Cargo.toml"),
+    )
+    .unwrap();
 
-    let output = motcua(&["plugin", "new", "death-registration", "--workspace", workspace.to_str().unwrap()]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = motcua(&[
+        "plugin",
+        "new",
+        "death-registration",
+        "--workspace",
+        workspace.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let crate_dir = workspace.join("plugins/death-registration");
     let cargo_toml = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap();
-    assert!(cargo_toml.contains("name = \"death-registration\""), "{cargo_toml}");
+    assert!(
+        cargo_toml.contains("name = \"death-registration\""),
+        "{cargo_toml}"
+    );
     let root = std::fs::read_to_string(workspace.join("Cargo.toml")).unwrap();
-    assert!(root.contains("\"plugins/death-registration\""), "added to the workspace members:\n{root}");
+    assert!(
+        root.contains("\"plugins/death-registration\""),
+        "added to the workspace members:\n{root}"
+    );
     // A second `new` with the same name, or a bad name, says what to fix.
-    let again = motcua(&["plugin", "new", "death-registration", "--workspace", workspace.to_str().unwrap()]);
-    assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("already exists"));
-    let bad = motcua(&["plugin", "new", "Death_Registration", "--workspace", workspace.to_str().unwrap()]);
-    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("lower-case letters"));
+    let again = motcua(&[
+        "plugin",
+        "new",
+        "death-registration",
+        "--workspace",
+        workspace.to_str().unwrap(),
+    ]);
+    assert!(
+        !again.status.success()
+            && String::from_utf8_lossy(&again.stderr).contains("already exists")
+    );
+    let bad = motcua(&[
+        "plugin",
+        "new",
+        "Death_Registration",
+        "--workspace",
+        workspace.to_str().unwrap(),
+    ]);
+    assert!(
+        !bad.status.success()
+            && String::from_utf8_lossy(&bad.stderr).contains("lower-case letters")
+    );
 
     // Build with a target directory kept between runs, so CI compiles the guest
     // dependencies once.
     let target = repo.join("target").join("plugins-scratch");
-    let output = motcua(&["plugin", "build", crate_dir.to_str().unwrap(), "--target-dir", target.to_str().unwrap()]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = motcua(&[
+        "plugin",
+        "build",
+        crate_dir.to_str().unwrap(),
+        "--target-dir",
+        target.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let component = String::from_utf8(output.stdout).unwrap().trim().to_string();
-    assert!(component.ends_with("death_registration.wasm"), "{component}");
+    assert!(
+        component.ends_with("death_registration.wasm"),
+        "{component}"
+    );
 
-    let output = motcua(&["plugin", "test", &component, crate_dir.join("scenarios").to_str().unwrap()]);
+    let output = motcua(&[
+        "plugin",
+        "test",
+        &component,
+        crate_dir.join("scenarios").to_str().unwrap(),
+    ]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
-    assert!(stdout.contains("local.death-registration@1.0.0"), "{stdout}");
+    assert!(
+        stdout.contains("local.death-registration@1.0.0"),
+        "{stdout}"
+    );
     assert!(stdout.contains("3 passed, 0 failed"), "{stdout}");
 }

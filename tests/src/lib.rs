@@ -25,7 +25,8 @@ impl Backend {
 
 /// The PostgreSQL server the tests use; CI starts it (see .ci/run).
 pub fn postgres_admin_url() -> String {
-    std::env::var("MOTCUA_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+    std::env::var("MOTCUA_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -60,7 +61,11 @@ macro_rules! on_both_backends {
 
 /// The demo province's publisher, as the registry sees them.
 pub fn publisher() -> motcua::domain::Actor {
-    motcua::domain::Actor { id: "phu-tho-publisher".into(), role: motcua::domain::Role::Publisher, unit: "phu-tho".into() }
+    motcua::domain::Actor {
+        id: "phu-tho-publisher".into(),
+        role: motcua::domain::Role::Publisher,
+        unit: "phu-tho".into(),
+    }
 }
 
 /// Parses "2026-02-13 09:00" as civil time.
@@ -71,7 +76,10 @@ pub fn at(text: &str) -> NaiveDateTime {
 /// A fresh database URL for the backend, and the PostgreSQL database name to drop.
 pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> (String, Option<String>) {
     match backend {
-        Backend::Sqlite => (format!("sqlite://{}", dir.join("motcua.db").display()), None),
+        Backend::Sqlite => (
+            format!("sqlite://{}", dir.join("motcua.db").display()),
+            None,
+        ),
         Backend::Postgres => {
             let name = format!(
                 "motcua_e2e_{}_{}_{}",
@@ -80,12 +88,21 @@ pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> (String,
                 chrono::Utc::now().timestamp_micros() % 1_000_000
             );
             let admin = postgres_admin_url();
-            let mut connection = sqlx::PgConnection::connect(&admin)
+            let mut connection =
+                sqlx::PgConnection::connect(&admin)
+                    .await
+                    .unwrap_or_else(|error| {
+                        panic!("PostgreSQL at {admin} is required for the tests: {error}")
+                    });
+            connection
+                .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .await
-                .unwrap_or_else(|error| panic!("PostgreSQL at {admin} is required for the tests: {error}"));
-            connection.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create database");
+                .expect("create database");
             connection.close().await.ok();
-            let base = admin.rsplit_once('/').map(|(base, _)| base.to_string()).expect("admin URL has a database");
+            let base = admin
+                .rsplit_once('/')
+                .map(|(base, _)| base.to_string())
+                .expect("admin URL has a database");
             (format!("{base}/{name}"), Some(name))
         }
     }
@@ -101,10 +118,20 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let (database_url, postgres_database) = fresh_database(backend, dir.path()).await;
         let clock = Clock::manual(at(now));
-        let config = Config { limits, cache_dir: Some(dir.path().join("cache")), ..Config::new(database_url.clone()) };
-        let state = app::build_state(&config, clock.clone()).await.expect("server state");
-        motcua::demo::seed(&state).await.expect("seed demo province");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let config = Config {
+            limits,
+            cache_dir: Some(dir.path().join("cache")),
+            ..Config::new(database_url.clone())
+        };
+        let state = app::build_state(&config, clock.clone())
+            .await
+            .expect("server state");
+        motcua::demo::seed(&state)
+            .await
+            .expect("seed demo province");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let router = api::app(state.clone());
         let server = tokio::spawn(async move {
@@ -134,14 +161,23 @@ impl TestServer {
             cache_dir: Some(self._dir.path().join("cache")),
             ..Config::new(self.database_url.clone())
         };
-        let state = app::build_state(&config, self.clock.clone()).await.expect("server state after restart");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let state = app::build_state(&config, self.clock.clone())
+            .await
+            .expect("server state after restart");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let router = api::app(state.clone());
         let server = tokio::spawn(async move {
             axum_serve(listener, router).await;
         });
-        TestServer { base, state, server, ..self }
+        TestServer {
+            base,
+            state,
+            server,
+            ..self
+        }
     }
 
     /// The directory of the compiled-plugin cache.
@@ -161,14 +197,30 @@ impl TestServer {
             .await
             .expect("request reaches the server");
         let status = response.status();
-        let content_type =
-            response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-        let body = serde_json::from_slice(&response.bytes().await.expect("body")).unwrap_or(Value::Null);
-        Response { status, content_type, body }
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let body =
+            serde_json::from_slice(&response.bytes().await.expect("body")).unwrap_or(Value::Null);
+        Response {
+            status,
+            content_type,
+            body,
+        }
     }
 
     pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
-        self.request(reqwest::Method::PUT, path, token, &[], Some(body.to_string().into_bytes())).await
+        self.request(
+            reqwest::Method::PUT,
+            path,
+            token,
+            &[],
+            Some(body.to_string().into_bytes()),
+        )
+        .await
     }
 
     pub fn set_time(&self, now: &str) {
@@ -192,45 +244,96 @@ impl TestServer {
             request = request.header(*name, value);
         }
         if let Some(body) = body {
-            request = request.header("content-type", "application/json").body(body);
+            request = request
+                .header("content-type", "application/json")
+                .body(body);
         }
         let response = request.send().await.expect("request reaches the server");
         let status = response.status();
-        let content_type =
-            response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
         let bytes = response.bytes().await.expect("body");
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Response { status, content_type, body }
+        Response {
+            status,
+            content_type,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
-        self.request(reqwest::Method::GET, path, token, &[], None).await
+        self.request(reqwest::Method::GET, path, token, &[], None)
+            .await
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
-        self.request(reqwest::Method::POST, path, token, &[], Some(body.to_string().into_bytes())).await
+        self.request(
+            reqwest::Method::POST,
+            path,
+            token,
+            &[],
+            Some(body.to_string().into_bytes()),
+        )
+        .await
     }
 
     /// Files a dossier; panics unless it is accepted.
     pub async fn file(&self, token: Option<&str>, body: &Value) -> Filed {
         let response = self.post("/api/v1/dossiers", token, body).await;
-        assert_eq!(response.status, StatusCode::CREATED, "filing failed: {}", response.body);
+        assert_eq!(
+            response.status,
+            StatusCode::CREATED,
+            "filing failed: {}",
+            response.body
+        );
         Filed {
             code: response.body["code"].as_str().expect("code").to_string(),
-            secret: response.body["tracking_secret"].as_str().expect("secret").to_string(),
+            secret: response.body["tracking_secret"]
+                .as_str()
+                .expect("secret")
+                .to_string(),
         }
     }
 
     /// Takes an action as staff at the dossier's current version; returns the response.
-    pub async fn act(&self, token: &str, code: &str, action: &str, note: &str, payload: Value) -> Response {
+    pub async fn act(
+        &self,
+        token: &str,
+        code: &str,
+        action: &str,
+        note: &str,
+        payload: Value,
+    ) -> Response {
         let version = self.version(token, code).await;
-        self.act_at(Some(token), &[], code, version, action, note, payload).await
+        self.act_at(Some(token), &[], code, version, action, note, payload)
+            .await
     }
 
     /// Takes an action as the citizen holding the tracking secret.
-    pub async fn act_as_citizen(&self, secret: &str, code: &str, action: &str, payload: Value) -> Response {
-        let version = self.track(code, secret).await.body["version"].as_i64().expect("version");
-        self.act_at(None, &[("x-tracking-secret", secret.to_string())], code, version, action, "", payload).await
+    pub async fn act_as_citizen(
+        &self,
+        secret: &str,
+        code: &str,
+        action: &str,
+        payload: Value,
+    ) -> Response {
+        let version = self.track(code, secret).await.body["version"]
+            .as_i64()
+            .expect("version");
+        self.act_at(
+            None,
+            &[("x-tracking-secret", secret.to_string())],
+            code,
+            version,
+            action,
+            "",
+            payload,
+        )
+        .await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -260,24 +363,34 @@ impl TestServer {
     /// Takes an action and asserts it succeeded; returns the new dossier view.
     pub async fn act_ok(&self, token: &str, code: &str, action: &str, payload: Value) -> Value {
         let response = self.act(token, code, action, "", payload).await;
-        assert_eq!(response.status, StatusCode::OK, "{action} on {code} failed: {}", response.body);
+        assert_eq!(
+            response.status,
+            StatusCode::OK,
+            "{action} on {code} failed: {}",
+            response.body
+        );
         response.body
     }
 
     pub async fn version(&self, token: &str, code: &str) -> i64 {
-        let response = self.get(&format!("/api/v1/dossiers/{code}"), Some(token)).await;
+        let response = self
+            .get(&format!("/api/v1/dossiers/{code}"), Some(token))
+            .await;
         assert_eq!(response.status, StatusCode::OK, "{}", response.body);
         response.body["version"].as_i64().expect("version")
     }
 
     pub async fn dossier(&self, token: &str, code: &str) -> Value {
-        let response = self.get(&format!("/api/v1/dossiers/{code}"), Some(token)).await;
+        let response = self
+            .get(&format!("/api/v1/dossiers/{code}"), Some(token))
+            .await;
         assert_eq!(response.status, StatusCode::OK, "{}", response.body);
         response.body
     }
 
     pub async fn track(&self, code: &str, secret: &str) -> Response {
-        self.get(&format!("/api/v1/track/{code}?secret={secret}"), None).await
+        self.get(&format!("/api/v1/track/{code}?secret={secret}"), None)
+            .await
     }
 
     /// Rows in the dossier tables: (dossiers, events, documents).
@@ -292,7 +405,11 @@ impl TestServer {
         self.state.store.close().await;
         if let Some(name) = self.postgres_database {
             if let Ok(mut connection) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
-                let _ = connection.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await;
+                let _ = connection
+                    .execute(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .await;
             }
         }
     }
@@ -323,17 +440,33 @@ impl Response {
     /// Asserts an RFC 9457 problem with this status; returns its body.
     pub fn problem(&self, status: StatusCode) -> &Value {
         assert_eq!(self.status, status, "unexpected response: {}", self.body);
-        assert_eq!(self.content_type, "application/problem+json", "problem content type");
-        assert_eq!(self.body["status"].as_u64(), Some(u64::from(status.as_u16())), "problem status field");
-        assert!(self.body["type"].as_str().is_some_and(|t| t.starts_with("urn:motcua:problem:")), "problem type");
-        assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "problem detail");
+        assert_eq!(
+            self.content_type, "application/problem+json",
+            "problem content type"
+        );
+        assert_eq!(
+            self.body["status"].as_u64(),
+            Some(u64::from(status.as_u16())),
+            "problem status field"
+        );
+        assert!(
+            self.body["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("urn:motcua:problem:")),
+            "problem type"
+        );
+        assert!(
+            self.body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "problem detail"
+        );
         &self.body
     }
 }
 
 /// A component built from `plugins/` by the host's build script, by artifact stem.
 pub fn plugin_bytes(stem: &str) -> Vec<u8> {
-    motcua::bundled::built_plugin(stem).unwrap_or_else(|error| panic!("plugin {stem} was not built: {error}"))
+    motcua::bundled::built_plugin(stem)
+        .unwrap_or_else(|error| panic!("plugin {stem} was not built: {error}"))
 }
 
 /// The same component with a custom section appended: other bytes, same code.

@@ -107,8 +107,16 @@ async fn bad_input_is_a_problem_and_writes_nothing(backend: Backend) {
     for (name, method, path, token, headers, body, status, problem) in cases {
         let response = server.request(method, &path, token, &headers, body).await;
         let body = response.problem(status);
-        assert_eq!(body["type"], format!("urn:motcua:problem:{problem}"), "[{backend:?}] {name}: {body}");
-        assert_eq!(server.row_counts().await, before, "[{backend:?}] {name}: wrote rows");
+        assert_eq!(
+            body["type"],
+            format!("urn:motcua:problem:{problem}"),
+            "[{backend:?}] {name}: {body}"
+        );
+        assert_eq!(
+            server.row_counts().await,
+            before,
+            "[{backend:?}] {name}: wrote rows"
+        );
     }
     // The dossier is untouched by all of the above.
     assert_eq!(server.version(OFFICER, &filed.code).await, 1);
@@ -127,30 +135,72 @@ async fn inbox_is_newest_first_filtered_and_paged(backend: Backend) {
     assert_eq!(codes[0], "000.31.19.H43-260302-0001");
     assert_eq!(codes[4], "000.31.19.H43-260302-0005");
     server.set_time("2026-03-02 09:00");
-    server.act_ok(OFFICER, &codes[1], "receive", json!({})).await;
+    server
+        .act_ok(OFFICER, &codes[1], "receive", json!({}))
+        .await;
 
-    let page = server.get("/api/v1/units/xuan-hoa/dossiers?per_page=2&page=1", Some(OFFICER)).await;
+    let page = server
+        .get(
+            "/api/v1/units/xuan-hoa/dossiers?per_page=2&page=1",
+            Some(OFFICER),
+        )
+        .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_eq!(page.body["total"], 5);
-    let listed: Vec<&str> = page.body["items"].as_array().unwrap().iter().map(|i| i["code"].as_str().unwrap()).collect();
+    let listed: Vec<&str> = page.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["code"].as_str().unwrap())
+        .collect();
     assert_eq!(listed, [codes[4].as_str(), codes[3].as_str()]);
-    let page3 = server.get("/api/v1/units/xuan-hoa/dossiers?per_page=2&page=3", Some(OFFICER)).await;
+    let page3 = server
+        .get(
+            "/api/v1/units/xuan-hoa/dossiers?per_page=2&page=3",
+            Some(OFFICER),
+        )
+        .await;
     assert_eq!(page3.body["items"].as_array().unwrap().len(), 1);
     assert_eq!(page3.body["items"][0]["code"], codes[0].as_str());
 
     for filter in ["4", "processing"] {
-        let processing = server.get(&format!("/api/v1/units/xuan-hoa/dossiers?status={filter}"), Some(OFFICER)).await;
+        let processing = server
+            .get(
+                &format!("/api/v1/units/xuan-hoa/dossiers?status={filter}"),
+                Some(OFFICER),
+            )
+            .await;
         assert_eq!(processing.body["total"], 1, "{filter}");
         assert_eq!(processing.body["items"][0]["code"], codes[1].as_str());
     }
-    let other = server.get("/api/v1/units/thanh-ba/dossiers", Some("demo-thanh-ba-officer")).await;
-    assert_eq!(other.body["total"], 0, "Thanh Ba's inbox holds none of Xuân Hòa's dossiers");
+    let other = server
+        .get(
+            "/api/v1/units/thanh-ba/dossiers",
+            Some("demo-thanh-ba-officer"),
+        )
+        .await;
+    assert_eq!(
+        other.body["total"], 0,
+        "Thanh Ba's inbox holds none of Xuân Hòa's dossiers"
+    );
 
     // What a unit offers comes from the plugins' describe.
     let offered = server.get("/api/v1/procedures?unit=xuan-hoa", None).await;
-    let birth_info = offered.body["procedures"].as_array().unwrap().iter().find(|p| p["code"] == "1.001193").unwrap().clone();
+    let birth_info = offered.body["procedures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["code"] == "1.001193")
+        .unwrap()
+        .clone();
     assert_eq!(birth_info["processing_time"]["kind"], "same-day");
-    assert!(birth_info["legal_basis"].as_array().unwrap().iter().any(|l| l.as_str().unwrap().contains("Hộ tịch")));
+    assert!(
+        birth_info["legal_basis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l.as_str().unwrap().contains("Hộ tịch"))
+    );
     assert_eq!(birth_info["build"]["sha256"].as_str().unwrap().len(), 64);
     server.finish().await;
 }
@@ -158,23 +208,66 @@ async fn inbox_is_newest_first_filtered_and_paged(backend: Backend) {
 async fn audit_rows_cannot_be_edited(backend: Backend) {
     let server = TestServer::start(backend, "2026-03-02 08:00").await;
     let filed = server.file(None, &filings()["birth"]).await;
-    let update = format!("UPDATE dossier_events SET note = 'edited' WHERE dossier_code = '{}'", filed.code);
-    let delete = format!("DELETE FROM dossier_events WHERE dossier_code = '{}'", filed.code);
+    let update = format!(
+        "UPDATE dossier_events SET note = 'edited' WHERE dossier_code = '{}'",
+        filed.code
+    );
+    let delete = format!(
+        "DELETE FROM dossier_events WHERE dossier_code = '{}'",
+        filed.code
+    );
     match backend {
         Backend::Sqlite => {
-            let mut connection = sqlx::SqliteConnection::connect(&server.database_url).await.unwrap();
-            assert!(connection.execute(sqlx::AssertSqlSafe(update)).await.is_err(), "update refused");
-            assert!(connection.execute(sqlx::AssertSqlSafe(delete)).await.is_err(), "delete refused");
+            let mut connection = sqlx::SqliteConnection::connect(&server.database_url)
+                .await
+                .unwrap();
+            assert!(
+                connection
+                    .execute(sqlx::AssertSqlSafe(update))
+                    .await
+                    .is_err(),
+                "update refused"
+            );
+            assert!(
+                connection
+                    .execute(sqlx::AssertSqlSafe(delete))
+                    .await
+                    .is_err(),
+                "delete refused"
+            );
         }
         Backend::Postgres => {
-            let mut connection = sqlx::PgConnection::connect(&server.database_url).await.unwrap();
-            assert!(connection.execute(sqlx::AssertSqlSafe(update)).await.is_err(), "update refused");
-            assert!(connection.execute(sqlx::AssertSqlSafe(delete)).await.is_err(), "delete refused");
+            let mut connection = sqlx::PgConnection::connect(&server.database_url)
+                .await
+                .unwrap();
+            assert!(
+                connection
+                    .execute(sqlx::AssertSqlSafe(update))
+                    .await
+                    .is_err(),
+                "update refused"
+            );
+            assert!(
+                connection
+                    .execute(sqlx::AssertSqlSafe(delete))
+                    .await
+                    .is_err(),
+                "delete refused"
+            );
         }
     }
-    let audit = server.get(&format!("/api/v1/dossiers/{}/audit", filed.code), Some(OFFICER)).await;
+    let audit = server
+        .get(
+            &format!("/api/v1/dossiers/{}/audit", filed.code),
+            Some(OFFICER),
+        )
+        .await;
     assert_eq!(audit.body["valid"], true);
     server.finish().await;
 }
 
-motcua_e2e::on_both_backends!(bad_input_is_a_problem_and_writes_nothing, inbox_is_newest_first_filtered_and_paged, audit_rows_cannot_be_edited);
+motcua_e2e::on_both_backends!(
+    bad_input_is_a_problem_and_writes_nothing,
+    inbox_is_newest_first_filtered_and_paged,
+    audit_rows_cannot_be_edited
+);

@@ -17,8 +17,18 @@ fn filings() -> Value {
 
 async fn deploy_fixture(server: &TestServer, stem: &str) -> String {
     let bytes = motcua::bundled::built_plugin(stem).expect("fixture built by host/build.rs");
-    let (build, _) = server.state.registry.publish(bytes, &motcua_e2e::publisher(), "2026-03-02T08:00:00+07:00").await.expect("publish");
-    server.state.registry.bind("xuan-hoa", &build.sha256, "{}").await.expect("bind");
+    let (build, _) = server
+        .state
+        .registry
+        .publish(bytes, &motcua_e2e::publisher(), "2026-03-02T08:00:00+07:00")
+        .await
+        .expect("publish");
+    server
+        .state
+        .registry
+        .bind("xuan-hoa", &build.sha256, "{}")
+        .await
+        .expect("bind");
     build.info.code.clone()
 }
 
@@ -52,15 +62,36 @@ async fn hostile_plugins_fail_alone_and_in_bounded_time() {
         );
         let (bad, elapsed) = bad;
         let problem = bad.problem(StatusCode::BAD_GATEWAY);
-        assert_eq!(problem["type"], "urn:motcua:problem:plugin-failed", "{stem}: {problem}");
+        assert_eq!(
+            problem["type"], "urn:motcua:problem:plugin-failed",
+            "{stem}: {problem}"
+        );
         let detail = problem["detail"].as_str().unwrap();
-        assert!(detail.contains(&procedure), "{stem}: the error names the plugin: {detail}");
-        assert!(detail.contains(expected), "{stem}: the error says what happened: {detail}");
+        assert!(
+            detail.contains(&procedure),
+            "{stem}: the error names the plugin: {detail}"
+        );
+        assert!(
+            detail.contains(expected),
+            "{stem}: the error says what happened: {detail}"
+        );
         // Generous bound for a loaded CI machine; the budget itself is ~100 ms.
-        assert!(elapsed < budget * 20 + Duration::from_secs(2), "{stem}: took {elapsed:?}");
-        assert_eq!(fine.status, StatusCode::CREATED, "{stem}: a concurrent good filing failed: {}", fine.body);
+        assert!(
+            elapsed < budget * 20 + Duration::from_secs(2),
+            "{stem}: took {elapsed:?}"
+        );
+        assert_eq!(
+            fine.status,
+            StatusCode::CREATED,
+            "{stem}: a concurrent good filing failed: {}",
+            fine.body
+        );
         let after = server.row_counts().await;
-        assert_eq!(after.0, before.0 + 1, "{stem}: only the good dossier was written");
+        assert_eq!(
+            after.0,
+            before.0 + 1,
+            "{stem}: only the good dossier was written"
+        );
         eprintln!("{stem}: failed in {elapsed:?} with: {detail}");
     }
 
@@ -83,11 +114,28 @@ async fn the_runtime_refuses_what_is_not_a_procedure_component() {
     // A core module (not a component), and random bytes.
     let core_module = b"\0asm\x01\0\0\0".to_vec();
     let publisher = motcua_e2e::publisher();
-    let error = registry.publish(core_module, &publisher, "now").await.err().expect("core module refused");
-    assert!(error.to_string().contains("core WebAssembly module"), "{error}");
-    let error = registry.publish(vec![7u8; 512], &publisher, "now").await.err().expect("garbage refused");
-    assert!(error.to_string().contains("not a valid component"), "{error}");
-    assert!(server.state.store.builds().await.unwrap().len() == 2, "nothing beyond the demo builds was stored");
+    let error = registry
+        .publish(core_module, &publisher, "now")
+        .await
+        .err()
+        .expect("core module refused");
+    assert!(
+        error.to_string().contains("core WebAssembly module"),
+        "{error}"
+    );
+    let error = registry
+        .publish(vec![7u8; 512], &publisher, "now")
+        .await
+        .err()
+        .expect("garbage refused");
+    assert!(
+        error.to_string().contains("not a valid component"),
+        "{error}"
+    );
+    assert!(
+        server.state.store.builds().await.unwrap().len() == 2,
+        "nothing beyond the demo builds was stored"
+    );
     server.finish().await;
 }
 
@@ -101,20 +149,63 @@ async fn decisions_that_break_the_declared_steps_are_rejected_before_writing() {
     let officer = "demo-xuan-hoa-officer";
     let before = server.row_counts().await;
     for (action, status, problem, says) in [
-        ("jump", StatusCode::UNPROCESSABLE_ENTITY, "decision-rejected", "not declared"),
-        ("mislabel", StatusCode::UNPROCESSABLE_ENTITY, "decision-rejected", "declared with status processing"),
-        ("empty-supplement", StatusCode::UNPROCESSABLE_ENTITY, "decision-rejected", "list the missing items"),
-        ("settle-bare", StatusCode::UNPROCESSABLE_ENTITY, "decision-rejected", "without a result"),
-        ("double-apology", StatusCode::UNPROCESSABLE_ENTITY, "decision-rejected", "due date"),
-        ("bad-date", StatusCode::BAD_GATEWAY, "plugin-failed", "not a calendar date"),
+        (
+            "jump",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "decision-rejected",
+            "not declared",
+        ),
+        (
+            "mislabel",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "decision-rejected",
+            "declared with status processing",
+        ),
+        (
+            "empty-supplement",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "decision-rejected",
+            "list the missing items",
+        ),
+        (
+            "settle-bare",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "decision-rejected",
+            "without a result",
+        ),
+        (
+            "double-apology",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "decision-rejected",
+            "due date",
+        ),
+        (
+            "bad-date",
+            StatusCode::BAD_GATEWAY,
+            "plugin-failed",
+            "not a calendar date",
+        ),
     ] {
-        let response = server.act(officer, &filed.code, action, "", json!({})).await;
+        let response = server
+            .act(officer, &filed.code, action, "", json!({}))
+            .await;
         let body = response.problem(status);
-        assert_eq!(body["type"], format!("urn:motcua:problem:{problem}"), "{action}: {body}");
-        assert!(body["detail"].as_str().unwrap().contains(says), "{action}: {body}");
+        assert_eq!(
+            body["type"],
+            format!("urn:motcua:problem:{problem}"),
+            "{action}: {body}"
+        );
+        assert!(
+            body["detail"].as_str().unwrap().contains(says),
+            "{action}: {body}"
+        );
         assert_eq!(server.row_counts().await, before, "{action}: wrote rows");
     }
-    assert_eq!(server.version(officer, &filed.code).await, 1, "the dossier never moved");
+    assert_eq!(
+        server.version(officer, &filed.code).await,
+        1,
+        "the dossier never moved"
+    );
     server.finish().await;
 }
 
@@ -135,13 +226,23 @@ async fn a_full_instance_pool_pushes_back_with_503() {
     // for the queue timeout and is told to come back.
     let (first, second) = tokio::join!(server.post("/api/v1/dossiers", None, &hostile), async {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        server.request(reqwest::Method::POST, "/api/v1/dossiers", None, &[], Some(filings()["birth"].to_string().into_bytes())).await
+        server
+            .request(
+                reqwest::Method::POST,
+                "/api/v1/dossiers",
+                None,
+                &[],
+                Some(filings()["birth"].to_string().into_bytes()),
+            )
+            .await
     });
     first.problem(StatusCode::BAD_GATEWAY);
     let busy = second.problem(StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(busy["type"], "urn:motcua:problem:busy", "{busy}");
     // Once the slot is free again, filing works.
-    let after = server.post("/api/v1/dossiers", None, &filings()["birth"]).await;
+    let after = server
+        .post("/api/v1/dossiers", None, &filings()["birth"])
+        .await;
     assert_eq!(after.status, StatusCode::CREATED, "{}", after.body);
     server.finish().await;
 }

@@ -83,9 +83,10 @@ fn scenario_dir() -> PathBuf {
 
 fn load_scenarios() -> (Value, Vec<(String, Scenario)>) {
     let dir = scenario_dir();
-    let filings: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("_filings.json")).expect("read _filings.json"))
-            .expect("_filings.json is JSON");
+    let filings: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("_filings.json")).expect("read _filings.json"),
+    )
+    .expect("_filings.json is JSON");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("scenario dir")
         .map(|entry| entry.expect("entry").path())
@@ -93,14 +94,21 @@ fn load_scenarios() -> (Value, Vec<(String, Scenario)>) {
         .filter(|path| !path.file_name().unwrap().to_string_lossy().starts_with('_'))
         .collect();
     files.sort();
-    assert!(files.len() >= 8, "expected the scenario suite, found {} files", files.len());
+    assert!(
+        files.len() >= 8,
+        "expected the scenario suite, found {} files",
+        files.len()
+    );
     let scenarios = files
         .into_iter()
         .map(|path| {
             let text = std::fs::read_to_string(&path).expect("read scenario");
             let scenario: Scenario = serde_json::from_str(&text)
                 .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-            (path.file_name().unwrap().to_string_lossy().to_string(), scenario)
+            (
+                path.file_name().unwrap().to_string_lossy().to_string(),
+                scenario,
+            )
         })
         .collect();
     (filings, scenarios)
@@ -128,51 +136,91 @@ fn merge_patch(target: &mut Value, patch: &Value) {
 
 fn check(context: &str, expect: &Expect, http: StatusCode, body: &Value) {
     let want_http = expect.http.unwrap_or(200);
-    assert_eq!(http.as_u16(), want_http, "{context}: HTTP status; body {body}");
+    assert_eq!(
+        http.as_u16(),
+        want_http,
+        "{context}: HTTP status; body {body}"
+    );
     if let Some(problem) = &expect.problem {
-        assert_eq!(body["type"], format!("urn:motcua:problem:{problem}"), "{context}: problem type; body {body}");
+        assert_eq!(
+            body["type"],
+            format!("urn:motcua:problem:{problem}"),
+            "{context}: problem type; body {body}"
+        );
     }
     if let Some(refusal) = &expect.refusal {
-        assert_eq!(body["code"], refusal.as_str(), "{context}: refusal code; body {body}");
+        assert_eq!(
+            body["code"],
+            refusal.as_str(),
+            "{context}: refusal code; body {body}"
+        );
     }
     if let Some(status) = expect.status {
-        assert_eq!(body["status"]["code"], status, "{context}: canonical status; body {body}");
+        assert_eq!(
+            body["status"]["code"], status,
+            "{context}: canonical status; body {body}"
+        );
     }
     if let Some(step) = &expect.step {
-        let actual = if body["step"].is_string() { &body["step"] } else { &body["step"]["id"] };
+        let actual = if body["step"].is_string() {
+            &body["step"]
+        } else {
+            &body["step"]["id"]
+        };
         assert_eq!(actual, step.as_str(), "{context}: step");
     }
     if let Some(due) = &expect.due_date {
         assert_eq!(&body["due_date"], due, "{context}: due date");
     }
     if let Some(count) = expect.supplement_count {
-        assert_eq!(body["supplement_count"], count, "{context}: supplement count");
+        assert_eq!(
+            body["supplement_count"], count,
+            "{context}: supplement count"
+        );
     }
     if let Some(fees) = expect.fees_requested_vnd {
-        assert_eq!(body["fees"]["requested_vnd"], fees, "{context}: fees requested");
+        assert_eq!(
+            body["fees"]["requested_vnd"], fees,
+            "{context}: fees requested"
+        );
     }
     if let Some(fees) = expect.fees_paid_vnd {
         assert_eq!(body["fees"]["paid_vnd"], fees, "{context}: fees paid");
     }
     if let Some(kind) = &expect.result_kind {
-        assert_eq!(body["result"]["kind"], kind.as_str(), "{context}: result kind");
+        assert_eq!(
+            body["result"]["kind"],
+            kind.as_str(),
+            "{context}: result kind"
+        );
     }
     for target in &expect.findings {
         let findings = body["findings"].as_array().cloned().unwrap_or_default();
         assert!(
-            findings.iter().any(|finding| finding["target"] == target.as_str()),
+            findings
+                .iter()
+                .any(|finding| finding["target"] == target.as_str()),
             "{context}: expected a finding on {target}; got {findings:?}"
         );
     }
     for target in &expect.pending_supplement {
-        let items = body["pending_supplement"].as_array().cloned().unwrap_or_default();
+        let items = body["pending_supplement"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         assert!(
             items.iter().any(|item| item["target"] == target.as_str()),
             "{context}: expected supplement item {target}; got {items:?}"
         );
     }
     if let Some(prefix) = &expect.code_prefix {
-        assert!(body["code"].as_str().is_some_and(|code| code.starts_with(prefix.as_str())), "{context}: code {}", body["code"]);
+        assert!(
+            body["code"]
+                .as_str()
+                .is_some_and(|code| code.starts_with(prefix.as_str())),
+            "{context}: code {}",
+            body["code"]
+        );
     }
 }
 
@@ -205,13 +253,27 @@ async fn assert_chain_verifies(server: &TestServer, token: &str, code: &str) {
     assert!(!events.is_empty(), "{code}: no history");
     // Recompute every hash from what the API served: the chain must hold without
     // trusting the server's own verdict.
-    assert_eq!(verify_chain(&events), Ok(events.len()), "{code}: chain rebuilt from the served history");
-    let audit = server.get(&format!("/api/v1/dossiers/{code}/audit"), Some(token)).await;
+    assert_eq!(
+        verify_chain(&events),
+        Ok(events.len()),
+        "{code}: chain rebuilt from the served history"
+    );
+    let audit = server
+        .get(&format!("/api/v1/dossiers/{code}/audit"), Some(token))
+        .await;
     assert_eq!(audit.status, StatusCode::OK, "{}", audit.body);
-    assert_eq!(audit.body["valid"], true, "{code}: audit chain: {}", audit.body);
+    assert_eq!(
+        audit.body["valid"], true,
+        "{code}: audit chain: {}",
+        audit.body
+    );
     assert_eq!(audit.body["events"], events.len() as i64);
     let stored = server.state.store.events(code).await.expect("events");
-    assert_eq!(verify_chain(&stored), Ok(stored.len()), "{code}: stored chain");
+    assert_eq!(
+        verify_chain(&stored),
+        Ok(stored.len()),
+        "{code}: stored chain"
+    );
 }
 
 async fn run_all(backend: Backend) {
@@ -229,20 +291,38 @@ async fn run_all(backend: Backend) {
             merge_patch(&mut body, patch);
         }
         let before = server.row_counts().await;
-        let response = server.post("/api/v1/dossiers", scenario.file_as.as_deref(), &body).await;
+        let response = server
+            .post("/api/v1/dossiers", scenario.file_as.as_deref(), &body)
+            .await;
         let expect_http = scenario.expect_filed.http.unwrap_or(201);
         check_filing(&context, &scenario.expect_filed, expect_http, &response);
         if expect_http != 201 {
-            assert_eq!(server.row_counts().await, before, "{context}: a refused filing wrote rows");
+            assert_eq!(
+                server.row_counts().await,
+                before,
+                "{context}: a refused filing wrote rows"
+            );
             continue;
         }
         let code = response.body["code"].as_str().expect("code").to_string();
-        let secret = response.body["tracking_secret"].as_str().expect("secret").to_string();
-        let unit = body["handling_unit"].as_str().or(body["receiving_unit"].as_str()).unwrap().to_string();
+        let secret = response.body["tracking_secret"]
+            .as_str()
+            .expect("secret")
+            .to_string();
+        let unit = body["handling_unit"]
+            .as_str()
+            .or(body["receiving_unit"].as_str())
+            .unwrap()
+            .to_string();
         let officer = format!("demo-{unit}-officer");
 
         for (index, step) in scenario.steps.iter().enumerate() {
-            let context = format!("{context} step {} ({} as {})", index + 1, step.action, step.actor);
+            let context = format!(
+                "{context} step {} ({} as {})",
+                index + 1,
+                step.action,
+                step.actor
+            );
             if let Some(at) = &step.at {
                 server.set_time(at);
             }
@@ -252,32 +332,74 @@ async fn run_all(backend: Backend) {
             let before = server.row_counts().await;
             let response = if step.actor == "citizen" {
                 server
-                    .act_at(None, &[("x-tracking-secret", secret.clone())], &code, version, &step.action, &step.note, payload)
+                    .act_at(
+                        None,
+                        &[("x-tracking-secret", secret.clone())],
+                        &code,
+                        version,
+                        &step.action,
+                        &step.note,
+                        payload,
+                    )
                     .await
             } else {
-                server.act_at(Some(&step.actor), &[], &code, version, &step.action, &step.note, payload).await
+                server
+                    .act_at(
+                        Some(&step.actor),
+                        &[],
+                        &code,
+                        version,
+                        &step.action,
+                        &step.note,
+                        payload,
+                    )
+                    .await
             };
             if step.actor == "citizen" && response.status == StatusCode::OK {
                 // The citizen gets the tracking view; check the full state as an officer sees it.
-                assert!(response.body.get("applicant").is_none(), "{context}: the citizen's answer carries personal data");
+                assert!(
+                    response.body.get("applicant").is_none(),
+                    "{context}: the citizen's answer carries personal data"
+                );
                 let full = server.dossier(&officer, &code).await;
                 check(&context, &step.expect, response.status, &full);
             } else {
                 check(&context, &step.expect, response.status, &response.body);
             }
             if response.status != StatusCode::OK {
-                assert_eq!(response.content_type, "application/problem+json", "{context}: problem content type");
-                assert_eq!(server.row_counts().await, before, "{context}: a refused action wrote rows");
+                assert_eq!(
+                    response.content_type, "application/problem+json",
+                    "{context}: problem content type"
+                );
+                assert_eq!(
+                    server.row_counts().await,
+                    before,
+                    "{context}: a refused action wrote rows"
+                );
                 let after = server.dossier(&officer, &code).await;
-                assert_eq!(after["version"], current["version"], "{context}: a refused action changed the dossier");
+                assert_eq!(
+                    after["version"], current["version"],
+                    "{context}: a refused action changed the dossier"
+                );
             }
         }
 
         let track = server.track(&code, &secret).await;
-        assert_eq!(track.status, StatusCode::OK, "{context}: tracking: {}", track.body);
-        assert!(track.body.get("applicant").is_none(), "{context}: the citizen view must not carry personal data");
+        assert_eq!(
+            track.status,
+            StatusCode::OK,
+            "{context}: tracking: {}",
+            track.body
+        );
+        assert!(
+            track.body.get("applicant").is_none(),
+            "{context}: the citizen view must not carry personal data"
+        );
         if let Some(status) = scenario.final_track_status {
-            assert_eq!(track.body["status"]["code"], status, "{context}: final status as the citizen sees it");
+            assert_eq!(
+                track.body["status"]["code"], status,
+                "{context}: final status as the citizen sees it"
+            );
         }
         assert_chain_verifies(&server, &officer, &code).await;
     }
@@ -290,9 +412,20 @@ fn check_filing(context: &str, expect: &Expect, http: u16, response: &motcua_e2e
         // Filing answers `step` as a plain id; normalise to the dossier view's shape.
         body["step"] = json!({ "id": response.body["step"] });
     } else {
-        assert_eq!(response.content_type, "application/problem+json", "{context}: problem content type");
+        assert_eq!(
+            response.content_type, "application/problem+json",
+            "{context}: problem content type"
+        );
     }
-    check(context, &Expect { http: Some(http), ..expect.clone() }, response.status, &body);
+    check(
+        context,
+        &Expect {
+            http: Some(http),
+            ..expect.clone()
+        },
+        response.status,
+        &body,
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -21,12 +21,22 @@ pub use self::motcua::procedure::types as wit;
 pub struct Malformed(pub String);
 
 pub fn date_to_wit(date: NaiveDate) -> wit::Date {
-    wit::Date { year: date.year(), month: date.month() as u8, day: date.day() as u8 }
+    wit::Date {
+        year: date.year(),
+        month: date.month() as u8,
+        day: date.day() as u8,
+    }
 }
 
 pub fn date_from_wit(date: wit::Date) -> Result<NaiveDate, Malformed> {
-    NaiveDate::from_ymd_opt(date.year, u32::from(date.month), u32::from(date.day))
-        .ok_or_else(|| Malformed(format!("{}-{}-{} is not a calendar date", date.year, date.month, date.day)))
+    NaiveDate::from_ymd_opt(date.year, u32::from(date.month), u32::from(date.day)).ok_or_else(
+        || {
+            Malformed(format!(
+                "{}-{}-{} is not a calendar date",
+                date.year, date.month, date.day
+            ))
+        },
+    )
 }
 
 pub fn datetime_to_wit(at: NaiveDateTime) -> wit::Datetime {
@@ -137,14 +147,22 @@ fn result_to_wit(result: &domain::ResultDocument) -> wit::ResultDocument {
 }
 
 fn result_from_wit(result: wit::ResultDocument) -> domain::ResultDocument {
-    domain::ResultDocument { kind: result.kind, name: result.name, number: result.number, digitized: result.digitized }
+    domain::ResultDocument {
+        kind: result.kind,
+        name: result.name,
+        number: result.number,
+        digitized: result.digitized,
+    }
 }
 
 fn parse_json(what: &str, text: &str) -> Result<serde_json::Value, Malformed> {
-    serde_json::from_str(text).map_err(|error| Malformed(format!("{what} is not valid JSON: {error}")))
+    serde_json::from_str(text)
+        .map_err(|error| Malformed(format!("{what} is not valid JSON: {error}")))
 }
 
-pub fn procedure_info_from_wit(info: wit::ProcedureInfo) -> Result<domain::ProcedureInfo, Malformed> {
+pub fn procedure_info_from_wit(
+    info: wit::ProcedureInfo,
+) -> Result<domain::ProcedureInfo, Malformed> {
     Ok(domain::ProcedureInfo {
         form_schema: parse_json("form-schema", &info.form_schema)?,
         settings_schema: parse_json("settings-schema", &info.settings_schema)?,
@@ -159,7 +177,12 @@ pub fn procedure_info_from_wit(info: wit::ProcedureInfo) -> Result<domain::Proce
         fees: info
             .fees
             .into_iter()
-            .map(|fee| domain::Fee { code: fee.code, name: fee.name, amount_vnd: fee.amount_vnd, note: fee.note })
+            .map(|fee| domain::Fee {
+                code: fee.code,
+                name: fee.name,
+                amount_vnd: fee.amount_vnd,
+                note: fee.note,
+            })
             .collect(),
         documents: info
             .documents
@@ -171,7 +194,10 @@ pub fn procedure_info_from_wit(info: wit::ProcedureInfo) -> Result<domain::Proce
                 options: requirement
                     .options
                     .into_iter()
-                    .map(|option| domain::DocumentOption { kind: option.kind, name: option.name })
+                    .map(|option| domain::DocumentOption {
+                        kind: option.kind,
+                        name: option.name,
+                    })
                     .collect(),
             })
             .collect(),
@@ -268,21 +294,35 @@ pub fn command_to_wit(command: &domain::Command) -> wit::Command {
 fn effect_from_wit(effect: wit::Effect) -> Result<domain::Effect, Malformed> {
     use domain::Effect as E;
     Ok(match effect {
-        wit::Effect::StartClock(time) => E::StartClock { processing_time: processing_time_from_wit(time) },
+        wit::Effect::StartClock(time) => E::StartClock {
+            processing_time: processing_time_from_wit(time),
+        },
         wit::Effect::RequestSupplement(items) => E::RequestSupplement {
             items: items
                 .into_iter()
-                .map(|item| domain::MissingItem { target: item.target, message: item.message })
+                .map(|item| domain::MissingItem {
+                    target: item.target,
+                    message: item.message,
+                })
                 .collect(),
         },
-        wit::Effect::ExtendDue(extension) => {
-            E::ExtendDue { new_due_date: date_from_wit(extension.new_due_date)?, reason: extension.reason }
-        }
-        wit::Effect::RequestFee(fee) => E::RequestFee { code: fee.code, amount_vnd: fee.amount_vnd, reason: fee.reason },
-        wit::Effect::RecordPayment(payment) => {
-            E::RecordPayment { amount_vnd: payment.amount_vnd, online: payment.online, receipt: payment.receipt }
-        }
-        wit::Effect::IssueResult(result) => E::IssueResult { result: result_from_wit(result) },
+        wit::Effect::ExtendDue(extension) => E::ExtendDue {
+            new_due_date: date_from_wit(extension.new_due_date)?,
+            reason: extension.reason,
+        },
+        wit::Effect::RequestFee(fee) => E::RequestFee {
+            code: fee.code,
+            amount_vnd: fee.amount_vnd,
+            reason: fee.reason,
+        },
+        wit::Effect::RecordPayment(payment) => E::RecordPayment {
+            amount_vnd: payment.amount_vnd,
+            online: payment.online,
+            receipt: payment.receipt,
+        },
+        wit::Effect::IssueResult(result) => E::IssueResult {
+            result: result_from_wit(result),
+        },
         wit::Effect::NotifyApplicant(message) => E::NotifyApplicant { message },
     })
 }
@@ -294,9 +334,16 @@ pub fn decision_from_wit(
         Ok(decision) => Ok(Ok(domain::Decision {
             next_step: decision.next_step,
             status: status_from_wit(decision.status),
-            effects: decision.effects.into_iter().map(effect_from_wit).collect::<Result<_, _>>()?,
+            effects: decision
+                .effects
+                .into_iter()
+                .map(effect_from_wit)
+                .collect::<Result<_, _>>()?,
             note: decision.note,
         })),
-        Err(refusal) => Ok(Err(domain::Refusal { code: refusal.code, message: refusal.message })),
+        Err(refusal) => Ok(Err(domain::Refusal {
+            code: refusal.code,
+            message: refusal.message,
+        })),
     }
 }

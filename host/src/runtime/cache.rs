@@ -48,10 +48,18 @@ impl ArtifactCache {
     /// Opens (creating, readable by this user only) the cache directory and removes
     /// what no current engine can use: entries of other engine fingerprints and
     /// temporary files a crash left behind.
-    pub fn new(dir: impl Into<PathBuf>, key: &[u8], engine: &Engine) -> std::io::Result<ArtifactCache> {
+    pub fn new(
+        dir: impl Into<PathBuf>,
+        key: &[u8],
+        engine: &Engine,
+    ) -> std::io::Result<ArtifactCache> {
         let dir = dir.into();
         create_private_dir(&dir)?;
-        let cache = ArtifactCache { dir, key: key.to_vec(), writes: AtomicU64::new(0) };
+        let cache = ArtifactCache {
+            dir,
+            key: key.to_vec(),
+            writes: AtomicU64::new(0),
+        };
         let suffix = format!("-{}.cwasm", cache.fingerprint(engine));
         for entry in std::fs::read_dir(&cache.dir)?.flatten() {
             let name = entry.file_name().to_string_lossy().to_string();
@@ -74,7 +82,8 @@ impl ArtifactCache {
 
     /// The file a build's compiled form lives in for this engine.
     pub fn entry_path(&self, engine: &Engine, sha256: &str) -> PathBuf {
-        self.dir.join(format!("{sha256}-{}.cwasm", self.fingerprint(engine)))
+        self.dir
+            .join(format!("{sha256}-{}.cwasm", self.fingerprint(engine)))
     }
 
     /// The compiled component for build `sha256`, if a valid entry exists.
@@ -96,7 +105,10 @@ impl ArtifactCache {
     pub fn store(&self, engine: &Engine, sha256: &str, component: &Component) {
         let path = self.entry_path(engine, sha256);
         let Ok(serialized) = component.serialize() else {
-            tracing::warn!(build = sha256, "could not serialise a compiled build for the cache");
+            tracing::warn!(
+                build = sha256,
+                "could not serialise a compiled build for the cache"
+            );
             return;
         };
         let mut file = self.tag(engine, sha256, &serialized).to_vec();
@@ -104,8 +116,13 @@ impl ArtifactCache {
         // Write beside, then rename: a crash never leaves a half-written entry in place,
         // and two writers of one entry never share a temporary file.
         let write = self.writes.fetch_add(1, Ordering::Relaxed);
-        let temporary = self.dir.join(format!("{sha256}.tmp{}-{write}", std::process::id()));
-        if std::fs::write(&temporary, &file).and_then(|()| std::fs::rename(&temporary, &path)).is_err() {
+        let temporary = self
+            .dir
+            .join(format!("{sha256}.tmp{}-{write}", std::process::id()));
+        if std::fs::write(&temporary, &file)
+            .and_then(|()| std::fs::rename(&temporary, &path))
+            .is_err()
+        {
             tracing::warn!(path = %path.display(), "could not write the compiled cache entry");
             let _ = std::fs::remove_file(&temporary);
         }
@@ -147,7 +164,10 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
         let mode = std::fs::metadata(dir)?.permissions().mode();
         if mode & 0o022 != 0 {
             return Err(std::io::Error::other(format!(
@@ -187,6 +207,9 @@ mod tests {
     #[test]
     fn hmac_matches_rfc_4231_case_2() {
         let tag = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
-        assert_eq!(hex::encode(tag), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        assert_eq!(
+            hex::encode(tag),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
 }

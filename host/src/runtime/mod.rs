@@ -21,21 +21,29 @@ use self::bindings::{Procedure, ProcedurePre};
 pub use self::cache::{ArtifactCache, CacheOutcome};
 pub use self::engine::SandboxLimits;
 use crate::calendar::Calendar;
-use crate::domain::{Command, Decision, DossierSnapshot, Finding, ProcedureInfo, Refusal, Submission};
+use crate::domain::{
+    Command, Decision, DossierSnapshot, Finding, ProcedureInfo, Refusal, Submission,
+};
 
 /// Why a plugin call or load failed. Every variant names the plugin build.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
     #[error("plugin {plugin} ran past its CPU budget of {budget_ms} ms and was stopped")]
     Timeout { plugin: String, budget_ms: u128 },
-    #[error("plugin {plugin} tried to grow its memory past the {cap_bytes}-byte cap and was stopped")]
+    #[error(
+        "plugin {plugin} tried to grow its memory past the {cap_bytes}-byte cap and was stopped"
+    )]
     MemoryExceeded { plugin: String, cap_bytes: usize },
     #[error("plugin {plugin} trapped: {message}")]
     Trapped { plugin: String, message: String },
     #[error("plugin {plugin} gave a malformed answer: {message}")]
     Malformed { plugin: String, message: String },
     #[error("the input for plugin {plugin} is {size} bytes, over the {cap}-byte cap")]
-    InputTooLarge { plugin: String, size: usize, cap: usize },
+    InputTooLarge {
+        plugin: String,
+        size: usize,
+        cap: usize,
+    },
     #[error("plugin {plugin} answered with more than the {cap}-byte cap allows")]
     OutputTooLarge { plugin: String, cap: usize },
     #[error("every plugin instance slot is busy; try again shortly")]
@@ -55,7 +63,12 @@ pub struct PluginCtx {
 }
 
 impl ResourceLimiter for PluginCtx {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.memory_cap {
             self.memory_exceeded = true;
             return Ok(false);
@@ -63,7 +76,12 @@ impl ResourceLimiter for PluginCtx {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }
@@ -71,7 +89,11 @@ impl ResourceLimiter for PluginCtx {
 impl bindings::motcua::procedure::types::Host for PluginCtx {}
 
 impl bindings::motcua::procedure::log::Host for PluginCtx {
-    fn log(&mut self, level: bindings::motcua::procedure::log::Level, message: String) -> wasmtime::Result<()> {
+    fn log(
+        &mut self,
+        level: bindings::motcua::procedure::log::Level,
+        message: String,
+    ) -> wasmtime::Result<()> {
         use bindings::motcua::procedure::log::Level;
         // A plugin cannot flood the host's logs: a few lines per call, each bounded.
         if self.log_budget == 0 {
@@ -102,18 +124,27 @@ impl bindings::motcua::procedure::calendar::Host for PluginCtx {
         Ok(self.calendar.is_working_day(day))
     }
 
-    fn add_working_days(&mut self, start: bindings::wit::Date, days: u32) -> wasmtime::Result<bindings::wit::Date> {
+    fn add_working_days(
+        &mut self,
+        start: bindings::wit::Date,
+        days: u32,
+    ) -> wasmtime::Result<bindings::wit::Date> {
         let start = calendar_date(start, "calendar.add-working-days")?;
         if days > 3_650 {
-            wasmtime::bail!("calendar.add-working-days: {days} working days is beyond any statutory time");
+            wasmtime::bail!(
+                "calendar.add-working-days: {days} working days is beyond any statutory time"
+            );
         }
-        Ok(bindings::date_to_wit(self.calendar.add_working_days(start, days)))
+        Ok(bindings::date_to_wit(
+            self.calendar.add_working_days(start, days),
+        ))
     }
 }
 
 /// A date a plugin handed to the calendar: a real day between 1900 and 2200.
 fn calendar_date(date: bindings::wit::Date, function: &str) -> wasmtime::Result<chrono::NaiveDate> {
-    let day = bindings::date_from_wit(date).map_err(|error| wasmtime::format_err!("{function}: {error}"))?;
+    let day = bindings::date_from_wit(date)
+        .map_err(|error| wasmtime::format_err!("{function}: {error}"))?;
     if !(1900..=2200).contains(&chrono::Datelike::year(&day)) {
         wasmtime::bail!("{function}: {day} is outside the calendar (1900 to 2200)");
     }
@@ -172,11 +203,15 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 impl Runtime {
     pub fn new(limits: SandboxLimits, calendar: Arc<Calendar>) -> Result<Runtime, RuntimeError> {
-        let engine = Engine::new(&engine::engine_config(&limits))
-            .map_err(|error| RuntimeError::InvalidComponent(format!("engine configuration rejected: {error:#}")))?;
+        let engine = Engine::new(&engine::engine_config(&limits)).map_err(|error| {
+            RuntimeError::InvalidComponent(format!("engine configuration rejected: {error:#}"))
+        })?;
         let mut linker = Linker::new(&engine);
-        Procedure::add_to_linker::<PluginCtx, HasSelf<PluginCtx>>(&mut linker, |ctx| ctx)
-            .map_err(|error| RuntimeError::InvalidComponent(format!("linking the contract failed: {error:#}")))?;
+        Procedure::add_to_linker::<PluginCtx, HasSelf<PluginCtx>>(&mut linker, |ctx| ctx).map_err(
+            |error| {
+                RuntimeError::InvalidComponent(format!("linking the contract failed: {error:#}"))
+            },
+        )?;
 
         // The epoch ticker: one thread per runtime, stopped when the runtime is dropped.
         let ticker_stop = Arc::new(AtomicBool::new(false));
@@ -192,18 +227,32 @@ impl Runtime {
                         engine.increment_epoch();
                     }
                 })
-                .map_err(|error| RuntimeError::InvalidComponent(format!("cannot start the epoch ticker: {error}")))?;
+                .map_err(|error| {
+                    RuntimeError::InvalidComponent(format!(
+                        "cannot start the epoch ticker: {error}"
+                    ))
+                })?;
         }
         let slots = Arc::new(Semaphore::new(limits.max_concurrent_calls));
-        Ok(Runtime { engine, linker, limits, calendar, slots, ticker_stop })
+        Ok(Runtime {
+            engine,
+            linker,
+            limits,
+            calendar,
+            slots,
+            ticker_stop,
+        })
     }
 
     /// Waits for a free instance slot (as every plugin call does).
     pub async fn acquire_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, RuntimeError> {
-        tokio::time::timeout(self.limits.queue_timeout, self.slots.clone().acquire_owned())
-            .await
-            .map_err(|_| RuntimeError::Busy)?
-            .map_err(|_| RuntimeError::Busy)
+        tokio::time::timeout(
+            self.limits.queue_timeout,
+            self.slots.clone().acquire_owned(),
+        )
+        .await
+        .map_err(|_| RuntimeError::Busy)?
+        .map_err(|_| RuntimeError::Busy)
     }
 
     pub fn engine(&self) -> &Engine {
@@ -226,16 +275,22 @@ impl Runtime {
 
     /// Like [`Runtime::load`], taking the compiled form from `cache` when it holds a
     /// valid entry (and filling it when it does not).
-    pub fn load_with(&self, bytes: &[u8], cache: Option<&ArtifactCache>) -> Result<(PluginBuild, CacheOutcome), RuntimeError> {
+    pub fn load_with(
+        &self,
+        bytes: &[u8],
+        cache: Option<&ArtifactCache>,
+    ) -> Result<(PluginBuild, CacheOutcome), RuntimeError> {
         let sha256 = sha256_hex(bytes);
         if is_core_module(bytes) {
             return Err(RuntimeError::InvalidComponent(
-                "this is a core WebAssembly module, not a component; wrap it with wit-component".into(),
+                "this is a core WebAssembly module, not a component; wrap it with wit-component"
+                    .into(),
             ));
         }
         let compile = || {
-            Component::new(&self.engine, bytes)
-                .map_err(|error| RuntimeError::InvalidComponent(format!("not a valid component: {error:#}")))
+            Component::new(&self.engine, bytes).map_err(|error| {
+                RuntimeError::InvalidComponent(format!("not a valid component: {error:#}"))
+            })
         };
         let (component, outcome) = match cache.map(|cache| cache.lookup(&self.engine, &sha256)) {
             Some(cache::Lookup::Hit(component)) => (component, CacheOutcome::Hit),
@@ -250,20 +305,41 @@ impl Runtime {
             ))
         })?;
         let pre = ProcedurePre::new(instance_pre).map_err(|error| {
-            RuntimeError::InvalidComponent(format!("the component does not export the procedure world: {error:#}"))
+            RuntimeError::InvalidComponent(format!(
+                "the component does not export the procedure world: {error:#}"
+            ))
         })?;
         let provisional = label("?", "?", &sha256);
-        let raw = call_in_sandbox(&pre, &self.limits, &self.calendar, &provisional, "{}".into(), |procedure, store| {
-            procedure.call_describe(store)
+        let raw = call_in_sandbox(
+            &pre,
+            &self.limits,
+            &self.calendar,
+            &provisional,
+            "{}".into(),
+            |procedure, store| procedure.call_describe(store),
+        )?;
+        let info =
+            bindings::procedure_info_from_wit(raw).map_err(|error| RuntimeError::Malformed {
+                plugin: provisional.clone(),
+                message: error.0,
+            })?;
+        info.validate().map_err(|message| RuntimeError::Malformed {
+            plugin: provisional,
+            message,
         })?;
-        let info = bindings::procedure_info_from_wit(raw)
-            .map_err(|error| RuntimeError::Malformed { plugin: provisional.clone(), message: error.0 })?;
-        info.validate().map_err(|message| RuntimeError::Malformed { plugin: provisional, message })?;
         // Only a build that passed every check is worth caching.
         if let (Some(cache), CacheOutcome::Miss | CacheOutcome::Rebuilt) = (cache, outcome) {
             cache.store(&self.engine, &sha256, &component);
         }
-        Ok((PluginBuild { sha256, size: bytes.len(), info, pre }, outcome))
+        Ok((
+            PluginBuild {
+                sha256,
+                size: bytes.len(),
+                info,
+                pre,
+            },
+            outcome,
+        ))
     }
 
     /// Names the first import the contract does not grant, or a contract version this
@@ -274,7 +350,10 @@ impl Runtime {
                 continue;
             }
             if let Some(rest) = name.strip_prefix("motcua:procedure/") {
-                let version = rest.split_once('@').map(|(_, version)| version).unwrap_or("?");
+                let version = rest
+                    .split_once('@')
+                    .map(|(_, version)| version)
+                    .unwrap_or("?");
                 return Err(RuntimeError::InvalidComponent(format!(
                     "the component imports `{name}`: it targets motcua:procedure@{version}, and this host implements {}",
                     SUPPORTED_CONTRACTS.join(", ")
@@ -299,7 +378,9 @@ impl Runtime {
         let size = input.form_json.len() + documents_size(&input.documents) + settings_json.len();
         self.guard_input(build, size)?;
         let findings = self
-            .run(build, settings_json, move |procedure, store| procedure.call_check(store, &input))
+            .run(build, settings_json, move |procedure, store| {
+                procedure.call_check(store, &input)
+            })
             .await?;
         Ok(bindings::findings_from_wit(findings))
     }
@@ -312,7 +393,10 @@ impl Runtime {
         dossier: &DossierSnapshot,
         command: &Command,
     ) -> Result<Result<Decision, Refusal>, RuntimeError> {
-        let (dossier, command) = (bindings::dossier_to_wit(dossier), bindings::command_to_wit(command));
+        let (dossier, command) = (
+            bindings::dossier_to_wit(dossier),
+            bindings::command_to_wit(command),
+        );
         let size = dossier.form_json.len()
             + documents_size(&dossier.documents)
             + command.payload_json.len()
@@ -320,7 +404,9 @@ impl Runtime {
             + settings_json.len();
         self.guard_input(build, size)?;
         let answer = self
-            .run(build, settings_json, move |procedure, store| procedure.call_decide(store, &dossier, &command))
+            .run(build, settings_json, move |procedure, store| {
+                procedure.call_decide(store, &dossier, &command)
+            })
             .await?;
         self.finish_decide(build, answer)
     }
@@ -334,10 +420,18 @@ impl Runtime {
         dossier: &DossierSnapshot,
         command: &Command,
     ) -> Result<Result<Decision, Refusal>, RuntimeError> {
-        let (dossier, command) = (bindings::dossier_to_wit(dossier), bindings::command_to_wit(command));
-        let answer = call_in_sandbox(&build.pre, &self.limits, &self.calendar, &build.label(), settings_json, |procedure, store| {
-            procedure.call_decide(store, &dossier, &command)
-        })?;
+        let (dossier, command) = (
+            bindings::dossier_to_wit(dossier),
+            bindings::command_to_wit(command),
+        );
+        let answer = call_in_sandbox(
+            &build.pre,
+            &self.limits,
+            &self.calendar,
+            &build.label(),
+            settings_json,
+            |procedure, store| procedure.call_decide(store, &dossier, &command),
+        )?;
         self.finish_decide(build, answer)
     }
 
@@ -346,36 +440,61 @@ impl Runtime {
         build: &PluginBuild,
         answer: Result<bindings::wit::Decision, bindings::wit::Refusal>,
     ) -> Result<Result<Decision, Refusal>, RuntimeError> {
-        bindings::decision_from_wit(answer).map_err(|error| RuntimeError::Malformed { plugin: build.label(), message: error.0 })
+        bindings::decision_from_wit(answer).map_err(|error| RuntimeError::Malformed {
+            plugin: build.label(),
+            message: error.0,
+        })
     }
 
     fn guard_input(&self, build: &PluginBuild, size: usize) -> Result<(), RuntimeError> {
         if size > self.limits.max_input_bytes {
-            return Err(RuntimeError::InputTooLarge { plugin: build.label(), size, cap: self.limits.max_input_bytes });
+            return Err(RuntimeError::InputTooLarge {
+                plugin: build.label(),
+                size,
+                cap: self.limits.max_input_bytes,
+            });
         }
         Ok(())
     }
 
     /// Waits for a free instance slot (back-pressure), then runs the call on the
     /// blocking pool so a plugin that burns its whole budget never stalls the reactor.
-    async fn run<R, F>(&self, build: &Arc<PluginBuild>, settings_json: String, call: F) -> Result<R, RuntimeError>
+    async fn run<R, F>(
+        &self,
+        build: &Arc<PluginBuild>,
+        settings_json: String,
+        call: F,
+    ) -> Result<R, RuntimeError>
     where
         R: Send + 'static,
         F: FnOnce(&Procedure, &mut Store<PluginCtx>) -> wasmtime::Result<R> + Send + 'static,
     {
-        let permit = tokio::time::timeout(self.limits.queue_timeout, self.slots.clone().acquire_owned())
-            .await
-            .map_err(|_| RuntimeError::Busy)?
-            .map_err(|_| RuntimeError::Busy)?;
+        let permit = tokio::time::timeout(
+            self.limits.queue_timeout,
+            self.slots.clone().acquire_owned(),
+        )
+        .await
+        .map_err(|_| RuntimeError::Busy)?
+        .map_err(|_| RuntimeError::Busy)?;
         let build = build.clone();
         let limits = self.limits.clone();
         let calendar = self.calendar.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            call_in_sandbox(&build.pre, &limits, &calendar, &build.label(), settings_json, call)
+            call_in_sandbox(
+                &build.pre,
+                &limits,
+                &calendar,
+                &build.label(),
+                settings_json,
+                call,
+            )
         })
         .await
-        .map_err(|error| RuntimeError::Trapped { plugin: "?".into(), message: format!("call task failed: {error}") })?
+        .map_err(|error| RuntimeError::Trapped {
+            plugin: "?".into(),
+            message: format!("call task failed: {error}"),
+        })?
     }
 }
 
@@ -389,28 +508,55 @@ pub struct LiveInstance {
 }
 
 impl LiveInstance {
-    pub fn new(runtime: &Runtime, build: &PluginBuild, settings_json: String) -> Result<LiveInstance, RuntimeError> {
-        let mut store = new_store(&build.pre, &runtime.limits, &runtime.calendar, &build.label(), settings_json);
+    pub fn new(
+        runtime: &Runtime,
+        build: &PluginBuild,
+        settings_json: String,
+    ) -> Result<LiveInstance, RuntimeError> {
+        let mut store = new_store(
+            &build.pre,
+            &runtime.limits,
+            &runtime.calendar,
+            &build.label(),
+            settings_json,
+        );
         let procedure = build
             .pre
             .instantiate(&mut store)
             .map_err(|error| classify(error, store.data(), &runtime.limits, &build.label()))?;
-        Ok(LiveInstance { store, procedure, deadline_ticks: runtime.limits.call_deadline_ticks })
+        Ok(LiveInstance {
+            store,
+            procedure,
+            deadline_ticks: runtime.limits.call_deadline_ticks,
+        })
     }
 
-    pub fn decide(&mut self, dossier: &DossierSnapshot, command: &Command) -> Result<bool, RuntimeError> {
-        let (dossier, command) = (bindings::dossier_to_wit(dossier), bindings::command_to_wit(command));
+    pub fn decide(
+        &mut self,
+        dossier: &DossierSnapshot,
+        command: &Command,
+    ) -> Result<bool, RuntimeError> {
+        let (dossier, command) = (
+            bindings::dossier_to_wit(dossier),
+            bindings::command_to_wit(command),
+        );
         self.store.set_epoch_deadline(self.deadline_ticks);
         let answer = self
             .procedure
             .call_decide(&mut self.store, &dossier, &command)
-            .map_err(|error| RuntimeError::Trapped { plugin: self.store.data().plugin.clone(), message: format!("{error:#}") })?;
+            .map_err(|error| RuntimeError::Trapped {
+                plugin: self.store.data().plugin.clone(),
+                message: format!("{error:#}"),
+            })?;
         Ok(answer.is_ok())
     }
 }
 
 fn documents_size(documents: &[bindings::wit::Document]) -> usize {
-    documents.iter().map(|d| d.kind.len() + d.name.len() + d.sha256.len() + 16).sum()
+    documents
+        .iter()
+        .map(|d| d.kind.len() + d.name.len() + d.sha256.len() + 16)
+        .sum()
 }
 
 /// A core module starts with the same magic as a component but a different layer
@@ -455,23 +601,45 @@ fn call_in_sandbox<R>(
     call: impl FnOnce(&Procedure, &mut Store<PluginCtx>) -> wasmtime::Result<R>,
 ) -> Result<R, RuntimeError> {
     let mut store = new_store(pre, limits, calendar, plugin, settings_json);
-    let outcome = pre.instantiate(&mut store).and_then(|procedure| call(&procedure, &mut store));
+    let outcome = pre
+        .instantiate(&mut store)
+        .and_then(|procedure| call(&procedure, &mut store));
     outcome.map_err(|error| classify(error, store.data(), limits, plugin))
 }
 
-fn classify(error: wasmtime::Error, ctx: &PluginCtx, limits: &SandboxLimits, plugin: &str) -> RuntimeError {
+fn classify(
+    error: wasmtime::Error,
+    ctx: &PluginCtx,
+    limits: &SandboxLimits,
+    plugin: &str,
+) -> RuntimeError {
     let plugin = plugin.to_string();
     if ctx.memory_exceeded {
-        return RuntimeError::MemoryExceeded { plugin, cap_bytes: limits.max_memory_bytes };
+        return RuntimeError::MemoryExceeded {
+            plugin,
+            cap_bytes: limits.max_memory_bytes,
+        };
     }
     // Wasmtime reports an exhausted copy budget with an error type of its own that it
     // does not export; its message is the only handle on it.
     if format!("{error:#}").contains("fuel allocated for hostcalls has been exhausted") {
-        return RuntimeError::OutputTooLarge { plugin, cap: limits.max_output_bytes };
+        return RuntimeError::OutputTooLarge {
+            plugin,
+            cap: limits.max_output_bytes,
+        };
     }
     match error.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => RuntimeError::Timeout { plugin, budget_ms: limits.call_budget().as_millis() },
-        Some(trap) => RuntimeError::Trapped { plugin, message: trap.to_string() },
-        None => RuntimeError::Trapped { plugin, message: format!("{error:#}") },
+        Some(Trap::Interrupt) => RuntimeError::Timeout {
+            plugin,
+            budget_ms: limits.call_budget().as_millis(),
+        },
+        Some(trap) => RuntimeError::Trapped {
+            plugin,
+            message: trap.to_string(),
+        },
+        None => RuntimeError::Trapped {
+            plugin,
+            message: format!("{error:#}"),
+        },
     }
 }

@@ -242,7 +242,8 @@ impl Store {
             }
             _ => url.to_string(),
         };
-        let options = AnyConnectOptions::from_str(&url).map_err(|_| StoreError::BadUrl(url.clone()))?;
+        let options =
+            AnyConnectOptions::from_str(&url).map_err(|_| StoreError::BadUrl(url.clone()))?;
         let pool = AnyPoolOptions::new()
             .max_connections(match backend {
                 Backend::Sqlite => 8,
@@ -318,17 +319,19 @@ impl Store {
     }
 
     pub async fn unit(&self, code: &str) -> Result<Option<Unit>> {
-        let row = sqlx::query("SELECT code, name, parent, agency_id, cutoff FROM units WHERE code = $1")
-            .bind(code)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT code, name, parent, agency_id, cutoff FROM units WHERE code = $1")
+                .bind(code)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.as_ref().map(unit_from_row))
     }
 
     pub async fn units(&self) -> Result<Vec<Unit>> {
-        let rows = sqlx::query("SELECT code, name, parent, agency_id, cutoff FROM units ORDER BY code")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT code, name, parent, agency_id, cutoff FROM units ORDER BY code")
+                .fetch_all(&self.pool)
+                .await?;
         Ok(rows.iter().map(unit_from_row).collect())
     }
 
@@ -338,11 +341,13 @@ impl Store {
     /// existing (procedure, version) are a conflict: a version never names two builds.
     pub async fn insert_build(&self, build: &StoredBuild, event: &RegistryEvent) -> Result<bool> {
         let mut tx = self.begin_write().await?;
-        let existing = sqlx::query("SELECT sha256 FROM plugin_builds WHERE procedure_code = $1 AND version = $2")
-            .bind(&build.procedure_code)
-            .bind(&build.version)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let existing = sqlx::query(
+            "SELECT sha256 FROM plugin_builds WHERE procedure_code = $1 AND version = $2",
+        )
+        .bind(&build.procedure_code)
+        .bind(&build.version)
+        .fetch_optional(&mut *tx)
+        .await?;
         if let Some(row) = existing {
             let sha: String = row.get(0);
             tx.rollback().await?;
@@ -412,23 +417,30 @@ impl Store {
     /// Writes one unit's binding and its audit event in one transaction.
     /// The sha256 of every stored build (cheap: no bytes).
     pub async fn build_shas(&self) -> Result<Vec<String>> {
-        let rows = sqlx::query("SELECT sha256 FROM plugin_builds").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT sha256 FROM plugin_builds")
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.into_iter().map(|row| row.get(0)).collect())
     }
 
     /// One stored build's bytes.
     pub async fn build_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
-        let row = sqlx::query("SELECT bytes FROM plugin_builds WHERE sha256 = $1").bind(sha256).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT bytes FROM plugin_builds WHERE sha256 = $1")
+            .bind(sha256)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|row| row.get(0)))
     }
 
     /// Whether a procedure was ever rolled out (rolled back or not).
     pub async fn has_rollouts(&self, procedure_code: &str) -> Result<bool> {
-        Ok(sqlx::query("SELECT 1 FROM rollouts WHERE procedure_code = $1 LIMIT 1")
-            .bind(procedure_code)
-            .fetch_optional(&self.pool)
-            .await?
-            .is_some())
+        Ok(
+            sqlx::query("SELECT 1 FROM rollouts WHERE procedure_code = $1 LIMIT 1")
+                .bind(procedure_code)
+                .fetch_optional(&self.pool)
+                .await?
+                .is_some(),
+        )
     }
 
     pub async fn set_binding(&self, binding: &Binding, event: &RegistryEvent) -> Result<()> {
@@ -440,10 +452,15 @@ impl Store {
     }
 
     pub async fn province_defaults(&self) -> Result<Vec<(String, String)>> {
-        let rows = sqlx::query("SELECT procedure_code, build_sha256 FROM province_defaults ORDER BY procedure_code")
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.into_iter().map(|row| (row.get(0), row.get(1))).collect())
+        let rows = sqlx::query(
+            "SELECT procedure_code, build_sha256 FROM province_defaults ORDER BY procedure_code",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect())
     }
 
     /// Applies a rollout: the new bindings of the affected units and, for a rollout to
@@ -478,11 +495,17 @@ impl Store {
                     "enabled": row.get::<i64, _>(2) != 0,
                 })
             });
-            if previous.as_ref().is_some_and(|row| row["source"] == "variant") {
+            if previous
+                .as_ref()
+                .is_some_and(|row| row["source"] == "variant")
+            {
                 // A unit on a local variant keeps it, whatever the caller saw before.
                 continue;
             }
-            previous_units.insert(binding.unit.clone(), previous.unwrap_or(serde_json::Value::Null));
+            previous_units.insert(
+                binding.unit.clone(),
+                previous.unwrap_or(serde_json::Value::Null),
+            );
             // Only the build and its source change: the unit's settings and whether it
             // offers the procedure stay the unit's own.
             sqlx::query(
@@ -537,7 +560,11 @@ impl Store {
     /// Undoes the latest rollout of a procedure that is not undone yet: every unit it
     /// touched gets its previous binding back, and so does the province default.
     /// Returns the rollout undone, or `None` when there is nothing to roll back.
-    pub async fn rollback(&self, procedure_code: &str, event: &RegistryEvent) -> Result<Option<RolloutRecord>> {
+    pub async fn rollback(
+        &self,
+        procedure_code: &str,
+        event: &RegistryEvent,
+    ) -> Result<Option<RolloutRecord>> {
         let mut tx = self.begin_write().await?;
         let Some(row) = sqlx::query(
             "SELECT id, build_sha256, scope, units_json, previous_json, actor_id, at FROM rollouts
@@ -553,8 +580,8 @@ impl Store {
         let id: i64 = row.get(0);
         let units_json: String = row.get(3);
         let previous_json: String = row.get(4);
-        let previous: serde_json::Value =
-            serde_json::from_str(&previous_json).map_err(|_| StoreError::Corrupt(format!("rollout {id}")))?;
+        let previous: serde_json::Value = serde_json::from_str(&previous_json)
+            .map_err(|_| StoreError::Corrupt(format!("rollout {id}")))?;
         if let Some(units) = previous["units"].as_object() {
             for (unit, before) in units {
                 // Only a binding still as the rollout left it is restored: a unit that has
@@ -588,11 +615,13 @@ impl Store {
         if previous["default_changed"].as_bool() == Some(true) {
             match previous["default"].as_str() {
                 Some(sha) => {
-                    sqlx::query("UPDATE province_defaults SET build_sha256 = $1 WHERE procedure_code = $2")
-                        .bind(sha)
-                        .bind(procedure_code)
-                        .execute(&mut *tx)
-                        .await?;
+                    sqlx::query(
+                        "UPDATE province_defaults SET build_sha256 = $1 WHERE procedure_code = $2",
+                    )
+                    .bind(sha)
+                    .bind(procedure_code)
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 None => {
                     sqlx::query("DELETE FROM province_defaults WHERE procedure_code = $1")
@@ -602,16 +631,20 @@ impl Store {
                 }
             }
         }
-        let marked = sqlx::query("UPDATE rollouts SET rolled_back_at = $1 WHERE id = $2 AND rolled_back_at IS NULL")
-            .bind(&event.at)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let marked = sqlx::query(
+            "UPDATE rollouts SET rolled_back_at = $1 WHERE id = $2 AND rolled_back_at IS NULL",
+        )
+        .bind(&event.at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if marked != 1 {
             // Another host undid this rollout between our read and our write.
             tx.rollback().await?;
-            return Err(StoreError::Conflict(format!("rollout {id} was rolled back concurrently; try again")));
+            return Err(StoreError::Conflict(format!(
+                "rollout {id} was rolled back concurrently; try again"
+            )));
         }
         let record = RolloutRecord {
             id,
@@ -679,9 +712,18 @@ impl Store {
     }
 
     /// Changes a unit's cut-off hour, with its audit event.
-    pub async fn set_unit_cutoff(&self, unit: &str, cutoff: &str, event: &RegistryEvent) -> Result<()> {
+    pub async fn set_unit_cutoff(
+        &self,
+        unit: &str,
+        cutoff: &str,
+        event: &RegistryEvent,
+    ) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE units SET cutoff = $1 WHERE code = $2").bind(cutoff).bind(unit).execute(&mut *tx).await?;
+        sqlx::query("UPDATE units SET cutoff = $1 WHERE code = $2")
+            .bind(cutoff)
+            .bind(unit)
+            .execute(&mut *tx)
+            .await?;
         insert_registry_event(&mut tx, event).await?;
         tx.commit().await?;
         Ok(())
@@ -695,12 +737,20 @@ impl Store {
             rand::rng().fill_bytes(&mut bytes);
             hex::encode(bytes)
         };
-        sqlx::query("INSERT INTO host_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-            .bind(name)
-            .bind(&candidate)
-            .execute(&self.pool)
-            .await?;
-        Ok(sqlx::query("SELECT value FROM host_secrets WHERE name = $1").bind(name).fetch_one(&self.pool).await?.get(0))
+        sqlx::query(
+            "INSERT INTO host_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(&candidate)
+        .execute(&self.pool)
+        .await?;
+        Ok(
+            sqlx::query("SELECT value FROM host_secrets WHERE name = $1")
+                .bind(name)
+                .fetch_one(&self.pool)
+                .await?
+                .get(0),
+        )
     }
 
     pub async fn bindings(&self) -> Result<Vec<Binding>> {
@@ -724,7 +774,12 @@ impl Store {
 
     // ---- actors ------------------------------------------------------------------------
 
-    pub async fn insert_actor(&self, actor: &ActorRecord, token_hash: &str, created_at: &str) -> Result<()> {
+    pub async fn insert_actor(
+        &self,
+        actor: &ActorRecord,
+        token_hash: &str,
+        created_at: &str,
+    ) -> Result<()> {
         sqlx::query("INSERT INTO actors (id, unit, role, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&actor.id)
             .bind(&actor.unit)
@@ -742,11 +797,20 @@ impl Store {
             .bind(token_hash)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|row| ActorRecord { id: row.get(0), unit: row.get(1), role: row.get(2), name: row.get(3) }))
+        Ok(row.map(|row| ActorRecord {
+            id: row.get(0),
+            unit: row.get(1),
+            role: row.get(2),
+            name: row.get(3),
+        }))
     }
 
     pub async fn actor_exists(&self, id: &str) -> Result<bool> {
-        Ok(sqlx::query("SELECT 1 FROM actors WHERE id = $1").bind(id).fetch_optional(&self.pool).await?.is_some())
+        Ok(sqlx::query("SELECT 1 FROM actors WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
     }
 
     // ---- dossiers ----------------------------------------------------------------------
@@ -853,7 +917,10 @@ impl Store {
             fees_requested_vnd: row.get(16),
             fees_paid_vnd: row.get(17),
             paid_online: row.get::<i64, _>(18) != 0,
-            result: result.map(|text| serde_json::from_str(&text)).transpose().map_err(|_| corrupt("result"))?,
+            result: result
+                .map(|text| serde_json::from_str(&text))
+                .transpose()
+                .map_err(|_| corrupt("result"))?,
             settled_at: row.get(20),
             returned_at: row.get(21),
             tracking_secret_hash: row.get(22),
@@ -873,7 +940,10 @@ impl Store {
         event: &NewEvent,
     ) -> Result<i64> {
         let mut tx = self.begin_write().await?;
-        let result_json = update.result.as_ref().map(|result| serde_json::to_string(result).expect("result serialises"));
+        let result_json = update
+            .result
+            .as_ref()
+            .map(|result| serde_json::to_string(result).expect("result serialises"));
         let changed = sqlx::query(
             "UPDATE dossiers SET step = $1, status = $2, received_at = $3, clock_started_at = $4, due_date = $5,
                  supplement_count = $6, extension_count = $7, fees_requested_vnd = $8, fees_paid_vnd = $9,
@@ -902,7 +972,9 @@ impl Store {
         .rows_affected();
         if changed == 0 {
             tx.rollback().await?;
-            return Err(StoreError::VersionConflict { expected: expected_version });
+            return Err(StoreError::VersionConflict {
+                expected: expected_version,
+            });
         }
         insert_documents(&mut tx, code, &update.new_documents, &update.updated_at).await?;
         append_event(&mut tx, code, event).await?;
@@ -972,7 +1044,8 @@ impl Store {
                 code: row.get(0),
                 procedure_code: row.get(1),
                 step: row.get(2),
-                status: Status::from_code(row.get(3)).ok_or_else(|| StoreError::Corrupt("status".into()))?,
+                status: Status::from_code(row.get(3))
+                    .ok_or_else(|| StoreError::Corrupt("status".into()))?,
                 applicant_name: applicant.full_name,
                 channel: row.get(5),
                 submitted_at: row.get(6),
@@ -992,13 +1065,23 @@ impl Store {
                 "dossier_events" => "SELECT COUNT(*) FROM dossier_events",
                 _ => "SELECT COUNT(*) FROM dossier_documents",
             };
-            sqlx::query(sql).fetch_one(&self.pool).await.map(|row| row.get::<i64, _>(0))
+            sqlx::query(sql)
+                .fetch_one(&self.pool)
+                .await
+                .map(|row| row.get::<i64, _>(0))
         };
-        Ok((count("dossiers").await?, count("dossier_events").await?, count("dossier_documents").await?))
+        Ok((
+            count("dossiers").await?,
+            count("dossier_events").await?,
+            count("dossier_documents").await?,
+        ))
     }
 }
 
-async fn upsert_binding(tx: &mut sqlx::Transaction<'static, sqlx::Any>, binding: &Binding) -> Result<()> {
+async fn upsert_binding(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    binding: &Binding,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO bindings (unit, procedure_code, build_sha256, settings_json, enabled, source) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (unit, procedure_code) DO UPDATE SET build_sha256 = excluded.build_sha256,
@@ -1015,7 +1098,10 @@ async fn upsert_binding(tx: &mut sqlx::Transaction<'static, sqlx::Any>, binding:
     Ok(())
 }
 
-async fn insert_registry_event(tx: &mut sqlx::Transaction<'static, sqlx::Any>, event: &RegistryEvent) -> Result<()> {
+async fn insert_registry_event(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    event: &RegistryEvent,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO registry_events (at, actor_id, actor_role, action, procedure_code, unit, before_json, after_json)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -1034,7 +1120,13 @@ async fn insert_registry_event(tx: &mut sqlx::Transaction<'static, sqlx::Any>, e
 }
 
 fn unit_from_row(row: &sqlx::any::AnyRow) -> Unit {
-    Unit { code: row.get(0), name: row.get(1), parent: row.get(2), agency_id: row.get(3), cutoff: row.get(4) }
+    Unit {
+        code: row.get(0),
+        name: row.get(1),
+        parent: row.get(2),
+        agency_id: row.get(3),
+        cutoff: row.get(4),
+    }
 }
 
 async fn insert_documents(
@@ -1064,11 +1156,17 @@ async fn insert_documents(
 /// Appends an event to the dossier's chain. Runs inside the caller's transaction,
 /// after the dossier row was written, so concurrent writers of one dossier serialise
 /// on that row and the chain never forks.
-async fn append_event(tx: &mut sqlx::Transaction<'static, sqlx::Any>, code: &str, event: &NewEvent) -> Result<()> {
-    let last = sqlx::query("SELECT seq, hash FROM dossier_events WHERE dossier_code = $1 ORDER BY seq DESC LIMIT 1")
-        .bind(code)
-        .fetch_optional(&mut **tx)
-        .await?;
+async fn append_event(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    code: &str,
+    event: &NewEvent,
+) -> Result<()> {
+    let last = sqlx::query(
+        "SELECT seq, hash FROM dossier_events WHERE dossier_code = $1 ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(code)
+    .fetch_optional(&mut **tx)
+    .await?;
     let (seq, prev_hash) = match last {
         Some(row) => (row.get::<i64, _>(0) + 1, row.get::<String, _>(1)),
         None => (1, GENESIS.to_string()),

@@ -214,10 +214,18 @@ pub fn steps() -> Vec<StepSpec> {
             &[Citizen, Officer],
         ),
         step("review", "Thẩm định hồ sơ", Status::Processing)
-            .action("schedule-site-inspection", "Lên lịch kiểm tra thực địa", &[Specialist])
+            .action(
+                "schedule-site-inspection",
+                "Lên lịch kiểm tra thực địa",
+                &[Specialist],
+            )
             .action("apologize", APOLOGY, &[Leader]),
         step("site-inspection", "Kiểm tra thực địa", Status::Processing)
-            .action("record-inspection", "Ghi nhận kết quả kiểm tra thực địa", &[Specialist])
+            .action(
+                "record-inspection",
+                "Ghi nhận kết quả kiểm tra thực địa",
+                &[Specialist],
+            )
             .action("apologize", APOLOGY, &[Leader]),
         step(
             "financial-obligation",
@@ -499,7 +507,9 @@ pub fn decide_command(
         }
         ("approval", "send-back") => decision("review", Status::Processing),
         ("settled", "return-result") => decision("returned", Status::Returned),
-        ("review" | "site-inspection" | "approval", "apologize") => return apology(dossier, command),
+        ("review" | "site-inspection" | "approval", "apologize") => {
+            return apology(dossier, command);
+        }
         (step, action) => return Err(unknown_action(step, action)),
     };
     Ok(decided.note(note))

@@ -817,7 +817,8 @@ fn every_declared_action_decides_into_a_declared_step_with_its_status() {
             match action.name.as_str() {
                 "request-supplement" => dossier.documents.clear(),
                 "apologize" => {
-                    order.payload_json = r#"{"new_due_date":"2026-04-30","reason":"Chờ kết quả xác minh"}"#.into()
+                    order.payload_json =
+                        r#"{"new_due_date":"2026-04-30","reason":"Chờ kết quả xác minh"}"#.into()
                 }
                 "record-inspection" => order = inspection(100.0, true),
                 "record-payment" => {

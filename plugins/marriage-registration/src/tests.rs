@@ -378,7 +378,8 @@ fn every_declared_action_decides_into_a_declared_step_with_its_status() {
                 dossier.documents.clear();
             }
             if action.name == "apologize" {
-                order.payload_json = r#"{"new_due_date":"2026-04-30","reason":"Chờ kết quả xác minh"}"#.into();
+                order.payload_json =
+                    r#"{"new_due_date":"2026-04-30","reason":"Chờ kết quả xác minh"}"#.into();
             }
             let decided = decide_command(&dossier, &order)
                 .unwrap_or_else(|refusal| panic!("{}/{}: {}", step.id, action.name, refusal.code));
@@ -519,13 +520,33 @@ fn describe_is_consistent() {
 #[test]
 fn a_late_dossier_gets_an_apology_with_a_new_date_and_a_reason() {
     let mut order = command("apologize", Role::Leader);
-    order.payload_json = r#"{"new_due_date":"2026-03-20","reason":"Chờ kết quả xác minh tình trạng hôn nhân"}"#.into();
+    order.payload_json =
+        r#"{"new_due_date":"2026-03-20","reason":"Chờ kết quả xác minh tình trạng hôn nhân"}"#
+            .into();
     let decided = decide_command(&filed_dossier("verification"), &order).unwrap();
-    assert_eq!((decided.next_step.as_str(), decided.status), ("verification", Status::Processing));
-    assert!(decided.effects.iter().any(|effect| matches!(effect, Effect::ExtendDue(extension)
-        if extension.new_due_date == Date { year: 2026, month: 3, day: 20 })));
+    assert_eq!(
+        (decided.next_step.as_str(), decided.status),
+        ("verification", Status::Processing)
+    );
+    assert!(
+        decided
+            .effects
+            .iter()
+            .any(|effect| matches!(effect, Effect::ExtendDue(extension)
+        if extension.new_due_date == Date { year: 2026, month: 3, day: 20 }))
+    );
     order.payload_json = r#"{"new_due_date":"2026-03-20"}"#.into();
-    assert_eq!(decide_command(&filed_dossier("verification"), &order).unwrap_err().code, "reason-required");
+    assert_eq!(
+        decide_command(&filed_dossier("verification"), &order)
+            .unwrap_err()
+            .code,
+        "reason-required"
+    );
     order.payload_json = r#"{"new_due_date":"20/03/2026","reason":"x"}"#.into();
-    assert_eq!(decide_command(&filed_dossier("verification"), &order).unwrap_err().code, "invalid-payload");
+    assert_eq!(
+        decide_command(&filed_dossier("verification"), &order)
+            .unwrap_err()
+            .code,
+        "invalid-payload"
+    );
 }

@@ -418,14 +418,24 @@ pub fn apology(
         reason: String,
     }
     let payload: Payload = crate::json::parse_payload(&command.payload_json)?;
-    let new_due_date = crate::date::parse_date(&payload.new_due_date)
-        .map_err(|problem| refuse("invalid-payload", format!("Ngày hẹn mới không hợp lệ: {problem}.")))?;
+    let new_due_date = crate::date::parse_date(&payload.new_due_date).map_err(|problem| {
+        refuse(
+            "invalid-payload",
+            format!("Ngày hẹn mới không hợp lệ: {problem}."),
+        )
+    })?;
     let reason = payload.reason.trim();
     if reason.is_empty() {
-        return Err(refuse("reason-required", "Thư xin lỗi phải nêu lý do chậm trễ."));
+        return Err(refuse(
+            "reason-required",
+            "Thư xin lỗi phải nêu lý do chậm trễ.",
+        ));
     }
     Ok(decision(dossier.step.clone(), dossier.status)
-        .effect(Effect::ExtendDue(crate::types::Extension { new_due_date, reason: reason.into() }))
+        .effect(Effect::ExtendDue(crate::types::Extension {
+            new_due_date,
+            reason: reason.into(),
+        }))
         .effect(Effect::NotifyApplicant(format!(
             "Cơ quan xin lỗi vì hồ sơ chậm trả kết quả ({reason}); ngày hẹn trả mới: {}.",
             payload.new_due_date

@@ -57,7 +57,9 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { fee_per_copy_vnd: 8_000 }
+        Settings {
+            fee_per_copy_vnd: 8_000,
+        }
     }
 }
 
@@ -83,7 +85,12 @@ pub fn procedure_info() -> ProcedureInfo {
         field: "civil-status".into(),
         level: Level::Commune,
         processing_time: ProcessingTime::SameDay,
-        fees: vec![fee("copy", "Phí cấp bản sao trích lục (mỗi bản)", 8_000, "Thông tư 281/2016/TT-BTC; đơn vị có thể miễn")],
+        fees: vec![fee(
+            "copy",
+            "Phí cấp bản sao trích lục (mỗi bản)",
+            8_000,
+            "Thông tư 281/2016/TT-BTC; đơn vị có thể miễn",
+        )],
         documents: documents(),
         form_schema: form_schema_json::<Form>(),
         settings_schema: settings_schema_json::<Settings>(),
@@ -98,9 +105,17 @@ pub fn procedure_info() -> ProcedureInfo {
                 &[Role::Citizen, Role::Officer],
             ),
             step("review", "Đang xử lý", Status::Processing)
-                .action("record-payment", "Ghi nhận nộp phí", &[Role::Officer, Role::Citizen])
+                .action(
+                    "record-payment",
+                    "Ghi nhận nộp phí",
+                    &[Role::Officer, Role::Citizen],
+                )
                 .action("issue", "Cấp bản sao", &[Role::Specialist]),
-            step("settled", "Đã có kết quả", Status::Settled).action("return-result", "Trả kết quả", &[Role::Officer]),
+            step("settled", "Đã có kết quả", Status::Settled).action(
+                "return-result",
+                "Trả kết quả",
+                &[Role::Officer],
+            ),
             step("refused", "Không được tiếp nhận", Status::Refused),
             step("returned", "Đã trả kết quả", Status::Returned),
         ],
@@ -120,15 +135,29 @@ pub fn check_submission(submission: &Submission) -> Vec<Finding> {
     let mut findings = Findings::new();
     findings.check_citizen_id("applicant.citizen_id", &submission.applicant.citizen_id);
     if let Some(form) = parse_form::<Form>(&submission.form_json, &mut findings) {
-        findings.require_text("form.registration_number", &form.registration_number, "Số đăng ký");
+        findings.require_text(
+            "form.registration_number",
+            &form.registration_number,
+            "Số đăng ký",
+        );
         findings.require_text("form.purpose", &form.purpose, "Mục đích sử dụng");
-        if let Some(registered) = findings.require_date("form.registered_on", &form.registered_on, "Ngày đăng ký") {
+        if let Some(registered) =
+            findings.require_date("form.registered_on", &form.registered_on, "Ngày đăng ký")
+        {
             if registered > submission.at.date {
-                findings.block("form.registered_on", "date-in-future", "Ngày đăng ký không thể sau ngày nộp hồ sơ.");
+                findings.block(
+                    "form.registered_on",
+                    "date-in-future",
+                    "Ngày đăng ký không thể sau ngày nộp hồ sơ.",
+                );
             }
         }
         if !(1..=20).contains(&form.copies) {
-            findings.block("form.copies", "out-of-range", "Số bản sao phải từ 1 đến 20.");
+            findings.block(
+                "form.copies",
+                "out-of-range",
+                "Số bản sao phải từ 1 đến 20.",
+            );
         }
     }
     for finding in missing_document_findings(&documents(), &submission.documents) {
@@ -148,13 +177,20 @@ struct PaymentPayload {
 }
 
 /// What each action does in each step.
-pub fn decide_command(dossier: &Dossier, command: &Command, settings: &Settings) -> Result<Decision, Refusal> {
+pub fn decide_command(
+    dossier: &Dossier,
+    command: &Command,
+    settings: &Settings,
+) -> Result<Decision, Refusal> {
     let note = command.note.trim().to_string();
     let decided = match (dossier.step.as_str(), command.action.as_str()) {
         ("submitted", "receive") => {
-            let copies = serde_json::from_str::<Form>(&dossier.form_json).map(|form| form.copies).unwrap_or(1);
+            let copies = serde_json::from_str::<Form>(&dossier.form_json)
+                .map(|form| form.copies)
+                .unwrap_or(1);
             let amount = settings.fee_per_copy_vnd.saturating_mul(u64::from(copies));
-            let mut decided = decision("review", Status::Processing).effect(Effect::StartClock(ProcessingTime::SameDay));
+            let mut decided = decision("review", Status::Processing)
+                .effect(Effect::StartClock(ProcessingTime::SameDay));
             if amount > 0 {
                 decided = decided.effect(Effect::RequestFee(FeeRequest {
                     code: "copy".into(),
@@ -166,13 +202,17 @@ pub fn decide_command(dossier: &Dossier, command: &Command, settings: &Settings)
         }
         ("submitted", "refuse") => {
             if note.is_empty() {
-                return Err(refuse("note-required", "Từ chối tiếp nhận phải nêu rõ lý do."));
+                return Err(refuse(
+                    "note-required",
+                    "Từ chối tiếp nhận phải nêu rõ lý do.",
+                ));
             }
             decision("refused", Status::Refused)
         }
         ("submitted", "request-supplement") => {
             let items = supplement_items(&documents(), &dossier.documents, &command.payload_json)?;
-            decision("supplement", Status::SupplementRequested).effect(Effect::RequestSupplement(items))
+            decision("supplement", Status::SupplementRequested)
+                .effect(Effect::RequestSupplement(items))
         }
         ("supplement", "complete-supplement") => {
             require_complete(&documents(), &dossier.documents)?;
@@ -181,9 +221,14 @@ pub fn decide_command(dossier: &Dossier, command: &Command, settings: &Settings)
         ("review", "record-payment") => {
             let payment: PaymentPayload = parse_payload(&command.payload_json)?;
             if payment.receipt.trim().is_empty() {
-                return Err(refuse("receipt-required", "Cần số biên lai hoặc mã giao dịch."));
+                return Err(refuse(
+                    "receipt-required",
+                    "Cần số biên lai hoặc mã giao dịch.",
+                ));
             }
-            let owed = dossier.fees_requested_vnd.saturating_sub(dossier.fees_paid_vnd);
+            let owed = dossier
+                .fees_requested_vnd
+                .saturating_sub(dossier.fees_paid_vnd);
             let amount = payment.amount_vnd.unwrap_or(owed);
             if amount == 0 {
                 return Err(refuse("invalid-amount", "Không có khoản phí nào cần nộp."));
