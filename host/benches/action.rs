@@ -76,7 +76,7 @@ fn bench(c: &mut Criterion) {
         .expect("filed");
     let mut version = 1;
     let mut act = |action: &str, payload: serde_json::Value| {
-        let record = runtime
+        let (record, _, _) = runtime
             .block_on(state.act(
                 &officer,
                 ActionRequest {

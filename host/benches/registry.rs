@@ -94,7 +94,7 @@ async fn file_and_receive(state: &AppState, unit: &str) -> String {
         role: Role::Officer,
         unit: unit.into(),
     });
-    let record = state
+    let (record, _, _) = state
         .act(
             &officer,
             ActionRequest {

@@ -653,7 +653,7 @@ async fn act(
     let caller = caller(&state, &headers).await?;
     let body: ActionBody = parse_body(&body_bytes(body)?)?;
     let version = if_match(&headers)?;
-    let record = state
+    let (record, build, actor) = state
         .act(
             &caller,
             ActionRequest {
@@ -665,7 +665,6 @@ async fn act(
             },
         )
         .await?;
-    let (_, build, actor) = state.dossier_for(&caller, &code).await?;
     let view = match caller {
         Caller::Citizen { .. } => track_view(&state, &record, &build, &actor).await?,
         _ => dossier_view(&state, &record, &actor).await?,
@@ -977,30 +976,28 @@ async fn publish(
 }
 
 async fn plugins(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let stored = state.store.builds().await.map_err(WorkflowError::from)?;
-    let items: Vec<Value> = stored
+    // The catalog comes from the compiled builds in memory; the store adds only who
+    // published what and when (never the bytes).
+    let published = state
+        .store
+        .publications()
+        .await
+        .map_err(WorkflowError::from)?;
+    let items: Vec<Value> = published
         .iter()
-        .map(|stored| {
-            let mut view = state
-                .registry
-                .build(&stored.sha256)
-                .map(|build| build_view(&build))
-                .unwrap_or(Value::Null);
-            view["published_by"] = json!(stored.published_by);
-            view["published_at"] = json!(stored.published_at);
+        .filter_map(|(sha, by, at)| {
+            let build = state.registry.build(sha)?;
+            let mut view = build_view(&build);
+            view["published_by"] = json!(by);
+            view["published_at"] = json!(at);
             view["province_default"] = json!(
                 state
                     .registry
-                    .default_build(
-                        stored
-                            .variant_of
-                            .as_deref()
-                            .unwrap_or(&stored.procedure_code)
-                    )
+                    .default_build(build.info.procedure_code())
                     .as_deref()
-                    == Some(stored.sha256.as_str())
+                    == Some(sha.as_str())
             );
-            view
+            Some(view)
         })
         .collect();
     Ok(Json(json!({ "plugins": items })).into_response())

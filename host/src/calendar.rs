@@ -35,7 +35,6 @@ pub struct CalendarError {
 #[derive(Clone, Debug, Default)]
 pub struct Calendar {
     exceptions: BTreeMap<NaiveDate, (DayKind, String)>,
-    years: Vec<i32>,
 }
 
 impl Calendar {
@@ -79,13 +78,7 @@ impl Calendar {
             self.exceptions
                 .insert(date, (kind, name.unwrap_or("").to_string()));
         }
-        self.years.push(year);
         Ok(())
-    }
-
-    /// Years that have a holiday table; outside them only weekends are days off.
-    pub fn years(&self) -> &[i32] {
-        &self.years
     }
 
     pub fn is_working_day(&self, day: NaiveDate) -> bool {

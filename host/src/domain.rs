@@ -73,11 +73,6 @@ impl Status {
             .into_iter()
             .find(|status| status.as_str() == text)
     }
-
-    /// Whether the processing clock runs while a dossier is in this status.
-    pub fn clock_stopped(self) -> bool {
-        matches!(self, Status::SupplementRequested | Status::Submitted)
-    }
 }
 
 /// Who acts. Officers belong to a unit; a citizen acts on their own dossier only.

@@ -126,10 +126,6 @@ impl Registry {
         }
     }
 
-    pub fn max_plugin_bytes(&self) -> usize {
-        self.max_plugin_bytes
-    }
-
     /// Reloads bindings and defaults from the store, compiling any build this host
     /// has not loaded yet (published through another host). Waits for any change in
     /// progress, so an older snapshot never overwrites a newer one.
@@ -563,42 +559,6 @@ impl Registry {
         Ok(next)
     }
 
-    /// Binds a build directly (used to seed the demo and by tests); audited like any change.
-    pub async fn bind(&self, unit: &str, sha256: &str, settings_json: &str) -> Result<()> {
-        let build = self
-            .build(sha256)
-            .ok_or_else(|| RegistryError::NotFound(format!("no build {sha256}")))?;
-        let binding = Binding {
-            unit: unit.to_string(),
-            procedure_code: build.info.procedure_code().to_string(),
-            build_sha256: sha256.to_string(),
-            settings_json: settings_json.to_string(),
-            enabled: true,
-            source: if build.info.variant_of.is_some() {
-                "variant".into()
-            } else {
-                "default".into()
-            },
-        };
-        let event = RegistryEvent {
-            at: String::new(),
-            actor_id: "motcua".into(),
-            actor_role: "system".into(),
-            action: "bind".into(),
-            procedure_code: Some(binding.procedure_code.clone()),
-            unit: Some(unit.to_string()),
-            before: Value::Null,
-            after: binding_json(&binding),
-        };
-        let _guard = self.changes.lock().await;
-        self.store.set_binding(&binding, &event).await?;
-        self.image.write().expect("registry lock").bindings.insert(
-            (binding.unit.clone(), binding.procedure_code.clone()),
-            binding,
-        );
-        Ok(())
-    }
-
     pub fn build(&self, sha256: &str) -> Option<Arc<PluginBuild>> {
         self.image
             .read()
@@ -606,21 +566,6 @@ impl Registry {
             .builds
             .get(sha256)
             .cloned()
-    }
-
-    pub fn builds(&self) -> Vec<Arc<PluginBuild>> {
-        let mut builds: Vec<_> = self
-            .image
-            .read()
-            .expect("registry lock")
-            .builds
-            .values()
-            .cloned()
-            .collect();
-        builds.sort_by(|a, b| {
-            (&a.info.code, &a.info.plugin_version).cmp(&(&b.info.code, &b.info.plugin_version))
-        });
-        builds
     }
 
     /// The province default build of a procedure.

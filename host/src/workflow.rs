@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use rand::RngCore;
-use serde::Serialize;
 
 use crate::audit::EventRecord;
 use crate::calendar::Calendar;
@@ -335,8 +334,12 @@ impl Workflow {
         Ok((record, build, actor))
     }
 
-    /// Applies an action to a dossier.
-    pub async fn act(&self, caller: &Caller, request: ActionRequest) -> Result<DossierRecord> {
+    /// Applies an action; returns the dossier as now stored, its build and the actor.
+    pub async fn act(
+        &self,
+        caller: &Caller,
+        request: ActionRequest,
+    ) -> Result<(DossierRecord, Arc<PluginBuild>, Actor)> {
         let (record, build, actor) = self.dossier_for(caller, &request.code).await?;
         let expected = request.if_match.ok_or(WorkflowError::VersionRequired)?;
         if expected != record.version {
@@ -435,11 +438,12 @@ impl Workflow {
             }
             Err(other) => return Err(other.into()),
         }
-        Ok(self
+        let updated = self
             .store
             .dossier(&record.code)
             .await?
-            .expect("dossier just updated"))
+            .ok_or_else(|| WorkflowError::DossierNotFound(record.code.clone()))?;
+        Ok((updated, build, actor))
     }
 
     /// The actions the caller may take on a dossier now.
@@ -801,11 +805,4 @@ fn random_secret() -> String {
 /// A new random API token (shown once; only its hash is stored).
 pub fn new_token() -> String {
     format!("mct_{}", random_secret())
-}
-
-#[derive(Serialize)]
-pub struct TokenSummary {
-    pub id: String,
-    pub unit: String,
-    pub role: String,
 }

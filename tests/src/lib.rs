@@ -19,10 +19,6 @@ pub enum Backend {
     Postgres,
 }
 
-impl Backend {
-    pub const ALL: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
-}
-
 /// The PostgreSQL server the tests use; CI starts it (see .ci/run).
 pub fn postgres_admin_url() -> String {
     std::env::var("MOTCUA_TEST_POSTGRES_URL")

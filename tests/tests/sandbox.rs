@@ -23,12 +23,20 @@ async fn deploy_fixture(server: &TestServer, stem: &str) -> String {
         .publish(bytes, &motcua_e2e::publisher(), "2026-03-02T08:00:00+07:00")
         .await
         .expect("publish");
+    // A pilot rollout to Xuân Hòa, as provincial IT would stage any new procedure.
+    let pilot = motcua::registry::Scope::Pilot(vec!["xuan-hoa".into()]);
     server
         .state
         .registry
-        .bind("xuan-hoa", &build.sha256, "{}")
+        .rollout(
+            &build.info.code,
+            &build.sha256,
+            pilot,
+            &motcua_e2e::publisher(),
+            "2026-03-02T08:00:00+07:00",
+        )
         .await
-        .expect("bind");
+        .expect("pilot rollout");
     build.info.code.clone()
 }
 

@@ -415,6 +415,19 @@ impl Store {
     }
 
     /// Writes one unit's binding and its audit event in one transaction.
+    /// Who published each build and when, without the bytes: (sha256, by, at).
+    pub async fn publications(&self) -> Result<Vec<(String, String, String)>> {
+        let rows = sqlx::query(
+            "SELECT sha256, published_by, published_at FROM plugin_builds ORDER BY procedure_code, published_at",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.get(0), row.get(1), row.get(2)))
+            .collect())
+    }
+
     /// The sha256 of every stored build (cheap: no bytes).
     pub async fn build_shas(&self) -> Result<Vec<String>> {
         let rows = sqlx::query("SELECT sha256 FROM plugin_builds")
