@@ -25,6 +25,11 @@ pub struct Config {
     pub cache_dir: Option<PathBuf>,
     /// The largest component `POST /api/v1/plugins` accepts.
     pub max_plugin_bytes: usize,
+    /// How often a host rereads what other hosts may have changed in the shared
+    /// database (registry bindings, the calendar).
+    pub refresh_interval: Duration,
+    /// How often the deadline sweep runs (closing dossiers whose supplement never came).
+    pub sweep_interval: Duration,
 }
 
 impl Config {
@@ -34,6 +39,8 @@ impl Config {
             limits: SandboxLimits::default(),
             cache_dir: None,
             max_plugin_bytes: crate::registry::DEFAULT_MAX_PLUGIN_BYTES,
+            refresh_interval: Duration::from_secs(5),
+            sweep_interval: Duration::from_secs(60),
         }
     }
 }
@@ -76,26 +83,62 @@ pub async fn build_state(config: &Config, clock: Clock) -> anyhow::Result<AppSta
     }))
 }
 
+/// Starts the background work of a serving host: rereading what other hosts changed,
+/// and the deadline sweep. Dropping the returned guard stops both.
+pub fn start_background(state: &AppState, config: &Config) -> BackgroundTasks {
+    // Hosts that share a PostgreSQL database see each other's changes within seconds.
+    let refresher = {
+        let state = state.clone();
+        let period = config.refresh_interval;
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(period);
+            loop {
+                interval.tick().await;
+                if let Err(error) = state.registry.refresh().await {
+                    tracing::warn!(%error, "refreshing the plugin registry failed");
+                }
+            }
+        })
+    };
+    // The sweep is idempotent and closes each dossier by compare-and-set, so it is
+    // safe on every host at once: exactly one of them closes a given dossier.
+    let sweeper = {
+        let state = state.clone();
+        let period = config.sweep_interval;
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(period);
+            loop {
+                interval.tick().await;
+                if let Err(error) = state.close_unsupplemented().await {
+                    tracing::warn!(%error, "the deadline sweep failed");
+                }
+            }
+        })
+    };
+    BackgroundTasks(vec![refresher, sweeper])
+}
+
+/// The background tasks of a host; they stop when this is dropped.
+pub struct BackgroundTasks(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for BackgroundTasks {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
 /// Serves the API until ctrl-c or SIGTERM, then finishes in-flight requests.
-pub async fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<()> {
+pub async fn serve(state: AppState, config: &Config, listener: TcpListener) -> anyhow::Result<()> {
     let address: SocketAddr = listener.local_addr()?;
     tracing::info!(%address, "motcua listening");
     let store = state.store.clone();
-    // Hosts that share a PostgreSQL database see each other's rollouts within seconds.
-    let registry = state.registry.clone();
-    let refresher = tokio::spawn(async move {
-        let mut interval = tokio::time::interval(Duration::from_secs(5));
-        loop {
-            interval.tick().await;
-            if let Err(error) = registry.refresh().await {
-                tracing::warn!(%error, "refreshing the plugin registry failed");
-            }
-        }
-    });
+    let background = start_background(&state, config);
     axum::serve(listener, api::app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
-    refresher.abort();
+    drop(background);
     store.close().await;
     Ok(())
 }

@@ -4,14 +4,14 @@
 //! the binary. Deadlines follow the time rules in docs/decisions/0003: a dossier received after the
 //! unit's cut-off hour, or on a day off, counts from the next working day.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
 
 use crate::domain::ProcessingTime;
 
-/// The shipped holiday tables.
-const SHIPPED: &[(i32, &str)] = &[
+/// The shipped holiday tables; the database is seeded from them.
+pub const SHIPPED: &[(i32, &str)] = &[
     (2025, include_str!("../calendar/vn-2025.csv")),
     (2026, include_str!("../calendar/vn-2026.csv")),
 ];
@@ -35,6 +35,8 @@ pub struct CalendarError {
 #[derive(Clone, Debug, Default)]
 pub struct Calendar {
     exceptions: BTreeMap<NaiveDate, (DayKind, String)>,
+    /// Years whose holiday table is loaded; other years count weekends only.
+    years: BTreeSet<i32>,
 }
 
 impl Calendar {
@@ -78,7 +80,44 @@ impl Calendar {
             self.exceptions
                 .insert(date, (kind, name.unwrap_or("").to_string()));
         }
+        self.years.insert(year);
         Ok(())
+    }
+
+    /// Whether the holiday table of `year` is loaded.
+    pub fn covers(&self, year: i32) -> bool {
+        self.years.contains(&year)
+    }
+
+    /// Whether every year from `from` to `to` has its holiday table: a due date
+    /// computed across a year without one counts weekends only and is provisional.
+    pub fn covers_span(&self, from: NaiveDate, to: NaiveDate) -> bool {
+        (from.year().min(to.year())..=from.year().max(to.year())).all(|year| self.covers(year))
+    }
+
+    /// The years whose tables are loaded, in order.
+    pub fn loaded_years(&self) -> Vec<i32> {
+        self.years.iter().copied().collect()
+    }
+
+    /// Working days from `from` to `to`: the working days after `from` up to and
+    /// including `to` when `to` is later, minus those after `to` up to and including
+    /// `from` when it is earlier. A dossier due today has 0 left; one due yesterday -1.
+    pub fn working_days_between(&self, from: NaiveDate, to: NaiveDate) -> i64 {
+        let (start, end, sign) = if to >= from {
+            (from, to, 1)
+        } else {
+            (to, from, -1)
+        };
+        let mut count = 0i64;
+        let mut day = start;
+        while day < end {
+            day = day.succ_opt().expect("date in range");
+            if self.is_working_day(day) {
+                count += 1;
+            }
+        }
+        sign * count
     }
 
     pub fn is_working_day(&self, day: NaiveDate) -> bool {
@@ -199,6 +238,26 @@ mod tests {
             ),
             date("2026-03-10")
         );
+    }
+
+    #[test]
+    fn counts_working_days_between_dates() {
+        let calendar = Calendar::shipped();
+        // Friday 13 Feb 2026 to Wednesday 25 Feb 2026 across Tết: 23, 24, 25.
+        assert_eq!(
+            calendar.working_days_between(date("2026-02-13"), date("2026-02-25")),
+            3
+        );
+        assert_eq!(
+            calendar.working_days_between(date("2026-02-25"), date("2026-02-13")),
+            -3
+        );
+        assert_eq!(
+            calendar.working_days_between(date("2026-03-02"), date("2026-03-02")),
+            0
+        );
+        assert!(calendar.covers(2026) && !calendar.covers(2027));
+        assert!(!calendar.covers_span(date("2026-12-30"), date("2027-01-04")));
     }
 
     #[test]

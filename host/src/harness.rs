@@ -320,6 +320,9 @@ pub async fn run_scenario(
         version: 1,
         updated_at: format_civil(submitted_at),
         documents: submission.documents.clone(),
+        deadline: Default::default(),
+        facts: Default::default(),
+        settings_json: None,
     };
 
     for (index, step) in scenario.steps.iter().enumerate() {
@@ -495,7 +498,7 @@ async fn run_step(
         Err(error) => return Err(HarnessError::Plugin(error.to_string())),
     };
     let update = match workflow::apply_decision(
-        runtime.calendar(),
+        &runtime.calendar(),
         record,
         build,
         &decision,
@@ -522,6 +525,8 @@ async fn run_step(
     next.returned_at = update.returned_at;
     next.updated_at = update.updated_at;
     next.documents.extend(update.new_documents);
+    next.deadline = update.deadline;
+    next.facts = update.facts;
     next.version += 1;
     Ok(StepOutcome::Applied(next))
 }

@@ -35,6 +35,12 @@ struct ServerArgs {
     /// beside a SQLite database, else `./motcua-cache`).
     #[arg(long, env = "MOTCUA_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
+    /// Seconds between rereads of what other hosts changed (registry, calendar).
+    #[arg(long, env = "MOTCUA_REFRESH_SECONDS", default_value_t = 5)]
+    refresh_seconds: u64,
+    /// Seconds between runs of the deadline sweep.
+    #[arg(long, env = "MOTCUA_SWEEP_SECONDS", default_value_t = 60)]
+    sweep_seconds: u64,
 }
 
 #[derive(clap::Args, Clone)]
@@ -183,16 +189,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         CommandLine::Plugin { command } => plugin_command(command).await,
         CommandLine::Serve(args) => {
-            let state = app::build_state(&config(&args), Clock::system()).await?;
+            let config = config(&args);
+            let state = app::build_state(&config, Clock::system()).await?;
             let listener = bind(&args.listen).await?;
-            app::serve(state, listener).await
+            app::serve(state, &config, listener).await
         }
         CommandLine::Demo(args) => {
-            let state = app::build_state(&config(&args), Clock::system()).await?;
+            let config = config(&args);
+            let state = app::build_state(&config, Clock::system()).await?;
             let seeded = motcua::demo::seed(&state).await?;
             let listener = bind(&args.listen).await?;
             print_demo(&listener.local_addr()?.to_string(), &seeded);
-            app::serve(state, listener).await
+            app::serve(state, &config, listener).await
         }
         CommandLine::Migrate(args) => {
             Store::connect(&args.database_url)
@@ -265,6 +273,8 @@ fn config(args: &ServerArgs) -> Config {
         });
     Config {
         cache_dir: Some(cache_dir),
+        refresh_interval: std::time::Duration::from_secs(args.refresh_seconds.max(1)),
+        sweep_interval: std::time::Duration::from_secs(args.sweep_seconds.max(1)),
         ..Config::new(url.clone())
     }
 }

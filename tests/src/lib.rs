@@ -176,6 +176,39 @@ impl TestServer {
         }
     }
 
+    /// Another host on the same database and compiled-plugin cache, as a second server
+    /// process would be: its own state, registry and router, sharing the clock; nothing
+    /// is seeded. `finish` on it stops it and leaves the database to the first.
+    pub async fn second_host(&self) -> TestServer {
+        let config = Config {
+            limits: self.state.runtime.limits().clone(),
+            cache_dir: Some(self.cache_dir()),
+            ..Config::new(self.database_url.clone())
+        };
+        let state = app::build_state(&config, self.clock.clone())
+            .await
+            .expect("second host state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let router = api::app(state.clone());
+        let server = tokio::spawn(async move {
+            axum_serve(listener, router).await;
+        });
+        TestServer {
+            base,
+            client: reqwest::Client::new(),
+            state,
+            clock: self.clock.clone(),
+            backend: self.backend,
+            database_url: self.database_url.clone(),
+            _dir: tempfile::tempdir().expect("temp dir"),
+            postgres_database: None,
+            server,
+        }
+    }
+
     /// The directory of the compiled-plugin cache.
     pub fn cache_dir(&self) -> std::path::PathBuf {
         self._dir.path().join("cache")

@@ -6,6 +6,12 @@
 //! checks the answer after each: HTTP status, problem type, canonical status, step,
 //! due date, fees, result. After every refused step it checks that nothing was
 //! written; at the end it checks the citizen's view and the dossier's audit chain.
+//!
+//! Deadline keeping is data too: a step `{"as": "system", "action": "sweep"}` runs the
+//! host's deadline sweep at the step's time and checks the dossier afterwards, and the
+//! expectations cover the statutory due date, whether it is provisional, the clock and
+//! the working days left. Xuân Hòa also runs the land-use procedure (as a pilot) so
+//! the payment pause (status 6) can be played through.
 
 use std::path::{Path, PathBuf};
 
@@ -64,6 +70,13 @@ struct Expect {
     status: Option<i64>,
     step: Option<String>,
     due_date: Option<Value>,
+    statutory_due_date: Option<Value>,
+    due_provisional: Option<bool>,
+    /// `running`, `paused`, `stopped-for-supplement`, `not-started` or `stopped`.
+    clock: Option<String>,
+    /// A number, or null when the clock does not run.
+    #[serde(default, deserialize_with = "present")]
+    working_days_left: Option<Value>,
     supplement_count: Option<i64>,
     fees_requested_vnd: Option<i64>,
     fees_paid_vnd: Option<i64>,
@@ -75,6 +88,11 @@ struct Expect {
     #[serde(default)]
     pending_supplement: Vec<String>,
     code_prefix: Option<String>,
+}
+
+/// Keeps an explicit `null` as `Some(Value::Null)`, so a scenario can expect one.
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
 }
 
 fn scenario_dir() -> PathBuf {
@@ -171,6 +189,27 @@ fn check(context: &str, expect: &Expect, http: StatusCode, body: &Value) {
     }
     if let Some(due) = &expect.due_date {
         assert_eq!(&body["due_date"], due, "{context}: due date");
+    }
+    if let Some(due) = &expect.statutory_due_date {
+        assert_eq!(
+            &body["due"]["statutory_date"], due,
+            "{context}: statutory due date; body {body}"
+        );
+    }
+    if let Some(provisional) = expect.due_provisional {
+        assert_eq!(
+            body["due"]["provisional"], provisional,
+            "{context}: provisional due date"
+        );
+    }
+    if let Some(clock) = &expect.clock {
+        assert_eq!(body["due"]["clock"], clock.as_str(), "{context}: clock");
+    }
+    if let Some(left) = &expect.working_days_left {
+        assert_eq!(
+            &body["due"]["working_days_left"], left,
+            "{context}: working days left"
+        );
     }
     if let Some(count) = expect.supplement_count {
         assert_eq!(
@@ -279,6 +318,29 @@ async fn assert_chain_verifies(server: &TestServer, token: &str, code: &str) {
 async fn run_all(backend: Backend) {
     let (filings, scenarios) = load_scenarios();
     let server = TestServer::start(backend, "2026-03-02 08:00").await;
+    // The land-use procedure (status 6, the payment pause) as a pilot at Xuân Hòa.
+    let land = server
+        .state
+        .registry
+        .publish(
+            motcua_e2e::plugin_bytes("land_use_certificate"),
+            &motcua_e2e::publisher(),
+            "2026-03-01T08:00:00+07:00",
+        )
+        .await
+        .expect("publish land-use-certificate");
+    server
+        .state
+        .registry
+        .rollout(
+            &land.0.info.code,
+            &land.0.sha256,
+            motcua::registry::Scope::Pilot(vec!["xuan-hoa".into()]),
+            &motcua_e2e::publisher(),
+            "2026-03-01T08:00:00+07:00",
+        )
+        .await
+        .expect("pilot land-use-certificate at xuan-hoa");
     for (file, scenario) in &scenarios {
         let context = format!("[{backend:?}] {file} ({})", scenario.name);
         eprintln!("running {context}");
@@ -329,6 +391,17 @@ async fn run_all(backend: Backend) {
             let current = server.dossier(&officer, &code).await;
             let version = current["version"].as_i64().unwrap() + step.version_offset;
             let payload = step.payload.clone().unwrap_or_else(|| json!({}));
+            if step.actor == "system" {
+                assert_eq!(step.action, "sweep", "{context}: the system only sweeps");
+                server
+                    .state
+                    .close_unsupplemented()
+                    .await
+                    .unwrap_or_else(|error| panic!("{context}: sweep failed: {error}"));
+                let after = server.dossier(&officer, &code).await;
+                check(&context, &step.expect, StatusCode::OK, &after);
+                continue;
+            }
             let before = server.row_counts().await;
             let response = if step.actor == "citizen" {
                 server

@@ -186,7 +186,9 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<PluginCtx>,
     limits: SandboxLimits,
-    calendar: Arc<Calendar>,
+    /// The working-day calendar plugins see; replaced as a whole when the province
+    /// loads a holiday table, so a call always sees one consistent calendar.
+    calendar: std::sync::RwLock<Arc<Calendar>>,
     slots: Arc<Semaphore>,
     ticker_stop: Arc<AtomicBool>,
 }
@@ -238,7 +240,7 @@ impl Runtime {
             engine,
             linker,
             limits,
-            calendar,
+            calendar: std::sync::RwLock::new(calendar),
             slots,
             ticker_stop,
         })
@@ -263,8 +265,14 @@ impl Runtime {
         &self.limits
     }
 
-    pub fn calendar(&self) -> &Arc<Calendar> {
-        &self.calendar
+    /// The calendar in force now.
+    pub fn calendar(&self) -> Arc<Calendar> {
+        self.calendar.read().expect("calendar lock").clone()
+    }
+
+    /// Puts a new calendar in force for every call that starts from now on.
+    pub fn set_calendar(&self, calendar: Arc<Calendar>) {
+        *self.calendar.write().expect("calendar lock") = calendar;
     }
 
     /// Compiles a component, links it against the contract and asks it to describe
@@ -313,7 +321,7 @@ impl Runtime {
         let raw = call_in_sandbox(
             &pre,
             &self.limits,
-            &self.calendar,
+            &self.calendar(),
             &provisional,
             "{}".into(),
             |procedure, store| procedure.call_describe(store),
@@ -427,7 +435,7 @@ impl Runtime {
         let answer = call_in_sandbox(
             &build.pre,
             &self.limits,
-            &self.calendar,
+            &self.calendar(),
             &build.label(),
             settings_json,
             |procedure, store| procedure.call_decide(store, &dossier, &command),
@@ -478,7 +486,7 @@ impl Runtime {
         .map_err(|_| RuntimeError::Busy)?;
         let build = build.clone();
         let limits = self.limits.clone();
-        let calendar = self.calendar.clone();
+        let calendar = self.calendar();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             call_in_sandbox(
@@ -516,7 +524,7 @@ impl LiveInstance {
         let mut store = new_store(
             &build.pre,
             &runtime.limits,
-            &runtime.calendar,
+            &runtime.calendar(),
             &build.label(),
             settings_json,
         );

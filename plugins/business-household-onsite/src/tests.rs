@@ -75,7 +75,8 @@ fn site_visit_sits_between_review_and_approval() {
             "approval",
             "settled",
             "refused",
-            "returned"
+            "returned",
+            "withdrawn"
         ]
     );
     let visit = &declared[3];
@@ -331,7 +332,7 @@ fn every_declared_action_decides_into_a_declared_step_with_its_status() {
             order.payload_json = if action.name == "record-site-visit" {
                 r#"{"verified": true, "report": "Đúng địa chỉ"}"#.into()
             } else {
-                r#"{"receipt":"BL-1","amount_vnd":1}"#.into()
+                r#"{"receipt":"BL-1","online":false,"amount_vnd":1}"#.into()
             };
             if action.name == "request-supplement" {
                 dossier.documents.clear();

@@ -166,11 +166,13 @@ pub fn steps() -> Vec<StepSpec> {
     vec![
         step("submitted", "Mới đăng ký", Status::Submitted)
             .action("receive", "Tiếp nhận hồ sơ", &[Officer])
-            .action("refuse", "Từ chối tiếp nhận", &[Officer]),
+            .action("refuse", "Từ chối tiếp nhận", &[Officer])
+            .action("withdraw", WITHDRAW, &[Citizen]),
         step("review", "Thẩm định", Status::Processing)
             .action("request-supplement", "Yêu cầu bổ sung hồ sơ", &[Specialist])
             .action("record-payment", "Ghi nhận nộp lệ phí", &[Officer, Citizen])
-            .action("propose", "Trình phê duyệt", &[Specialist]),
+            .action("propose", "Trình phê duyệt", &[Specialist])
+            .action("withdraw", WITHDRAW, &[Citizen]),
         step(
             "supplement",
             "Chờ bổ sung hồ sơ",
@@ -180,7 +182,8 @@ pub fn steps() -> Vec<StepSpec> {
             "complete-supplement",
             "Hoàn thành bổ sung",
             &[Citizen, Officer],
-        ),
+        )
+        .action("withdraw", WITHDRAW, &[Citizen]),
         step("approval", "Chờ phê duyệt", Status::Processing)
             .action("approve", "Cấp giấy chứng nhận", &[Leader])
             .action("send-back", "Trả lại để thẩm định lại", &[Leader]),
@@ -191,8 +194,16 @@ pub fn steps() -> Vec<StepSpec> {
         ),
         step("refused", "Từ chối tiếp nhận", Status::Refused),
         step("returned", "Đã trả kết quả", Status::Returned),
+        step(
+            "withdrawn",
+            "Công dân đã rút hồ sơ",
+            Status::WithdrawalRequested,
+        ),
     ]
 }
+
+/// The citizen may withdraw the dossier until it goes to the leader for approval.
+const WITHDRAW: &str = "Rút hồ sơ";
 
 /// What `describe` returns.
 pub fn procedure_info() -> ProcedureInfo {
@@ -297,7 +308,8 @@ fn check_form(form: &BusinessForm, findings: &mut Findings) {
 struct PaymentPayload {
     /// Defaults to what is still owed.
     amount_vnd: Option<u64>,
-    online: bool,
+    /// How it was paid: true online, false at the counter. A payment must say which.
+    online: Option<bool>,
     receipt: String,
 }
 
@@ -350,6 +362,12 @@ pub fn decide_command(
                     "Phải ghi số biên lai thu lệ phí (`receipt`).",
                 ));
             }
+            let Some(online) = payload.online else {
+                return Err(refuse(
+                    "payment-method-required",
+                    "Phải ghi rõ hình thức nộp (`online`: true nếu nộp trực tuyến, false nếu nộp tại quầy hoặc chuyển khoản).",
+                ));
+            };
             let owed = dossier
                 .fees_requested_vnd
                 .saturating_sub(dossier.fees_paid_vnd);
@@ -362,7 +380,7 @@ pub fn decide_command(
             }
             decision("review", Status::Processing).effect(Effect::RecordPayment(Payment {
                 amount_vnd,
-                online: payload.online,
+                online,
                 receipt: payload.receipt.trim().into(),
             }))
         }
@@ -383,6 +401,9 @@ pub fn decide_command(
             }))
         }
         ("approval", "send-back") => decision("review", Status::Processing),
+        ("submitted" | "review" | "supplement", "withdraw") => {
+            decision("withdrawn", Status::WithdrawalRequested)
+        }
         ("settled", "return-result") => decision("returned", Status::Returned),
         (step, action) => return Err(unknown_action(step, action)),
     };

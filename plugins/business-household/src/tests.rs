@@ -230,6 +230,13 @@ fn payment_needs_a_receipt_and_an_amount() {
         decide_command(&dossier, &pay, no_settings)
             .unwrap_err()
             .code,
+        "payment-method-required"
+    );
+    pay.payload_json = r#"{"receipt": "BL-1", "online": false}"#.into();
+    assert_eq!(
+        decide_command(&dossier, &pay, no_settings)
+            .unwrap_err()
+            .code,
         "invalid-amount"
     );
     pay.payload_json = r#"{"receipt": "BL-1", "amount_vnd": "lots"}"#.into();
@@ -240,7 +247,7 @@ fn payment_needs_a_receipt_and_an_amount() {
         "invalid-payload"
     );
     dossier.fees_requested_vnd = 100_000;
-    pay.payload_json = r#"{"receipt": "BL-1", "amount_vnd": 40000}"#.into();
+    pay.payload_json = r#"{"receipt": "BL-1", "online": false, "amount_vnd": 40000}"#.into();
     let decided = decide_command(&dossier, &pay, no_settings).unwrap();
     assert_eq!(
         decided.effects,
@@ -344,7 +351,7 @@ fn every_declared_action_decides_into_a_declared_step_with_its_status() {
             let mut dossier = filed_dossier(&step.id);
             let mut order = command(&action.name, action.roles[0]);
             order.note = "lý do".into();
-            order.payload_json = r#"{"receipt":"BL-1","amount_vnd":1}"#.into();
+            order.payload_json = r#"{"receipt":"BL-1","online":false,"amount_vnd":1}"#.into();
             if action.name == "request-supplement" {
                 dossier.documents.clear();
             }

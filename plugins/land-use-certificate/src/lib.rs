@@ -452,7 +452,8 @@ struct InspectionPayload {
 struct PaymentPayload {
     /// Defaults to everything still owed.
     amount_vnd: Option<u64>,
-    online: bool,
+    /// How it was paid: true online, false at the counter. A payment must say which.
+    online: Option<bool>,
     receipt: String,
 }
 
@@ -643,6 +644,12 @@ fn record_payment(dossier: &Dossier, payload_json: &str) -> Result<Decision, Ref
             "Phải ghi số chứng từ nộp tiền (`receipt`).",
         ));
     }
+    let Some(online) = payload.online else {
+        return Err(refuse(
+            "payment-method-required",
+            "Phải ghi rõ hình thức nộp (`online`: true nếu nộp trực tuyến, false nếu nộp tại quầy hoặc chuyển khoản).",
+        ));
+    };
     let owed = dossier
         .fees_requested_vnd
         .saturating_sub(dossier.fees_paid_vnd);
@@ -666,7 +673,7 @@ fn record_payment(dossier: &Dossier, payload_json: &str) -> Result<Decision, Ref
     };
     Ok(next.effect(Effect::RecordPayment(Payment {
         amount_vnd,
-        online: payload.online,
+        online,
         receipt: receipt.into(),
     })))
 }

@@ -690,6 +690,9 @@ fn payments_need_a_receipt_and_a_sensible_amount() {
     assert_eq!(check(&payment(Some(100), " ")), "receipt-required");
     assert_eq!(check(&payment(Some(0), "BL-1")), "invalid-amount");
     assert_eq!(check(&payment(Some(600_001), "BL-1")), "overpayment");
+    let mut unsaid = command("record-payment", Role::Officer);
+    unsaid.payload_json = r#"{"receipt": "BL-1", "amount_vnd": 100}"#.into();
+    assert_eq!(check(&unsaid), "payment-method-required");
     let mut bad = command("record-payment", Role::Officer);
     bad.payload_json = r#"{"receipt": "BL-1", "amount_vnd": -1}"#.into();
     assert_eq!(check(&bad), "invalid-payload");

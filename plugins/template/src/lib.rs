@@ -170,8 +170,8 @@ pub fn check_submission(submission: &Submission) -> Vec<Finding> {
 #[derive(Deserialize)]
 struct PaymentPayload {
     amount_vnd: Option<u64>,
-    #[serde(default)]
-    online: bool,
+    /// How it was paid: true online, false at the counter. A payment must say which.
+    online: Option<bool>,
     #[serde(default)]
     receipt: String,
 }
@@ -226,6 +226,12 @@ pub fn decide_command(
                     "Cần số biên lai hoặc mã giao dịch.",
                 ));
             }
+            let Some(online) = payment.online else {
+                return Err(refuse(
+                    "payment-method-required",
+                    "Cần ghi rõ hình thức nộp (`online`: true nếu nộp trực tuyến, false nếu nộp tại quầy).",
+                ));
+            };
             let owed = dossier
                 .fees_requested_vnd
                 .saturating_sub(dossier.fees_paid_vnd);
@@ -235,7 +241,7 @@ pub fn decide_command(
             }
             decision("review", Status::Processing).effect(Effect::RecordPayment(Payment {
                 amount_vnd: amount,
-                online: payment.online,
+                online,
                 receipt: payment.receipt,
             }))
         }

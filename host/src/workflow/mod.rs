@@ -5,6 +5,9 @@
 //! check the decision against the declared steps, compute dates with the calendar,
 //! and hand one update plus one audit event to the store.
 
+pub mod deadlines;
+pub mod rating;
+
 use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
@@ -258,7 +261,10 @@ impl Workflow {
             status: step.status,
             submitted_at: at.clone(),
             tracking_secret_hash: sha256_hex(secret.as_bytes()),
+            digitized: !request.documents.is_empty()
+                && request.documents.iter().all(|document| document.digitized),
             documents: request.documents,
+            settings_json: binding.settings_json.clone(),
         };
         let event = NewEvent {
             at,
@@ -379,9 +385,12 @@ impl Workflow {
             note: request.note.clone(),
             payload: request.payload.clone(),
         };
-        let settings = self
-            .registry
-            .settings(&record.handling_unit, &record.procedure_code);
+        // The settings pinned when the dossier was filed; dossiers filed before settings
+        // were pinned follow the unit's current ones.
+        let settings = record.settings_json.clone().unwrap_or_else(|| {
+            self.registry
+                .settings(&record.handling_unit, &record.procedure_code)
+        });
         let decision = match self
             .runtime
             .decide(&build, settings, &snapshot, &command)
@@ -393,7 +402,7 @@ impl Workflow {
         let unit = self.unit(&record.handling_unit).await?;
         let cutoff = NaiveTime::parse_from_str(&unit.cutoff, "%H:%M").unwrap_or(DEFAULT_CUTOFF);
         let update = apply_decision(
-            self.runtime.calendar(),
+            &self.runtime.calendar(),
             &record,
             &build,
             &decision,
@@ -527,23 +536,11 @@ pub fn apply_decision(
             decision.status.as_str()
         ));
     }
-    let mut update = DossierUpdate {
-        step: next.id.clone(),
-        status: next.status,
-        received_at: record.received_at.clone(),
-        clock_started_at: record.clock_started_at.clone(),
-        due_date: record.due_date.clone(),
-        supplement_count: record.supplement_count,
-        extension_count: record.extension_count,
-        fees_requested_vnd: record.fees_requested_vnd,
-        fees_paid_vnd: record.fees_paid_vnd,
-        paid_online: record.paid_online,
-        result: record.result.clone(),
-        settled_at: record.settled_at.clone(),
-        returned_at: record.returned_at.clone(),
-        updated_at: format_civil(now),
-        new_documents,
-    };
+    let mut update = deadlines::unchanged(record, now);
+    update.step = next.id.clone();
+    update.status = next.status;
+    update.new_documents = new_documents;
+    let mut clock_started = false;
     let mut supplement_requested = false;
     for effect in &decision.effects {
         match effect {
@@ -556,9 +553,14 @@ pub fn apply_decision(
                 }
                 // Starting, or restarting from zero after a supplement: the time
                 // counts again from this moment.
-                let due = calendar.due_date(now, cutoff, *processing_time);
-                update.clock_started_at = Some(format_civil(now));
-                update.due_date = Some(due.format("%Y-%m-%d").to_string());
+                deadlines::start_clock(
+                    calendar,
+                    &mut update,
+                    now,
+                    cutoff,
+                    processing_time.working_days(),
+                );
+                clock_started = true;
                 if update.received_at.is_none() {
                     update.received_at = Some(format_civil(now));
                 }
@@ -652,11 +654,19 @@ pub fn apply_decision(
         }
         update.returned_at = Some(format_civil(now));
     }
+    deadlines::follow_status(calendar, record, &mut update, clock_started, now, cutoff);
     Ok(update)
 }
 
 /// Checks that `role` may take `action` in `step` of the build's declared workflow.
 pub fn authorize_action(build: &PluginBuild, step: &str, action: &str, role: Role) -> Result<()> {
+    if step == deadlines::CLOSED_INCOMPLETE_STEP && build.info.step(step).is_none() {
+        // The host's own final step: nothing more can be done.
+        return Err(WorkflowError::ActionNotAvailable {
+            action: action.to_string(),
+            step: step.to_string(),
+        });
+    }
     let spec = build.info.step(step).ok_or_else(|| {
         WorkflowError::Store(StoreError::Corrupt(format!(
             "dossier step `{step}` is not declared by its build"

@@ -1,0 +1,551 @@
+//! Filing, the dossier view, actions, audit, the unit's inbox, tracking and the
+//! procedures a unit offers.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{
+    ApiError, AppState, body_bytes, caller, event_view, parse_body, path_code, query, status_view,
+};
+use crate::audit::verify_chain;
+use crate::domain::{Actor, Applicant, Channel, Document, Status};
+use crate::runtime::PluginBuild;
+use crate::store::{DossierRecord, DueFilter, InboxQuery};
+use crate::workflow::{ActionRequest, Caller, FileRequest, Workflow, WorkflowError, deadlines};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileBody {
+    procedure: String,
+    receiving_unit: String,
+    #[serde(default)]
+    handling_unit: Option<String>,
+    channel: Channel,
+    applicant: Applicant,
+    #[serde(default = "empty_object")]
+    form: Value,
+    #[serde(default)]
+    documents: Vec<Document>,
+}
+
+pub(super) fn empty_object() -> Value {
+    json!({})
+}
+
+pub(super) async fn file_dossier(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let caller = caller(&state, &headers).await?;
+    let body: FileBody = parse_body(&body_bytes(body)?)?;
+    let filed = state
+        .file(
+            &caller,
+            FileRequest {
+                procedure_code: body.procedure,
+                receiving_unit: body.receiving_unit,
+                handling_unit: body.handling_unit,
+                channel: body.channel,
+                applicant: body.applicant,
+                form: body.form,
+                documents: body.documents,
+            },
+        )
+        .await?;
+    let location = format!("/api/v1/track/{}", filed.code);
+    let mut response = (
+        StatusCode::CREATED,
+        Json(json!({
+            "code": filed.code,
+            "status": status_view(filed.status),
+            "step": filed.step,
+            "tracking_secret": filed.tracking_secret,
+            "tracking_url": format!("{location}?secret={}", filed.tracking_secret),
+            "findings": filed.findings,
+        })),
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    Ok(response)
+}
+
+pub(super) async fn dossier_view(
+    state: &AppState,
+    record: &DossierRecord,
+    actor: &Actor,
+) -> Result<Value, ApiError> {
+    let build = state.registry.build(&record.build_sha256);
+    let events = state.history(&record.code).await?;
+    let actions = build
+        .as_ref()
+        .map(|build| state.available_actions(build, record, actor))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, label)| json!({ "action": name, "label": label }))
+        .collect::<Vec<_>>();
+    let step_name = step_name(build.as_deref(), record);
+    Ok(json!({
+        "code": record.code,
+        "procedure": {
+            "code": record.procedure_code,
+            "name": build.as_ref().map(|build| build.info.name.clone()),
+        },
+        "build": {
+            "sha256": record.build_sha256,
+            "version": build.as_ref().map(|build| build.info.plugin_version.clone()),
+        },
+        "receiving_unit": record.receiving_unit,
+        "handling_unit": record.handling_unit,
+        "channel": record.channel,
+        "applicant": record.applicant,
+        "form": record.form,
+        "documents": record.documents,
+        "step": { "id": record.step, "name": step_name },
+        "status": status_view(record.status),
+        "submitted_at": record.submitted_at,
+        "received_at": record.received_at,
+        "clock_started_at": record.clock_started_at,
+        "due_date": record.due_date,
+        "due": due_view(state, record),
+        "supplement_count": record.supplement_count,
+        "extension_count": record.extension_count,
+        "fees": {
+            "requested_vnd": record.fees_requested_vnd,
+            "paid_vnd": record.fees_paid_vnd,
+            "paid_online": record.paid_online,
+        },
+        "result": record.result,
+        "rating": record.facts.rating,
+        "settled_at": record.settled_at,
+        "returned_at": record.returned_at,
+        "version": record.version,
+        "pending_supplement": Workflow::pending_supplement(record, &events),
+        "history": events.iter().map(event_view).collect::<Vec<_>>(),
+        "actions": actions,
+    }))
+}
+
+/// The name of the dossier's step: the build's, or the host's own closing step.
+fn step_name(build: Option<&PluginBuild>, record: &DossierRecord) -> Option<String> {
+    build
+        .and_then(|build| build.info.step(&record.step))
+        .map(|step| step.name.clone())
+        .or_else(|| {
+            (record.step == deadlines::CLOSED_INCOMPLETE_STEP)
+                .then(|| deadlines::CLOSED_INCOMPLETE_STEP_NAME.to_string())
+        })
+}
+
+/// The due date with what the officer and the citizen need to read it: the statutory
+/// date lateness is judged against, whether it is provisional (a year without a
+/// holiday table), whether the clock runs, and the working days left.
+fn due_view(state: &AppState, record: &DossierRecord) -> Value {
+    let calendar = state.runtime.calendar();
+    json!({
+        "date": record.due_date,
+        "statutory_date": record.deadline.statutory_due_date,
+        "provisional": record.deadline.provisional,
+        "clock": deadlines::clock_state(record),
+        "working_days_left": deadlines::working_days_left(&calendar, record, state.now().date()),
+        "extended": record.extension_count > 0,
+    })
+}
+
+/// Staff only: citizens see their dossier through `/api/v1/track/{code}`, which
+/// carries no personal data and no internal notes.
+pub(super) fn staff_only(caller: &Caller) -> Result<(), ApiError> {
+    match caller {
+        Caller::Citizen { .. } => Err(WorkflowError::Forbidden(
+            "this view is for officers; citizens follow their dossier at /api/v1/track/{code}"
+                .into(),
+        )
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+pub(super) async fn get_dossier(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> Result<Response, ApiError> {
+    path_code(&code, "dossier")?;
+    let caller = caller(&state, &headers).await?;
+    staff_only(&caller)?;
+    let (record, _build, actor) = state.dossier_for(&caller, &code).await?;
+    let view = dossier_view(&state, &record, &actor).await?;
+    let mut response = Json(view).into_response();
+    if let Ok(value) = HeaderValue::from_str(&format!("\"{}\"", record.version)) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ActionBody {
+    action: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default = "empty_object")]
+    payload: Value,
+}
+
+pub(super) fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .unwrap_or("")
+        .trim()
+        .trim_start_matches("W/")
+        .trim_matches('"');
+    text.parse::<i64>().map(Some).map_err(|_| {
+        ApiError::BadQuery(format!(
+            "If-Match must be the dossier's version number, not `{text}`"
+        ))
+    })
+}
+
+pub(super) async fn act(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    path_code(&code, "dossier")?;
+    let caller = caller(&state, &headers).await?;
+    let body: ActionBody = parse_body(&body_bytes(body)?)?;
+    let version = if_match(&headers)?;
+    let (record, build, actor) = state
+        .act(
+            &caller,
+            ActionRequest {
+                code: code.clone(),
+                action: body.action,
+                note: body.note,
+                payload: body.payload,
+                if_match: version,
+            },
+        )
+        .await?;
+    let view = match caller {
+        Caller::Citizen { .. } => track_view(&state, &record, &build, &actor).await?,
+        _ => dossier_view(&state, &record, &actor).await?,
+    };
+    Ok(Json(view).into_response())
+}
+
+pub(super) async fn audit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> Result<Response, ApiError> {
+    path_code(&code, "dossier")?;
+    let caller = caller(&state, &headers).await?;
+    staff_only(&caller)?;
+    state.dossier_for(&caller, &code).await?;
+    let events = state.history(&code).await?;
+    let body = match verify_chain(&events) {
+        Ok(count) => {
+            json!({ "code": code, "valid": true, "events": count, "head": events.last().map(|e| e.hash.clone()) })
+        }
+        Err(error) => {
+            json!({ "code": code, "valid": false, "events": events.len(), "error": error.to_string() })
+        }
+    };
+    Ok(Json(body).into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct InboxParams {
+    status: Option<String>,
+    /// `overdue` or `soon`.
+    due: Option<String>,
+    /// `due` (earliest due date first) or `submitted` (newest first, the default).
+    sort: Option<String>,
+    procedure: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+pub(super) async fn inbox(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(unit): Path<String>,
+    params: Result<Query<InboxParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    path_code(&unit, "unit")?;
+    let params = query(params)?;
+    let caller = caller(&state, &headers).await?;
+    if state
+        .store
+        .unit(&unit)
+        .await
+        .map_err(WorkflowError::from)?
+        .is_none()
+    {
+        return Err(ApiError::NotFound(format!("unit `{unit}` does not exist")));
+    }
+    match &caller {
+        Caller::Staff(actor) if actor.unit == unit => {}
+        Caller::Staff(actor) => {
+            return Err(WorkflowError::Forbidden(format!(
+                "your token belongs to `{}`, not `{unit}`",
+                actor.unit
+            ))
+            .into());
+        }
+        _ => return Err(WorkflowError::Unauthenticated.into()),
+    }
+    let status = match params.status.as_deref() {
+        None | Some("") => None,
+        Some(text) => Some(
+            text.parse::<i64>()
+                .ok()
+                .and_then(Status::from_code)
+                .or_else(|| Status::parse(text))
+                .ok_or_else(|| {
+                    ApiError::BadQuery(format!(
+                        "status `{text}` is not a canonical status (1-10 or its name)"
+                    ))
+                })?,
+        ),
+    };
+    let today = state.now().date();
+    let calendar = state.runtime.calendar();
+    let day = |date: chrono::NaiveDate| date.format("%Y-%m-%d").to_string();
+    let due = match params.due.as_deref() {
+        None | Some("") => None,
+        Some("overdue") => Some(DueFilter::Overdue { today: day(today) }),
+        Some("soon") => Some(DueFilter::Soon {
+            today: day(today),
+            until: day(calendar.add_working_days(today, deadlines::DUE_SOON_WORKING_DAYS)),
+        }),
+        Some(other) => {
+            return Err(ApiError::BadQuery(format!(
+                "due `{}` is not `overdue` or `soon`",
+                other.escape_debug()
+            )));
+        }
+    };
+    let sort_by_due = match params.sort.as_deref() {
+        None | Some("") | Some("submitted") => false,
+        Some("due") => true,
+        Some(other) => {
+            return Err(ApiError::BadQuery(format!(
+                "sort `{}` is not `due` or `submitted`",
+                other.escape_debug()
+            )));
+        }
+    };
+    let procedure = match params.procedure.as_deref() {
+        None | Some("") => None,
+        Some(code) => {
+            crate::workflow::check_text("procedure", code, false)?;
+            Some(code.to_string())
+        }
+    };
+    let per_page = params.per_page.unwrap_or(20);
+    let page = params.page.unwrap_or(1);
+    if !(1..=200).contains(&per_page) || !(1..=1_000_000).contains(&page) {
+        return Err(ApiError::BadQuery(
+            "page is 1 to 1000000; per_page is 1 to 200".into(),
+        ));
+    }
+    let (items, total) = state
+        .store
+        .inbox(&InboxQuery {
+            unit: unit.clone(),
+            status,
+            procedure,
+            due,
+            sort_by_due,
+            limit: per_page,
+            offset: (page - 1) * per_page,
+        })
+        .await
+        .map_err(WorkflowError::from)?;
+    Ok(Json(json!({
+        "unit": unit,
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+        "items": items.iter().map(|row| json!({
+            "code": row.code,
+            "procedure": row.procedure_code,
+            "step": row.step,
+            "status": status_view(row.status),
+            "applicant": row.applicant_name,
+            "channel": row.channel,
+            "submitted_at": row.submitted_at,
+            "due_date": row.due_date,
+            "due_provisional": row.due_provisional,
+            "working_days_left": row.due_date.as_deref()
+                .and_then(|due| chrono::NaiveDate::parse_from_str(due, "%Y-%m-%d").ok())
+                .filter(|_| deadlines::clock_runs(row.status))
+                .map(|due| calendar.working_days_between(today, due)),
+            "version": row.version,
+        })).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct TrackParams {
+    secret: Option<String>,
+}
+
+pub(super) async fn track(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    params: Result<Query<TrackParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    path_code(&code, "dossier")?;
+    let params = query(params)?;
+    let secret = params
+        .secret
+        .or_else(|| {
+            headers
+                .get("x-tracking-secret")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        })
+        .ok_or(WorkflowError::Unauthenticated)?;
+    let (record, build, actor) = match state.dossier_for(&Caller::Citizen { secret }, &code).await {
+        // A wrong secret and an unknown code look the same to a stranger.
+        Err(WorkflowError::Forbidden(_)) | Err(WorkflowError::DossierNotFound(_)) => {
+            return Err(ApiError::NotFound(format!(
+                "no dossier {code} with that tracking secret"
+            )));
+        }
+        other => other?,
+    };
+    Ok(Json(track_view(&state, &record, &build, &actor).await?).into_response())
+}
+
+/// What the citizen sees: status, step, dates, status history; no personal data.
+pub(super) async fn track_view(
+    state: &AppState,
+    record: &DossierRecord,
+    build: &PluginBuild,
+    actor: &Actor,
+) -> Result<Value, ApiError> {
+    let events = state.history(&record.code).await?;
+    let history: Vec<Value> = events
+        .iter()
+        .map(|event| {
+            json!({
+                "at": event.at,
+                "status": Status::from_code(event.to_status).map(status_view),
+                "step": event.to_step,
+            })
+        })
+        .collect();
+    let actions: Vec<Value> = state
+        .available_actions(build, record, actor)
+        .into_iter()
+        .map(|(name, label)| json!({ "action": name, "label": label }))
+        .collect();
+    Ok(json!({
+        "code": record.code,
+        "procedure": { "code": record.procedure_code, "name": build.info.name },
+        "handling_unit": record.handling_unit,
+        "status": status_view(record.status),
+        "step": { "id": record.step, "name": step_name(Some(build), record) },
+        "submitted_at": record.submitted_at,
+        "received_at": record.received_at,
+        "due_date": record.due_date,
+        "due": due_view(state, record),
+        "rating": record.facts.rating,
+        "result": record.result.as_ref().map(|r| json!({ "kind": r.kind, "name": r.name })),
+        "fees": { "requested_vnd": record.fees_requested_vnd, "paid_vnd": record.fees_paid_vnd },
+        "pending_supplement": Workflow::pending_supplement(record, &events),
+        "history": history,
+        "version": record.version,
+        "actions": actions,
+    }))
+}
+
+#[derive(Deserialize)]
+pub(super) struct ProceduresParams {
+    unit: Option<String>,
+}
+
+pub(super) async fn procedures(
+    State(state): State<AppState>,
+    params: Result<Query<ProceduresParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let unit = query(params)?.unit.ok_or_else(|| {
+        ApiError::BadQuery("give the unit: /api/v1/procedures?unit=xuan-hoa".into())
+    })?;
+    path_code(&unit, "unit")?;
+    if state
+        .store
+        .unit(&unit)
+        .await
+        .map_err(WorkflowError::from)?
+        .is_none()
+    {
+        return Err(ApiError::NotFound(format!("unit `{unit}` does not exist")));
+    }
+    let offered: Vec<Value> = state
+        .registry
+        .offered(&unit)
+        .into_iter()
+        .map(|(binding, build)| {
+            let mut info = serde_json::to_value(&build.info).unwrap_or(Value::Null);
+            if let Some(object) = info.as_object_mut() {
+                let is_default = state.registry.default_build(&binding.procedure_code).as_deref() == Some(&build.sha256);
+                object.insert("build".into(), json!({ "sha256": build.sha256, "version": build.info.plugin_version }));
+                object.insert(
+                    "binding".into(),
+                    json!({ "source": binding.source, "province_default": is_default, "procedure": binding.procedure_code }),
+                );
+                object.insert(
+                    "settings".into(),
+                    serde_json::from_str(&binding.settings_json).unwrap_or(Value::Null),
+                );
+            }
+            info
+        })
+        .collect();
+    Ok(Json(json!({ "unit": unit, "procedures": offered })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RatingBody {
+    /// `very-satisfied`, `satisfied` or `dissatisfied`.
+    rating: String,
+    #[serde(default)]
+    comment: String,
+}
+
+/// The citizen rates their returned dossier, once (`X-Tracking-Secret`).
+pub(super) async fn rate(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    path_code(&code, "dossier")?;
+    let caller = caller(&state, &headers).await?;
+    let body: RatingBody = parse_body(&body_bytes(body)?)?;
+    let record = state
+        .rate(&caller, &code, &body.rating, &body.comment)
+        .await?;
+    let (record, build, actor) = state.dossier_for(&caller, &record.code).await?;
+    Ok(Json(track_view(&state, &record, &build, &actor).await?).into_response())
+}

@@ -1,0 +1,268 @@
+//! The HTTP API: the only part of motcua that knows HTTP and JSON.
+//!
+//! Every error is an RFC 9457 problem (`application/problem+json`); internal
+//! failures are logged in full and answered without internals.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::audit::EventRecord;
+use crate::domain::{Actor, Role, Status};
+use crate::runtime::sha256_hex;
+use crate::workflow::{Caller, Workflow, WorkflowError};
+
+pub type AppState = Arc<Workflow>;
+
+/// Bodies of plugin uploads may be this large; the registry's own cap (smaller, and
+/// configurable) answers with a precise problem.
+const MAX_UPLOAD_BYTES: usize = 32 << 20;
+
+pub use axum::Router;
+
+/// Serves a router on a listener (used by tests that start the server in-process).
+pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+    axum::serve(listener, router).await
+}
+
+/// The whole API as a router; tests drive it over a real socket or with `oneshot`.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/v1/dossiers", post(dossiers::file_dossier))
+        .route("/api/v1/dossiers/{code}", get(dossiers::get_dossier))
+        .route("/api/v1/dossiers/{code}/actions", post(dossiers::act))
+        .route("/api/v1/dossiers/{code}/audit", get(dossiers::audit))
+        .route("/api/v1/dossiers/{code}/rating", post(dossiers::rate))
+        .route("/api/v1/units/{unit}/dossiers", get(dossiers::inbox))
+        .route("/api/v1/track/{code}", get(dossiers::track))
+        .route("/api/v1/procedures", get(dossiers::procedures))
+        .route(
+            "/api/v1/plugins",
+            post(registry::publish)
+                .get(registry::plugins)
+                .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
+        )
+        .route(
+            "/api/v1/rollouts",
+            post(registry::rollout).get(registry::rollouts),
+        )
+        .route("/api/v1/rollouts/rollback", post(registry::rollback))
+        .route(
+            "/api/v1/units/{unit}/procedures/{code}",
+            put(registry::configure_unit_procedure),
+        )
+        .route(
+            "/api/v1/units/{unit}/settings",
+            put(registry::configure_unit_settings),
+        )
+        .route("/api/v1/registry/events", get(registry::registry_events))
+        .fallback(|| async {
+            ApiError::NotFound("no such endpoint; see README.md for the API".into())
+        })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .with_state(state)
+}
+
+mod dossiers;
+mod problems;
+mod registry;
+
+pub use problems::ApiError;
+use problems::problem;
+
+// ---- helpers ----------------------------------------------------------------------------
+
+/// The request body, or a problem when it could not be read (too large, cut short).
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::BodyTooLarge(format!(
+            "{rejection}; requests may carry 2 MiB, plugin uploads 32 MiB"
+        )),
+        _ => ApiError::BadJson(rejection.body_text()),
+    })
+}
+
+/// Query parameters, or a problem naming what is wrong with them.
+fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    query
+        .map(|Query(value)| value)
+        .map_err(|rejection| ApiError::BadQuery(rejection.body_text()))
+}
+
+/// Codes of dossiers and units are short and printable; anything else cannot exist.
+fn path_code(value: &str, what: &str) -> Result<(), ApiError> {
+    let fine = !value.is_empty()
+        && value.len() <= 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    if fine {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound(format!(
+            "no {what} `{}`",
+            value.escape_debug()
+        )))
+    }
+}
+
+fn parse_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|error| ApiError::BadJson(format!("the request body is not valid: {error}")))
+}
+
+async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .ok_or(ApiError::InvalidToken)?;
+        let record = state
+            .store
+            .actor_by_token_hash(&sha256_hex(token.trim().as_bytes()))
+            .await
+            .map_err(WorkflowError::from)?
+            .ok_or(ApiError::InvalidToken)?;
+        let role = Role::parse(&record.role).ok_or(ApiError::InvalidToken)?;
+        return Ok(Caller::Staff(Actor {
+            id: record.id,
+            role,
+            unit: record.unit,
+        }));
+    }
+    if let Some(secret) = headers
+        .get("x-tracking-secret")
+        .and_then(|value| value.to_str().ok())
+    {
+        return Ok(Caller::Citizen {
+            secret: secret.trim().to_string(),
+        });
+    }
+    Ok(Caller::Anonymous)
+}
+
+#[derive(Serialize)]
+struct StatusView {
+    code: i64,
+    name: &'static str,
+}
+
+fn status_view(status: Status) -> StatusView {
+    StatusView {
+        code: status.code(),
+        name: status.as_str(),
+    }
+}
+
+fn event_view(event: &EventRecord) -> Value {
+    json!({
+        "seq": event.seq,
+        "at": event.at,
+        "actor": { "id": event.actor_id, "role": event.actor_role, "unit": event.actor_unit },
+        "action": event.action,
+        "from_step": event.from_step,
+        "to_step": event.to_step,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "note": event.note,
+        "payload": serde_json::from_str::<Value>(&event.payload_json).unwrap_or(Value::Null),
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    })
+}
+
+// ---- handlers ----------------------------------------------------------------------------
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => Json(json!({ "status": "ok" })).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "health check failed");
+            problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unhealthy",
+                "Database unavailable",
+                "the database does not answer".into(),
+                Value::Null,
+            )
+        }
+    }
+}
+
+// ---- registry ----------------------------------------------------------------------------
+
+/// The caller, if they are a publisher of the province (a unit without a parent).
+async fn publisher(state: &AppState, headers: &HeaderMap) -> Result<Actor, ApiError> {
+    province_staff(
+        state,
+        headers,
+        Role::Publisher,
+        "only the province's publishers manage plugins and rollouts",
+    )
+    .await
+}
+
+/// The caller, if they are an admin of the province (a unit without a parent): they
+/// manage the province's units and its calendar.
+async fn province_admin(state: &AppState, headers: &HeaderMap) -> Result<Actor, ApiError> {
+    province_staff(
+        state,
+        headers,
+        Role::Admin,
+        "only the province's admins manage its units and its calendar",
+    )
+    .await
+}
+
+async fn province_staff(
+    state: &AppState,
+    headers: &HeaderMap,
+    role: Role,
+    refusal: &str,
+) -> Result<Actor, ApiError> {
+    let Caller::Staff(actor) = caller(state, headers).await? else {
+        return Err(WorkflowError::Unauthenticated.into());
+    };
+    let unit = state
+        .store
+        .unit(&actor.unit)
+        .await
+        .map_err(WorkflowError::from)?;
+    if actor.role != role || unit.is_none_or(|unit| unit.parent.is_some()) {
+        return Err(WorkflowError::Forbidden(refusal.to_string()).into());
+    }
+    Ok(actor)
+}
+
+/// The caller, if they are an admin of `unit`.
+async fn unit_admin(state: &AppState, headers: &HeaderMap, unit: &str) -> Result<Actor, ApiError> {
+    path_code(unit, "unit")?;
+    if state
+        .store
+        .unit(unit)
+        .await
+        .map_err(WorkflowError::from)?
+        .is_none()
+    {
+        return Err(ApiError::NotFound(format!("unit `{unit}` does not exist")));
+    }
+    match caller(state, headers).await? {
+        Caller::Staff(actor) if actor.role == Role::Admin && actor.unit == unit => Ok(actor),
+        Caller::Staff(_) => Err(WorkflowError::Forbidden(format!(
+            "only an admin of `{unit}` changes its procedures"
+        ))
+        .into()),
+        _ => Err(WorkflowError::Unauthenticated.into()),
+    }
+}

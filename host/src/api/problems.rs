@@ -1,0 +1,293 @@
+//! `ApiError` and the RFC 9457 problem bodies every error is answered with.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::registry::RegistryError;
+use crate::runtime::RuntimeError;
+use crate::workflow::WorkflowError;
+
+#[derive(Debug)]
+pub enum ApiError {
+    BadJson(String),
+    BodyTooLarge(String),
+    MethodNotAllowed,
+    BadQuery(String),
+    InvalidToken,
+    NotFound(String),
+    Workflow(WorkflowError),
+    Registry(RegistryError),
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(error: RegistryError) -> Self {
+        ApiError::Registry(error)
+    }
+}
+
+impl From<WorkflowError> for ApiError {
+    fn from(error: WorkflowError) -> Self {
+        ApiError::Workflow(error)
+    }
+}
+
+pub(super) fn problem(
+    status: StatusCode,
+    slug: &str,
+    title: &str,
+    detail: String,
+    extra: Value,
+) -> Response {
+    let mut body = json!({
+        "type": format!("urn:motcua:problem:{slug}"),
+        "title": title,
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
+        body.extend(extra);
+    }
+    let mut response = (status, Json(body)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    response
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        use StatusCode as S;
+        let none = Value::Null;
+        match self {
+            ApiError::BadJson(detail) => problem(
+                S::BAD_REQUEST,
+                "malformed-json",
+                "Malformed JSON body",
+                detail,
+                none,
+            ),
+            ApiError::BodyTooLarge(detail) => problem(
+                S::PAYLOAD_TOO_LARGE,
+                "body-too-large",
+                "Body too large",
+                detail,
+                none,
+            ),
+            ApiError::MethodNotAllowed => problem(
+                S::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                "this endpoint does not accept that method; see README.md for the API".into(),
+                none,
+            ),
+            ApiError::BadQuery(detail) => problem(
+                S::BAD_REQUEST,
+                "bad-query",
+                "Bad query parameter",
+                detail,
+                none,
+            ),
+            ApiError::InvalidToken => problem(
+                S::UNAUTHORIZED,
+                "invalid-token",
+                "Invalid token",
+                "the bearer token is not known; create one with `motcua token create`".into(),
+                none,
+            ),
+            ApiError::NotFound(detail) => {
+                problem(S::NOT_FOUND, "not-found", "Not found", detail, none)
+            }
+            ApiError::Workflow(error) => workflow_problem(error),
+            ApiError::Registry(error) => registry_problem(error),
+        }
+    }
+}
+
+pub(super) fn workflow_problem(error: WorkflowError) -> Response {
+    use StatusCode as S;
+    let detail = error.to_string();
+    let none = Value::Null;
+    match error {
+        WorkflowError::BadRequest(_) => problem(
+            S::UNPROCESSABLE_ENTITY,
+            "invalid-request",
+            "Invalid request",
+            detail,
+            none,
+        ),
+        WorkflowError::UnknownUnit(unit) => problem(
+            S::UNPROCESSABLE_ENTITY,
+            "unknown-unit",
+            "Unknown unit",
+            detail,
+            json!({ "unit": unit }),
+        ),
+        WorkflowError::UnknownProcedure { procedure, unit } => problem(
+            S::UNPROCESSABLE_ENTITY,
+            "unknown-procedure",
+            "Unknown procedure",
+            detail,
+            json!({ "procedure": procedure, "unit": unit }),
+        ),
+        WorkflowError::Findings(findings) => problem(
+            S::UNPROCESSABLE_ENTITY,
+            "findings",
+            "The dossier is incomplete or invalid",
+            detail,
+            json!({ "findings": findings }),
+        ),
+        WorkflowError::DossierNotFound(_) => problem(
+            S::NOT_FOUND,
+            "dossier-not-found",
+            "Dossier not found",
+            detail,
+            none,
+        ),
+        WorkflowError::Unauthenticated => problem(
+            S::UNAUTHORIZED,
+            "unauthenticated",
+            "Authentication required",
+            detail,
+            none,
+        ),
+        WorkflowError::Forbidden(_) => {
+            problem(S::FORBIDDEN, "forbidden", "Forbidden", detail, none)
+        }
+        WorkflowError::VersionRequired => problem(
+            S::PRECONDITION_REQUIRED,
+            "version-required",
+            "If-Match required",
+            detail,
+            none,
+        ),
+        WorkflowError::StaleVersion { current, .. } => problem(
+            S::CONFLICT,
+            "stale-version",
+            "The dossier has changed",
+            detail,
+            json!({ "current_version": current }),
+        ),
+        WorkflowError::ActionNotAvailable { action, step } => problem(
+            S::UNPROCESSABLE_ENTITY,
+            "action-not-available",
+            "Action not available",
+            detail,
+            json!({ "action": action, "step": step }),
+        ),
+        WorkflowError::Refused(refusal) => problem(
+            S::UNPROCESSABLE_ENTITY,
+            "refused",
+            "The procedure's rules refused the action",
+            detail,
+            json!({ "code": refusal.code, "reason": refusal.message }),
+        ),
+        WorkflowError::DecisionRejected(_) => problem(
+            S::UNPROCESSABLE_ENTITY,
+            "decision-rejected",
+            "Decision rejected by the host",
+            detail,
+            none,
+        ),
+        WorkflowError::Plugin(error) => plugin_problem(error),
+        WorkflowError::Store(error) => {
+            tracing::error!(%error, "store failure");
+            problem(
+                S::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+                "an internal error occurred; it has been logged".into(),
+                none,
+            )
+        }
+    }
+}
+
+fn registry_problem(error: RegistryError) -> Response {
+    use StatusCode as S;
+    let detail = error.to_string();
+    match error {
+        RegistryError::TooLarge { .. } => problem(
+            S::PAYLOAD_TOO_LARGE,
+            "plugin-too-large",
+            "Plugin too large",
+            detail,
+            Value::Null,
+        ),
+        RegistryError::VersionClash(_) => problem(
+            S::CONFLICT,
+            "version-clash",
+            "Version already published",
+            detail,
+            Value::Null,
+        ),
+        RegistryError::NotFound(_) => {
+            problem(S::NOT_FOUND, "not-found", "Not found", detail, Value::Null)
+        }
+        RegistryError::Invalid(_) => problem(
+            S::UNPROCESSABLE_ENTITY,
+            "invalid-request",
+            "Invalid request",
+            detail,
+            Value::Null,
+        ),
+        RegistryError::InvalidSettings(errors) => problem(
+            S::UNPROCESSABLE_ENTITY,
+            "invalid-settings",
+            "Settings do not fit the plugin's schema",
+            detail,
+            json!({ "errors": errors }),
+        ),
+        // Whatever the component did wrong while being checked, the publisher sent it.
+        RegistryError::Plugin(error) => problem(
+            S::UNPROCESSABLE_ENTITY,
+            "component-rejected",
+            "Component rejected",
+            error.to_string(),
+            Value::Null,
+        ),
+        RegistryError::Store(error) => workflow_problem(WorkflowError::Store(error)),
+    }
+}
+
+fn plugin_problem(error: RuntimeError) -> Response {
+    use StatusCode as S;
+    let detail = error.to_string();
+    tracing::warn!(%error, "plugin call failed");
+    match error {
+        RuntimeError::Busy => {
+            let mut response = problem(S::SERVICE_UNAVAILABLE, "busy", "Busy", detail, Value::Null);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            response
+        }
+        RuntimeError::InputTooLarge { .. } => problem(
+            S::PAYLOAD_TOO_LARGE,
+            "input-too-large",
+            "Input too large",
+            detail,
+            Value::Null,
+        ),
+        RuntimeError::InvalidComponent(_) => problem(
+            S::UNPROCESSABLE_ENTITY,
+            "invalid-component",
+            "Invalid component",
+            detail,
+            Value::Null,
+        ),
+        RuntimeError::Timeout { plugin, .. }
+        | RuntimeError::MemoryExceeded { plugin, .. }
+        | RuntimeError::Trapped { plugin, .. }
+        | RuntimeError::Malformed { plugin, .. }
+        | RuntimeError::OutputTooLarge { plugin, .. } => problem(
+            S::BAD_GATEWAY,
+            "plugin-failed",
+            "The procedure plugin failed",
+            detail,
+            json!({ "plugin": plugin }),
+        ),
+    }
+}

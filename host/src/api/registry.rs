@@ -1,0 +1,331 @@
+//! The plugin registry: publishing, the catalog, rollouts, rollbacks, unit
+//! configuration and the registry's audit.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{
+    ApiError, AppState, body_bytes, caller, parse_body, path_code, publisher, query, unit_admin,
+};
+use crate::domain::Role;
+use crate::registry::{RegistryError, Scope, UnitChange};
+use crate::runtime::PluginBuild;
+use crate::workflow::{Caller, WorkflowError};
+
+pub(super) fn build_view(build: &PluginBuild) -> Value {
+    json!({
+        "sha256": build.sha256,
+        "plugin": build.info.code,
+        "procedure": build.info.procedure_code(),
+        "variant_of": build.info.variant_of,
+        "version": build.info.plugin_version,
+        "name": build.info.name,
+        "size": build.size,
+    })
+}
+
+pub(super) async fn publish(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let actor = publisher(&state, &headers).await?;
+    let bytes = body_bytes(body)?;
+    let at = crate::clock::format_civil(state.now());
+    let (build, created) = state.registry.publish(bytes.to_vec(), &actor, &at).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut view = build_view(&build);
+    view["created"] = json!(created);
+    Ok((status, Json(view)).into_response())
+}
+
+pub(super) async fn plugins(State(state): State<AppState>) -> Result<Response, ApiError> {
+    // The catalog comes from the compiled builds in memory; the store adds only who
+    // published what and when (never the bytes).
+    let published = state
+        .store
+        .publications()
+        .await
+        .map_err(WorkflowError::from)?;
+    let items: Vec<Value> = published
+        .iter()
+        .filter_map(|(sha, by, at)| {
+            let build = state.registry.build(sha)?;
+            let mut view = build_view(&build);
+            view["published_by"] = json!(by);
+            view["published_at"] = json!(at);
+            view["province_default"] = json!(
+                state
+                    .registry
+                    .default_build(build.info.procedure_code())
+                    .as_deref()
+                    == Some(sha.as_str())
+            );
+            Some(view)
+        })
+        .collect();
+    Ok(Json(json!({ "plugins": items })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RolloutBody {
+    procedure: String,
+    version: String,
+    /// A list of unit codes, or "all".
+    units: Value,
+}
+
+pub(super) async fn rollout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let actor = publisher(&state, &headers).await?;
+    let body: RolloutBody = parse_body(&body_bytes(body)?)?;
+    crate::workflow::check_text("procedure", &body.procedure, false)?;
+    crate::workflow::check_text("version", &body.version, false)?;
+    let scope = match &body.units {
+        Value::String(all) if all == "all" => Scope::All,
+        Value::Array(units) => Scope::Pilot(
+            units
+                .iter()
+                .map(|unit| unit.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    ApiError::BadJson("`units` must be \"all\" or a list of unit codes".into())
+                })?,
+        ),
+        _ => {
+            return Err(ApiError::BadJson(
+                "`units` must be \"all\" or a list of unit codes".into(),
+            ));
+        }
+    };
+    let at = crate::clock::format_civil(state.now());
+    let id = state
+        .registry
+        .rollout(&body.procedure, &body.version, scope, &actor, &at)
+        .await?;
+    let record = state
+        .store
+        .rollouts(&body.procedure)
+        .await
+        .map_err(WorkflowError::from)?
+        .into_iter()
+        .find(|r| r.id == id);
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "rollout": id, "units": record.map(|r| r.units) })),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RollbackBody {
+    procedure: String,
+}
+
+pub(super) async fn rollback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let actor = publisher(&state, &headers).await?;
+    let body: RollbackBody = parse_body(&body_bytes(body)?)?;
+    crate::workflow::check_text("procedure", &body.procedure, false)?;
+    let at = crate::clock::format_civil(state.now());
+    let undone = state
+        .registry
+        .rollback(&body.procedure, &actor, &at)
+        .await?;
+    Ok(Json(json!({
+        "rolled_back": undone.id,
+        "build": undone.build_sha256,
+        "scope": undone.scope,
+        "units": undone.units,
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct RolloutsParams {
+    procedure: String,
+}
+
+pub(super) async fn rollouts(
+    State(state): State<AppState>,
+    params: Result<Query<RolloutsParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = query(params)?;
+    crate::workflow::check_text("procedure", &params.procedure, false)?;
+    let records = state
+        .store
+        .rollouts(&params.procedure)
+        .await
+        .map_err(WorkflowError::from)?;
+    let items: Vec<Value> = records
+        .iter()
+        .map(|r| json!({ "id": r.id, "build": r.build_sha256, "scope": r.scope, "units": r.units, "by": r.actor_id, "at": r.at, "rolled_back_at": r.rolled_back_at }))
+        .collect();
+    Ok(Json(json!({ "procedure": params.procedure, "rollouts": items })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct UnitProcedureBody {
+    #[serde(default)]
+    enabled: Option<bool>,
+    /// A variant's version (or sha256), or null to go back to the province default.
+    #[serde(default, deserialize_with = "double_option")]
+    variant: Option<Option<String>>,
+    #[serde(default)]
+    settings: Option<Value>,
+}
+
+/// Tells a missing field (leave alone) from an explicit null (clear).
+pub(super) fn double_option<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+pub(super) async fn configure_unit_procedure(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((unit, code)): Path<(String, String)>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let actor = unit_admin(&state, &headers, &unit).await?;
+    path_code(&code, "procedure")?;
+    let body: UnitProcedureBody = parse_body(&body_bytes(body)?)?;
+    if body
+        .settings
+        .as_ref()
+        .is_some_and(|settings| !settings.is_object())
+    {
+        return Err(
+            RegistryError::InvalidSettings(vec!["settings must be a JSON object".into()]).into(),
+        );
+    }
+    let change = UnitChange {
+        enabled: body.enabled,
+        variant: body.variant,
+        settings: body.settings,
+    };
+    let at = crate::clock::format_civil(state.now());
+    let binding = state
+        .registry
+        .configure_unit(&unit, &code, change, &actor, &at)
+        .await?;
+    let build = state.registry.build(&binding.build_sha256);
+    Ok(Json(json!({
+        "unit": unit,
+        "procedure": code,
+        "enabled": binding.enabled,
+        "source": binding.source,
+        "build": build.as_ref().map(|build| build_view(build)),
+        "settings": serde_json::from_str::<Value>(&binding.settings_json).unwrap_or(Value::Null),
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct UnitSettingsBody {
+    /// The hour after which dossiers count from the next working day, "HH:MM".
+    cutoff: String,
+}
+
+pub(super) async fn configure_unit_settings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(unit): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let actor = unit_admin(&state, &headers, &unit).await?;
+    let body: UnitSettingsBody = parse_body(&body_bytes(body)?)?;
+    let cutoff = chrono::NaiveTime::parse_from_str(&body.cutoff, "%H:%M").map_err(|_| {
+        RegistryError::Invalid(format!("cutoff `{}` is not a time like 15:00", body.cutoff))
+    })?;
+    let cutoff = cutoff.format("%H:%M").to_string();
+    let before = state
+        .store
+        .unit(&unit)
+        .await
+        .map_err(WorkflowError::from)?
+        .map(|u| u.cutoff);
+    let event = crate::store::RegistryEvent {
+        at: crate::clock::format_civil(state.now()),
+        actor_id: actor.id.clone(),
+        actor_role: actor.role.as_str().into(),
+        action: "set-cutoff".into(),
+        procedure_code: None,
+        unit: Some(unit.clone()),
+        before: json!({ "cutoff": before }),
+        after: json!({ "cutoff": cutoff }),
+    };
+    state
+        .store
+        .set_unit_cutoff(&unit, &cutoff, &event)
+        .await
+        .map_err(WorkflowError::from)?;
+    Ok(Json(json!({ "unit": unit, "cutoff": cutoff })).into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct EventsParams {
+    limit: Option<i64>,
+}
+
+pub(super) async fn registry_events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Result<Query<EventsParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = query(params)?;
+    // Publishers read the whole audit; a unit's admin reads province-wide events and
+    // their own unit's, not other units' settings.
+    let own_unit = match caller(&state, &headers).await? {
+        Caller::Staff(actor) if actor.role == Role::Publisher => None,
+        Caller::Staff(actor) if actor.role == Role::Admin => Some(actor.unit),
+        Caller::Staff(_) => {
+            return Err(WorkflowError::Forbidden(
+                "publishers and admins read the registry's audit".into(),
+            )
+            .into());
+        }
+        _ => return Err(WorkflowError::Unauthenticated.into()),
+    };
+    let limit = params.limit.unwrap_or(100).clamp(1, 1000);
+    let mut events = state
+        .store
+        .registry_events(limit)
+        .await
+        .map_err(WorkflowError::from)?;
+    if let Some(unit) = own_unit {
+        events.retain(|event| {
+            event
+                .unit
+                .as_deref()
+                .is_none_or(|event_unit| event_unit == unit)
+        });
+    }
+    let items: Vec<Value> = events
+        .iter()
+        .map(|e| json!({ "at": e.at, "actor": { "id": e.actor_id, "role": e.actor_role }, "action": e.action,
+                          "procedure": e.procedure_code, "unit": e.unit, "before": e.before, "after": e.after }))
+        .collect();
+    Ok(Json(json!({ "events": items })).into_response())
+}

@@ -1,0 +1,117 @@
+-- Running a real province: units as managed data, accounts that expire or are revoked,
+-- the holiday calendar in the database, deadline keeping, and the facts the processing
+-- report, the national indicators and the sync feed are computed from.
+
+-- Units: what kind each one is (province, department, ward, commune).
+ALTER TABLE units ADD COLUMN kind TEXT NOT NULL DEFAULT 'commune';
+UPDATE units SET kind = 'province' WHERE parent IS NULL;
+
+-- Accounts: an optional expiry, and revocation.
+ALTER TABLE actors ADD COLUMN expires_at TEXT;
+ALTER TABLE actors ADD COLUMN revoked_at TEXT;
+
+-- The working-day calendar: one row per exception day (a weekday off or a weekend
+-- day worked), and one row per loaded year with the fingerprint of its table.
+CREATE TABLE calendar_days (
+    day     TEXT PRIMARY KEY,
+    year    BIGINT NOT NULL,
+    kind    TEXT NOT NULL,
+    name    TEXT NOT NULL
+);
+CREATE INDEX calendar_days_by_year ON calendar_days (year);
+
+CREATE TABLE calendar_years (
+    year        BIGINT PRIMARY KEY,
+    sha256      TEXT NOT NULL,
+    loaded_at   TEXT NOT NULL,
+    loaded_by   TEXT NOT NULL
+);
+
+-- Deadline keeping on the dossier.
+--   settings_json       the unit's settings for the procedure, pinned at filing with the build
+--   statutory_due_date  the due date the host computed (working days), before any apology
+--   due_provisional     1 when a year the due date spans had no holiday table
+--   clock_base_day      the working day the current count started from
+--   clock_days          how many working days were counted from it
+--   paused_days_left    working days left when the clock stopped for the applicant's
+--                       financial obligation (status 6)
+--   waiting_since       when the dossier started waiting for the applicant (status 5 or 6)
+--   waited_seconds      time spent waiting for a supplement or a payment, in total
+--   closed_at           when the dossier reached a final status (3, 7, 8, 9 or 10)
+--   processing_seconds  settled_at - received_at - waited_seconds, once settled
+--   digitized           every component (at least one) digitized, and the result once settled
+--   rating              the citizen's rating of a returned dossier
+--   last_seq            the sequence number of the dossier's latest event
+ALTER TABLE dossiers ADD COLUMN settings_json TEXT;
+ALTER TABLE dossiers ADD COLUMN statutory_due_date TEXT;
+ALTER TABLE dossiers ADD COLUMN due_provisional BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE dossiers ADD COLUMN clock_base_day TEXT;
+ALTER TABLE dossiers ADD COLUMN clock_days BIGINT;
+ALTER TABLE dossiers ADD COLUMN paused_days_left BIGINT;
+ALTER TABLE dossiers ADD COLUMN waiting_since TEXT;
+ALTER TABLE dossiers ADD COLUMN waited_seconds BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE dossiers ADD COLUMN closed_at TEXT;
+ALTER TABLE dossiers ADD COLUMN processing_seconds BIGINT;
+ALTER TABLE dossiers ADD COLUMN digitized BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE dossiers ADD COLUMN rating TEXT;
+ALTER TABLE dossiers ADD COLUMN last_seq BIGINT NOT NULL DEFAULT 1;
+UPDATE dossiers SET statutory_due_date = due_date;
+CREATE INDEX dossiers_due ON dossiers (handling_unit, due_date);
+CREATE INDEX dossiers_waiting ON dossiers (status, waiting_since);
+CREATE INDEX dossiers_by_submission ON dossiers (submitted_at);
+
+-- One row per dossier event, written in the event's transaction: the reportable facts
+-- of the dossier as that event left them. Reports of a past period read, for each
+-- dossier, the latest row at or before the period's end; the sync feed reads the rows
+-- that changed the status in (tx, id) order, and only rows of transactions older than
+-- every running one, so a row committed late never lands behind a reader's cursor.
+CREATE TABLE dossier_changes (
+    id                  BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tx                  BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint),
+    dossier_code        TEXT NOT NULL REFERENCES dossiers(code),
+    seq                 BIGINT NOT NULL,
+    at                  TEXT NOT NULL,
+    handling_unit       TEXT NOT NULL,
+    agency_id           TEXT NOT NULL,
+    procedure_code      TEXT NOT NULL,
+    channel             TEXT NOT NULL,
+    from_status         BIGINT,
+    to_status           BIGINT NOT NULL,
+    status_changed      BIGINT NOT NULL,
+    statutory_due_date  TEXT,
+    due_date            TEXT,
+    supplement_count    BIGINT NOT NULL,
+    settled_at          TEXT,
+    closed_at           TEXT,
+    processing_seconds  BIGINT,
+    fees_requested_vnd  BIGINT NOT NULL,
+    paid_online         BIGINT NOT NULL,
+    digitized           BIGINT NOT NULL,
+    rating              TEXT,
+    UNIQUE (dossier_code, seq)
+);
+CREATE INDEX dossier_changes_feed ON dossier_changes (status_changed, tx, id);
+
+CREATE FUNCTION dossier_changes_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'dossier_changes is append-only';
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER dossier_changes_no_change BEFORE UPDATE OR DELETE ON dossier_changes
+FOR EACH ROW EXECUTE FUNCTION dossier_changes_append_only();
+
+-- The scoring table of the national indicators (Decision 766/QĐ-TTg groups): each
+-- indicator scores its full points at or above its target, else in proportion.
+CREATE TABLE indicator_targets (
+    indicator       TEXT PRIMARY KEY,
+    indicator_group TEXT NOT NULL,
+    target_percent  BIGINT NOT NULL,
+    points          BIGINT NOT NULL
+);
+INSERT INTO indicator_targets (indicator, indicator_group, target_percent, points) VALUES
+    ('on_time', 'Tiến độ giải quyết', 95, 20),
+    ('online', 'Dịch vụ công trực tuyến', 80, 12),
+    ('online_payment', 'Dịch vụ công trực tuyến', 50, 10),
+    ('digitization', 'Số hóa hồ sơ', 100, 22),
+    ('satisfaction', 'Mức độ hài lòng', 95, 18);
