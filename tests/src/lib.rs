@@ -148,26 +148,11 @@ impl TestServer {
 
     /// Stops this server and starts a new one on the same database and compiled-plugin
     /// cache, as an operator's restart would (the demo seed is not run again).
-    pub async fn restart(self) -> TestServer {
+    pub async fn restart(mut self) -> TestServer {
         self.server.abort();
-        let _ = self.server.await;
+        let _ = (&mut self.server).await;
         self.state.store.close().await;
-        let config = Config {
-            limits: self.state.runtime.limits().clone(),
-            cache_dir: Some(self._dir.path().join("cache")),
-            ..Config::new(self.database_url.clone())
-        };
-        let state = app::build_state(&config, self.clock.clone())
-            .await
-            .expect("server state after restart");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
-        let base = format!("http://{}", listener.local_addr().expect("address"));
-        let router = api::app(state.clone());
-        let server = tokio::spawn(async move {
-            axum_serve(listener, router).await;
-        });
+        let (base, state, server) = self.host_on_same_database("restart").await;
         TestServer {
             base,
             state,
@@ -176,10 +161,12 @@ impl TestServer {
         }
     }
 
-    /// Another host on the same database and compiled-plugin cache, as a second server
-    /// process would be: its own state, registry and router, sharing the clock; nothing
-    /// is seeded. `finish` on it stops it and leaves the database to the first.
-    pub async fn second_host(&self) -> TestServer {
+    /// Builds a host on this server's database and compiled-plugin cache and serves it
+    /// on a new loopback port.
+    async fn host_on_same_database(
+        &self,
+        why: &str,
+    ) -> (String, AppState, tokio::task::JoinHandle<()>) {
         let config = Config {
             limits: self.state.runtime.limits().clone(),
             cache_dir: Some(self.cache_dir()),
@@ -187,7 +174,7 @@ impl TestServer {
         };
         let state = app::build_state(&config, self.clock.clone())
             .await
-            .expect("second host state");
+            .unwrap_or_else(|error| panic!("server state ({why}): {error:#}"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
@@ -196,6 +183,14 @@ impl TestServer {
         let server = tokio::spawn(async move {
             axum_serve(listener, router).await;
         });
+        (base, state, server)
+    }
+
+    /// Another host on the same database and compiled-plugin cache, as a second server
+    /// process would be: its own state, registry and router, sharing the clock; nothing
+    /// is seeded. `finish` on it stops it and leaves the database to the first.
+    pub async fn second_host(&self) -> TestServer {
+        let (base, state, server) = self.host_on_same_database("second host").await;
         TestServer {
             base,
             client: reqwest::Client::new(),
