@@ -21,6 +21,15 @@ pub const SHIPPED: &[(i32, &str)] = &[
     (2026, include_str!("../calendar/vn-2026.csv")),
 ];
 
+/// The years, among the current civil year and the next, not in `loaded_years`: due
+/// dates that reach into them are provisional until provincial IT loads their tables.
+pub fn missing_years(loaded_years: &[i32], today: NaiveDate) -> Vec<i32> {
+    [today.year(), today.year() + 1]
+        .into_iter()
+        .filter(|year| !loaded_years.contains(year))
+        .collect()
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DayKind {
     /// A weekday that is not worked.
@@ -94,10 +103,7 @@ impl Calendar {
     /// The years, among the current civil year and the next, that have no table: due
     /// dates that reach into them are provisional until provincial IT loads them.
     pub fn missing_years(&self, today: NaiveDate) -> Vec<i32> {
-        [today.year(), today.year() + 1]
-            .into_iter()
-            .filter(|year| !self.covers(*year))
-            .collect()
+        missing_years(&self.loaded_years(), today)
     }
 
     /// Whether the holiday table of `year` is loaded.
