@@ -9,12 +9,12 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::api::{self, AppState};
-use crate::calendar::Calendar;
-use crate::clock::Clock;
+use crate::clock::{Clock, format_civil};
 use crate::registry::Registry;
 use crate::runtime::{ArtifactCache, Runtime, SandboxLimits};
 use crate::store::Store;
 use crate::workflow::Workflow;
+use crate::workflow::calendar::{self, CalendarWatch};
 
 /// Everything the server needs, read once in `main`.
 #[derive(Clone, Debug)]
@@ -50,10 +50,16 @@ pub async fn build_state(config: &Config, clock: Clock) -> anyhow::Result<AppSta
     let store = Store::connect(&config.database_url)
         .await
         .with_context(|| format!("opening the database at {}", config.database_url))?;
-    let runtime = Arc::new(Runtime::new(
-        config.limits.clone(),
-        Arc::new(Calendar::shipped()),
-    )?);
+    // The calendar in force is the database's: the shipped tables only seed years the
+    // database has none for (docs/decisions/0008-calendar-as-data.md).
+    let started = format_civil(clock.now());
+    calendar::seed_shipped(&store, &started)
+        .await
+        .context("loading the shipped holiday tables")?;
+    let (calendar, fingerprint) = calendar::read_calendar(&store)
+        .await
+        .context("reading the holiday calendar")?;
+    let runtime = Arc::new(Runtime::new(config.limits.clone(), Arc::new(calendar))?);
     let cache = match &config.cache_dir {
         Some(dir) => {
             let key = store.host_secret("artifact-cache-key").await?;
@@ -75,18 +81,25 @@ pub async fn build_state(config: &Config, clock: Clock) -> anyhow::Result<AppSta
         .await
         .context("loading plugin builds")?,
     );
-    Ok(Arc::new(Workflow {
+    let workflow = Workflow {
         store,
         runtime,
         registry,
         clock,
-    }))
+        calendar_watch: CalendarWatch::new(fingerprint),
+    };
+    workflow
+        .start_calendar()
+        .await
+        .context("recomputing provisional due dates")?;
+    Ok(Arc::new(workflow))
 }
 
 /// Starts the background work of a serving host: rereading what other hosts changed,
 /// and the deadline sweep. Dropping the returned guard stops both.
 pub fn start_background(state: &AppState, config: &Config) -> BackgroundTasks {
-    // Hosts that share a PostgreSQL database see each other's changes within seconds.
+    // Hosts that share a PostgreSQL database see each other's changes (plugin
+    // registry, holiday tables) within one refresh interval.
     let refresher = {
         let state = state.clone();
         let period = config.refresh_interval;
@@ -94,8 +107,8 @@ pub fn start_background(state: &AppState, config: &Config) -> BackgroundTasks {
             let mut interval = tokio::time::interval(period);
             loop {
                 interval.tick().await;
-                if let Err(error) = state.registry.refresh().await {
-                    tracing::warn!(%error, "refreshing the plugin registry failed");
+                if let Err(error) = state.refresh().await {
+                    tracing::warn!(%error, "refreshing the plugin registry or the calendar failed");
                 }
             }
         })

@@ -1,8 +1,13 @@
 //! The working-day calendar: weekends, public holidays and make-up working days.
 //!
-//! Holidays are data, one CSV file per year under `host/calendar/`, compiled into
-//! the binary. Deadlines follow the time rules in docs/decisions/0003: a dossier received after the
-//! unit's cut-off hour, or on a day off, counts from the next working day.
+//! Holidays are data: one table per year, held in the database and managed by the
+//! province (`PUT /api/v1/calendar/{year}`, `motcua calendar import`). The tables
+//! shipped with motcua (`host/calendar/vn-YYYY.csv`, compiled into the binary) seed
+//! the database; see docs/decisions/0008-calendar-as-data.md. Deadlines follow the time
+//! rules in docs/decisions/0003: a dossier received after the unit's cut-off hour, or
+//! on a day off, counts from the next working day.
+
+pub mod table;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,6 +20,15 @@ pub const SHIPPED: &[(i32, &str)] = &[
     (2025, include_str!("../calendar/vn-2025.csv")),
     (2026, include_str!("../calendar/vn-2026.csv")),
 ];
+
+/// The years, among the current civil year and the next, not in `loaded_years`: due
+/// dates that reach into them are provisional until provincial IT loads their tables.
+pub fn missing_years(loaded_years: &[i32], today: NaiveDate) -> Vec<i32> {
+    [today.year(), today.year() + 1]
+        .into_iter()
+        .filter(|year| !loaded_years.contains(year))
+        .collect()
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DayKind {
@@ -51,37 +65,45 @@ impl Calendar {
         calendar
     }
 
-    /// Adds one year's table (`date,kind,name` rows; `#` comments and the header are skipped).
+    /// Adds one year's table (`date,kind,name` rows; `#` comments and the header are
+    /// skipped), checked as `table::parse_table` checks it; the first problem is returned.
     pub fn load_year(&mut self, year: i32, table: &str) -> Result<(), CalendarError> {
-        let error = |line: usize, message: String| CalendarError {
-            year,
-            line,
-            message,
-        };
-        for (index, raw) in table.lines().enumerate() {
-            let line = raw.trim();
-            if line.is_empty() || line.starts_with('#') || line.starts_with("date,") {
-                continue;
+        let table = table::parse_table(table.as_bytes(), Some(year)).map_err(|errors| {
+            let first = &errors[0];
+            CalendarError {
+                year,
+                line: usize::try_from(first.line).unwrap_or(usize::MAX),
+                message: format!("{}: {}", first.field, first.message),
             }
-            let mut parts = line.splitn(3, ',');
-            let (Some(date), Some(kind), name) = (parts.next(), parts.next(), parts.next()) else {
-                return Err(error(index + 1, "expected date,kind,name".into()));
-            };
-            let date = NaiveDate::parse_from_str(date, "%Y-%m-%d")
-                .map_err(|e| error(index + 1, format!("bad date: {e}")))?;
-            if date.year() != year {
-                return Err(error(index + 1, format!("{date} is not in {year}")));
-            }
-            let kind = match kind {
-                "holiday" => DayKind::Holiday,
-                "workday" => DayKind::Workday,
-                other => return Err(error(index + 1, format!("unknown kind `{other}`"))),
-            };
+        })?;
+        self.add_table(&table);
+        Ok(())
+    }
+
+    /// Puts a checked table in, replacing whatever this calendar held for its year.
+    pub fn add_table(&mut self, table: &table::CalendarTable) {
+        let year = table.year;
+        self.exceptions.retain(|day, _| day.year() != year);
+        for day in &table.days {
             self.exceptions
-                .insert(date, (kind, name.unwrap_or("").to_string()));
+                .insert(day.date, (day.kind, day.name.clone()));
         }
         self.years.insert(year);
-        Ok(())
+    }
+
+    /// The calendar of these tables, and weekends only in every other year.
+    pub fn from_tables<'a>(tables: impl IntoIterator<Item = &'a table::CalendarTable>) -> Calendar {
+        let mut calendar = Calendar::default();
+        for table in tables {
+            calendar.add_table(table);
+        }
+        calendar
+    }
+
+    /// The years, among the current civil year and the next, that have no table: due
+    /// dates that reach into them are provisional until provincial IT loads them.
+    pub fn missing_years(&self, today: NaiveDate) -> Vec<i32> {
+        missing_years(&self.loaded_years(), today)
     }
 
     /// Whether the holiday table of `year` is loaded.
@@ -258,6 +280,34 @@ mod tests {
         );
         assert!(calendar.covers(2026) && !calendar.covers(2027));
         assert!(!calendar.covers_span(date("2026-12-30"), date("2027-01-04")));
+    }
+
+    #[test]
+    fn a_table_replaces_its_year_and_covers_it() {
+        let mut calendar = Calendar::shipped();
+        assert_eq!(calendar.missing_years(date("2026-12-30")), [2027]);
+        assert_eq!(calendar.missing_years(date("2027-01-02")), [2027, 2028]);
+        // Friday 1 January 2027 counts as a working day until 2027 has a table.
+        assert!(calendar.is_working_day(date("2027-01-01")));
+        calendar
+            .load_year(2027, "2027-01-01,holiday,Tết Dương lịch")
+            .unwrap();
+        assert!(!calendar.is_working_day(date("2027-01-01")));
+        assert_eq!(
+            calendar.missing_years(date("2026-12-30")),
+            Vec::<i32>::new()
+        );
+        // A corrected 2026 table replaces the old one whole: 1 January is worked again.
+        calendar
+            .load_year(2026, "2026-01-02,holiday,Nghỉ bù")
+            .unwrap();
+        assert!(calendar.is_working_day(date("2026-01-01")));
+        assert!(!calendar.is_working_day(date("2026-01-02")));
+        assert!(!calendar.is_working_day(date("2027-01-01")));
+        let tables = [table::parse_table(b"2030-01-01,holiday,x", None).unwrap()];
+        let calendar = Calendar::from_tables(&tables);
+        assert_eq!(calendar.loaded_years(), [2030]);
+        assert!(!calendar.is_working_day(date("2030-01-01")));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The `motcua` command: serve the API, seed the demo province, migrate, make tokens.
+//! The `motcua` command: serve the API, seed the demo province, migrate, make tokens,
+//! load holiday tables.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -77,6 +78,11 @@ enum CommandLine {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// The province's holiday calendar, one table per year, in the database.
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCommand,
+    },
     /// Publish, roll out and roll back procedure plugins on a running server.
     Plugin {
         #[command(subcommand)]
@@ -141,6 +147,30 @@ enum PluginCommand {
 }
 
 #[derive(Subcommand)]
+enum CalendarCommand {
+    /// Load one year's holiday table (CSV rows `date,kind,name`; `#` comments) into the
+    /// database: checked whole, audited, provisional due dates recomputed. Serving
+    /// hosts put it in force within their refresh interval.
+    Import {
+        /// The table, e.g. docs/examples/vn-2027.csv.
+        file: PathBuf,
+        /// The year the table is for (default: the year of its first row).
+        #[arg(long)]
+        year: Option<i32>,
+        /// Who loads it, for the audit (default: cli:$USER).
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// List the loaded years: days, sha256, who loaded them when; and missing years.
+    List {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand)]
 enum TokenCommand {
     /// Create a token for a unit and role; prints the token alone on stdout.
     Create {
@@ -188,6 +218,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         CommandLine::Plugin { command } => plugin_command(command).await,
+        CommandLine::Calendar { command } => calendar_command(command).await,
         CommandLine::Serve(args) => {
             let config = config(&args);
             let state = app::build_state(&config, Clock::system()).await?;
@@ -276,6 +307,113 @@ fn config(args: &ServerArgs) -> Config {
         refresh_interval: std::time::Duration::from_secs(args.refresh_seconds.max(1)),
         sweep_interval: std::time::Duration::from_secs(args.sweep_seconds.max(1)),
         ..Config::new(url.clone())
+    }
+}
+
+/// `motcua calendar import` and `motcua calendar list`, on the database directly.
+async fn calendar_command(command: CalendarCommand) -> anyhow::Result<()> {
+    use motcua::calendar::table::parse_table;
+    use motcua::workflow::calendar::{Loader, import_table};
+    match command {
+        CalendarCommand::Import {
+            file,
+            year,
+            by,
+            database,
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            // The table is checked before the database is opened: a bad table writes
+            // nothing, not even a new database file.
+            let table = match parse_table(&bytes, year) {
+                Ok(table) => table,
+                Err(errors) => {
+                    for error in &errors {
+                        eprintln!("{}: {error}", file.display());
+                    }
+                    anyhow::bail!(
+                        "{} has {} problem(s); nothing was loaded",
+                        file.display(),
+                        errors.len()
+                    );
+                }
+            };
+            let store = Store::connect(&database.database_url)
+                .await
+                .with_context(|| format!("opening the database at {}", database.database_url))?;
+            let by = by.unwrap_or_else(|| {
+                let user = std::env::var("USER")
+                    .or_else(|_| std::env::var("LOGNAME"))
+                    .unwrap_or_else(|_| "unknown".into());
+                format!("cli:{user}")
+            });
+            let loader = Loader {
+                id: by,
+                role: "operator".into(),
+            };
+            let loaded = import_table(&store, &table, &loader, Clock::system().now()).await?;
+            store.close().await;
+            if !loaded.changed {
+                println!(
+                    "{}: unchanged; this table ({} days, sha256 {}) is already loaded, nothing was written",
+                    loaded.year, loaded.days, loaded.sha256
+                );
+                return Ok(());
+            }
+            let replaced = match &loaded.before {
+                Some((sha, days)) => format!("replacing a table of {days} days (sha256 {sha})"),
+                None => "the year had no table".to_string(),
+            };
+            println!(
+                "{}: loaded {} days (sha256 {}), {replaced}",
+                loaded.year, loaded.days, loaded.sha256
+            );
+            println!(
+                "recomputed {} provisional due date(s)",
+                loaded.recomputed.changed.len()
+            );
+            for (code, before, after) in &loaded.recomputed.changed {
+                println!("  {code}  {} -> {after}", before.as_deref().unwrap_or("-"));
+            }
+            println!("serving hosts put it in force within their refresh interval");
+            Ok(())
+        }
+        CalendarCommand::List { database } => {
+            let store = Store::connect(&database.database_url)
+                .await
+                .with_context(|| format!("opening the database at {}", database.database_url))?;
+            let years = store.calendar_years().await?;
+            store.close().await;
+            if years.is_empty() {
+                println!(
+                    "no holiday table is loaded yet; a server loads the shipped years when it starts"
+                );
+            } else {
+                println!(
+                    "{:<6}{:>5}  {:<64}  {:<25}  loaded by",
+                    "year", "days", "sha256", "loaded at"
+                );
+                for year in &years {
+                    println!(
+                        "{:<6}{:>5}  {:<64}  {:<25}  {}",
+                        year.year, year.days, year.sha256, year.loaded_at, year.loaded_by
+                    );
+                }
+            }
+            let loaded: Vec<i32> = years.iter().map(|year| year.year).collect();
+            let missing: Vec<String> =
+                motcua::calendar::missing_years(&loaded, Clock::system().now().date())
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+            if !missing.is_empty() {
+                println!(
+                    "missing: {} (due dates reaching into it count weekends only and are provisional)",
+                    missing.join(", ")
+                );
+            }
+            Ok(())
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use crate::registry::RegistryError;
 use crate::runtime::RuntimeError;
 use crate::workflow::WorkflowError;
+use crate::workflow::calendar::CalendarLoadError;
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -17,8 +18,16 @@ pub enum ApiError {
     BadQuery(String),
     InvalidToken,
     NotFound(String),
+    UnsupportedMediaType(String),
     Workflow(WorkflowError),
     Registry(RegistryError),
+    Calendar(CalendarLoadError),
+}
+
+impl From<CalendarLoadError> for ApiError {
+    fn from(error: CalendarLoadError) -> Self {
+        ApiError::Calendar(error)
+    }
 }
 
 impl From<RegistryError> for ApiError {
@@ -100,8 +109,28 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(detail) => {
                 problem(S::NOT_FOUND, "not-found", "Not found", detail, none)
             }
+            ApiError::UnsupportedMediaType(detail) => problem(
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                detail,
+                none,
+            ),
             ApiError::Workflow(error) => workflow_problem(error),
             ApiError::Registry(error) => registry_problem(error),
+            ApiError::Calendar(CalendarLoadError::Invalid(errors)) => problem(
+                S::UNPROCESSABLE_ENTITY,
+                "invalid-calendar",
+                "The holiday table has problems",
+                format!(
+                    "the table has {} problem(s), each named by line and field; nothing was loaded",
+                    errors.len()
+                ),
+                json!({ "errors": errors }),
+            ),
+            ApiError::Calendar(CalendarLoadError::Store(error)) => {
+                workflow_problem(WorkflowError::Store(error))
+            }
         }
     }
 }

@@ -42,11 +42,15 @@ pub enum Backend {
 }
 
 mod accounts;
+mod calendar;
 mod dossiers;
 mod registry;
 mod units;
 
 pub use accounts::ActorRecord;
+pub use calendar::{
+    CalendarDay, CalendarLoad, CalendarYear, LoadMode, NewCalendarYear, StoredCalendar,
+};
 pub use dossiers::{
     Deadline, DossierRecord, DossierUpdate, DueFilter, Facts, InboxQuery, InboxRow, NewDossier,
     NewEvent,

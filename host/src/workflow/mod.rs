@@ -5,6 +5,7 @@
 //! check the decision against the declared steps, compute dates with the calendar,
 //! and hand one update plus one audit event to the store.
 
+pub mod calendar;
 pub mod deadlines;
 pub mod rating;
 
@@ -134,6 +135,8 @@ pub struct Workflow {
     pub runtime: Arc<Runtime>,
     pub registry: Arc<Registry>,
     pub clock: Clock,
+    /// What this host last put in force of the database's holiday calendar.
+    pub calendar_watch: calendar::CalendarWatch,
 }
 
 impl Workflow {

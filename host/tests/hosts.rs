@@ -1,0 +1,441 @@
+//! The holiday calendar as provincial IT runs it: `motcua calendar import` and `list`
+//! on SQLite and PostgreSQL, and two real `motcua serve` processes on one PostgreSQL
+//! database that put a newly loaded table in force within seconds, without a restart.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{Datelike, NaiveDate, Weekday};
+use sqlx::{Connection, Executor};
+
+fn motcua() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_motcua"));
+    command.env("RUST_LOG", "warn");
+    command
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// One HTTP/1.1 request over loopback; returns (status, body).
+fn http(
+    address: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<(&str, &str)>,
+) -> (u16, String) {
+    let mut stream = TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    if let Some(token) = token {
+        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    if let Some((content_type, body)) = body {
+        request.push_str(&format!(
+            "Content-Type: {content_type}\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    request.push_str("\r\n");
+    if let Some((_, body)) = body {
+        request.push_str(body);
+    }
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body}"))
+}
+
+fn free_port() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().to_string()
+}
+
+/// The PostgreSQL server the tests use (see tests/src/lib.rs).
+fn postgres_admin_url() -> String {
+    std::env::var("MOTCUA_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(future)
+}
+
+/// A fresh database for one test, and the server processes started on it; dropping it
+/// stops the processes it started and drops a PostgreSQL database, even after a failure.
+struct Province {
+    url: String,
+    dir: tempfile::TempDir,
+    postgres_database: Option<String>,
+    servers: Vec<Child>,
+}
+
+impl Province {
+    fn sqlite() -> Province {
+        let dir = tempfile::tempdir().unwrap();
+        Province {
+            url: format!("sqlite://{}", dir.path().join("province.db").display()),
+            dir,
+            postgres_database: None,
+            servers: Vec::new(),
+        }
+    }
+
+    fn postgres() -> Province {
+        let name = format!(
+            "motcua_hosts_{}_{}",
+            std::process::id(),
+            chrono::Utc::now().timestamp_micros() % 1_000_000_000
+        );
+        let admin = postgres_admin_url();
+        block_on(async {
+            let mut connection =
+                sqlx::PgConnection::connect(&admin)
+                    .await
+                    .unwrap_or_else(|error| {
+                        panic!("PostgreSQL at {admin} is required for the tests: {error}")
+                    });
+            connection
+                .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .await
+                .expect("create database");
+            connection.close().await.ok();
+        });
+        let base = admin.rsplit_once('/').expect("admin URL has a database").0;
+        Province {
+            url: format!("{base}/{name}"),
+            dir: tempfile::tempdir().unwrap(),
+            postgres_database: Some(name),
+            servers: Vec::new(),
+        }
+    }
+
+    /// Starts `motcua serve` on this database, re-reading it every second; returns its
+    /// address once /healthz answers.
+    fn serve(&mut self) -> String {
+        let address = free_port();
+        let cache = self
+            .dir
+            .path()
+            .join(format!("cache-{}", self.servers.len()));
+        let child = motcua()
+            .args(["serve", "--listen", &address, "--database-url", &self.url])
+            .args(["--refresh-seconds", "1", "--cache-dir"])
+            .arg(&cache)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn motcua serve");
+        self.servers.push(child);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while http_ok(&address).is_none() {
+            assert!(Instant::now() < deadline, "motcua serve did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        address
+    }
+
+    /// Stops every server with SIGTERM, as a service manager would, and checks that
+    /// each one shut down cleanly.
+    fn stop_servers(&mut self) {
+        for mut child in self.servers.drain(..) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                if let Some(status) = child.try_wait().expect("wait") {
+                    assert!(
+                        status.success(),
+                        "server exited with {status} after SIGTERM"
+                    );
+                    break;
+                }
+                if Instant::now() > deadline {
+                    child.kill().ok();
+                    panic!("server did not stop within 20 s of SIGTERM");
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+
+    fn calendar(&self, args: &[&str]) -> Output {
+        motcua()
+            .arg("calendar")
+            .args(args)
+            .args(["--database-url", &self.url])
+            .output()
+            .expect("run motcua calendar")
+    }
+}
+
+impl Drop for Province {
+    fn drop(&mut self) {
+        for child in &mut self.servers {
+            child.kill().ok();
+            child.wait().ok();
+        }
+        if let Some(name) = self.postgres_database.take() {
+            block_on(async {
+                if let Ok(mut connection) = sqlx::PgConnection::connect(&postgres_admin_url()).await
+                {
+                    let _ = connection
+                        .execute(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                        )))
+                        .await;
+                }
+            });
+        }
+    }
+}
+
+fn example_2027() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples/vn-2027.csv")
+}
+
+/// A one-row table for `year`: its first weekday of January off.
+fn table_for(year: i32) -> String {
+    let mut day = NaiveDate::from_ymd_opt(year, 1, 1).unwrap();
+    while matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+        day = day.succ_opt().unwrap();
+    }
+    format!("date,kind,name\n{day},holiday,Tết Dương lịch\n")
+}
+
+/// The civil year now (UTC+7), as the servers count it.
+fn this_year() -> i32 {
+    motcua::clock::Clock::system().now().year()
+}
+
+/// Import a bad table (every problem printed, nothing written), the example 2027 table
+/// (loaded, with the shipped years seeded first), the same again (unchanged), a table
+/// into the wrong year; then list.
+fn calendar_cli(province: Province) {
+    let bad = province.dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "date,kind,name\n2027-01-01,holiday,Tết Dương lịch\n2027-01-02,holiday,A Saturday\n2027-01-05,holiday,\n",
+    )
+    .unwrap();
+    let output = province.calendar(&["import", bad.to_str().unwrap()]);
+    assert!(!output.status.success(), "{}", stdout(&output));
+    let errors = stderr(&output);
+    assert!(
+        errors.contains("line 3, field kind: 2027-01-02 is a Saturday"),
+        "{errors}"
+    );
+    assert!(errors.contains("line 4, field name: "), "{errors}");
+    assert!(
+        errors.contains("2 problem(s); nothing was loaded"),
+        "{errors}"
+    );
+    assert!(!errors.contains("panicked"), "{errors}");
+    if province.postgres_database.is_none() {
+        // Checked before the database is opened: not even the file is created.
+        assert!(!province.dir.path().join("province.db").exists());
+    }
+    let output = province.calendar(&["list"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("no holiday table is loaded yet"),
+        "{}",
+        stdout(&output)
+    );
+
+    let example = example_2027();
+    let output = province.calendar(&["import", example.to_str().unwrap(), "--by", "so-tt-tt"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed = stdout(&output);
+    assert!(printed.contains("2027: loaded 11 days"), "{printed}");
+    assert!(printed.contains("the year had no table"), "{printed}");
+    let output = province.calendar(&["import", example.to_str().unwrap(), "--year", "2027"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("2027: unchanged"),
+        "{}",
+        stdout(&output)
+    );
+    let output = province.calendar(&["import", example.to_str().unwrap(), "--year", "2028"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("field date: 2027-01-01 is not in 2028"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = province.calendar(&["list"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let listed = stdout(&output);
+    let rows: Vec<&str> = listed.lines().filter(|l| l.starts_with("20")).collect();
+    assert_eq!(rows.len(), 3, "{listed}");
+    assert!(
+        rows[0].starts_with("2025") && rows[0].contains("motcua (shipped)"),
+        "{listed}"
+    );
+    assert!(
+        rows[1].starts_with("2026") && rows[1].contains("motcua (shipped)"),
+        "{listed}"
+    );
+    assert!(
+        rows[2].starts_with("2027") && rows[2].contains("11") && rows[2].ends_with("so-tt-tt"),
+        "{listed}"
+    );
+}
+
+#[test]
+fn calendar_cli_on_sqlite() {
+    calendar_cli(Province::sqlite());
+}
+
+#[test]
+fn calendar_cli_on_postgres() {
+    calendar_cli(Province::postgres());
+}
+
+/// Waits until `check` holds for host `address`'s /healthz calendar, for at most `limit`.
+fn wait_for_health(
+    address: &str,
+    limit: Duration,
+    check: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let (status, body) = http(address, "GET", "/healthz", None, None);
+        assert_eq!(status, 200, "{body}");
+        let calendar = json(&body)["calendar"].clone();
+        if check(&calendar) {
+            return calendar;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "host {address} did not get there within {limit:?}: {calendar}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Two serving processes on one PostgreSQL database: a table imported from the command
+/// line is in force on both within a few seconds, and so is a table replaced with a
+/// PUT on host A, seen by host B.
+#[test]
+fn two_serving_hosts_pick_up_a_new_table_on_postgres() {
+    let mut province = Province::postgres();
+    // The first host seeds the demo province (units, accounts, plugins); the second
+    // serves the same database.
+    let address_a = free_port();
+    let child = motcua()
+        .args([
+            "demo",
+            "--listen",
+            &address_a,
+            "--database-url",
+            &province.url,
+        ])
+        .args(["--refresh-seconds", "1", "--cache-dir"])
+        .arg(province.dir.path().join("cache-demo"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn motcua demo");
+    province.servers.push(child);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while http_ok(&address_a).is_none() {
+        assert!(Instant::now() < deadline, "motcua demo did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let address_b = province.serve();
+
+    let next = this_year() + 1;
+    let calendar = wait_for_health(&address_b, Duration::from_secs(5), |_| true);
+    assert!(
+        calendar["missing_years"]
+            .as_array()
+            .unwrap()
+            .contains(&next.into()),
+        "{calendar}"
+    );
+
+    // Provincial IT imports next year's table from the command line; neither host
+    // loaded it, both put it in force within a few refreshes.
+    let file = province.dir.path().join("next.csv");
+    std::fs::write(&file, table_for(next)).unwrap();
+    let output = province.calendar(&["import", file.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    for address in [&address_a, &address_b] {
+        let calendar = wait_for_health(address, Duration::from_secs(5), |calendar| {
+            calendar["loaded_years"]
+                .as_array()
+                .unwrap()
+                .contains(&next.into())
+        });
+        assert!(
+            !calendar["missing_years"]
+                .as_array()
+                .unwrap()
+                .contains(&next.into()),
+            "{calendar}"
+        );
+    }
+
+    // A province admin loads the year after over HTTP on host A; host B follows.
+    let later = next + 1;
+    let (status, body) = http(
+        &address_a,
+        "PUT",
+        &format!("/api/v1/calendar/{later}"),
+        Some("demo-phu-tho-admin"),
+        Some(("text/csv", &table_for(later))),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["changed"], true);
+    let calendar = wait_for_health(&address_b, Duration::from_secs(5), |calendar| {
+        calendar["loaded_years"]
+            .as_array()
+            .unwrap()
+            .contains(&later.into())
+    });
+    assert_eq!(calendar["provisional_due_dates"], 0);
+    // Both hosts list the same tables.
+    let (_, listed_a) = http(&address_a, "GET", "/api/v1/calendar", None, None);
+    let (_, listed_b) = http(&address_b, "GET", "/api/v1/calendar", None, None);
+    assert_eq!(json(&listed_a), json(&listed_b));
+
+    province.stop_servers();
+}
+
+/// The address answers /healthz with 200.
+fn http_ok(address: &str) -> Option<()> {
+    TcpStream::connect(address).ok()?;
+    (http(address, "GET", "/healthz", None, None).0 == 200).then_some(())
+}
