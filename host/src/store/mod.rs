@@ -46,13 +46,13 @@ mod dossiers;
 mod registry;
 mod units;
 
-pub use accounts::ActorRecord;
+pub use accounts::{ActorRecord, Revocation};
 pub use dossiers::{
     Deadline, DossierRecord, DossierUpdate, DueFilter, Facts, InboxQuery, InboxRow, NewDossier,
     NewEvent,
 };
 pub use registry::{Binding, RegistryEvent, RolloutRecord, StoredBuild};
-pub use units::Unit;
+pub use units::{Unit, UnitChanges};
 
 #[derive(Clone)]
 pub struct Store {
