@@ -267,7 +267,9 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<UnitInput>, UnitsError> {
 /// The line a record starts on. The CSV reader reports where it started reading,
 /// which is before any comment or blank lines it skipped on the way to the record.
 fn line_of(bytes: &[u8], start: u64) -> u64 {
-    let mut at = usize::try_from(start).unwrap_or(bytes.len()).min(bytes.len());
+    let mut at = usize::try_from(start)
+        .unwrap_or(bytes.len())
+        .min(bytes.len());
     while at < bytes.len() {
         match bytes[at] {
             b'#' => {
@@ -321,15 +323,17 @@ fn validate(inputs: &[UnitInput], existing: &[Unit]) -> Result<Vec<Unit>, Vec<Fi
         .iter()
         .map(|unit| (unit.code.as_str(), unit))
         .collect();
-    let database_province = existing
-        .iter()
-        .find(|unit| unit.kind == UnitKind::Province);
+    let database_province = existing.iter().find(|unit| unit.kind == UnitKind::Province);
 
     // Each input on its own.
     let mut kinds: Vec<Option<UnitKind>> = Vec::with_capacity(inputs.len());
     for input in inputs {
         if input.code.is_empty() {
-            error(input, "code", "required: a unit code such as `xuan-hoa`".into());
+            error(
+                input,
+                "code",
+                "required: a unit code such as `xuan-hoa`".into(),
+            );
         } else if !is_code(&input.code) {
             error(
                 input,
@@ -634,11 +638,9 @@ pub async fn apply(
                 outcomes.push((unit, Outcome::Unchanged));
             }
             Some(stored) => {
-                changes.events.push(event(
-                    "unit-update",
-                    unit_view(stored),
-                    unit_view(&unit),
-                ));
+                changes
+                    .events
+                    .push(event("unit-update", unit_view(stored), unit_view(&unit)));
                 changes.updated.push(((*stored).clone(), unit.clone()));
                 outcomes.push((unit, Outcome::Updated));
             }
@@ -662,7 +664,9 @@ pub async fn apply(
                     .collect();
                 let mut after = unit_view(&unit);
                 after["bindings"] = json!(bound);
-                changes.events.push(event("unit-create", Value::Null, after));
+                changes
+                    .events
+                    .push(event("unit-create", Value::Null, after));
                 changes.bindings.extend(bindings);
                 changes.created.push(unit.clone());
                 outcomes.push((unit, Outcome::Created));
@@ -775,7 +779,10 @@ mod tests {
             b"code,name,kind,agency_id,parent\na,b\na,b,c,d,e,f\na,\xff,ward,1,p\n",
         ));
         let shown: Vec<String> = found.iter().map(ToString::to_string).collect();
-        assert!(shown[0].starts_with("line 2, field kind: missing"), "{shown:?}");
+        assert!(
+            shown[0].starts_with("line 2, field kind: missing"),
+            "{shown:?}"
+        );
         assert!(shown[1].starts_with("line 3, field record: the line has 6 fields"));
         assert_eq!(
             shown[2],
@@ -797,7 +804,10 @@ mod tests {
     #[test]
     fn validation_collects_every_error_with_its_line_and_field() {
         let inputs = [
-            input(2, ["phu-tho", "Tỉnh Phú Thọ", "province", "000.00.00.H43", ""]),
+            input(
+                2,
+                ["phu-tho", "Tỉnh Phú Thọ", "province", "000.00.00.H43", ""],
+            ),
             input(3, ["a", "", "town", "000.1.H43", "phu-tho"]),
             input(4, ["B", "Xã B", "commune", "000..H43", "phu-tho"]),
             input(5, ["c", "Xã C", "commune", "000.2.H43", "nowhere"]),
@@ -844,12 +854,26 @@ mod tests {
         let existing = [
             stored("phu-tho", UnitKind::Province, "000.00.00.H43", None),
             stored("xuan-hoa", UnitKind::Ward, "000.31.19.H43", Some("phu-tho")),
-            stored("so-tu-phap", UnitKind::Department, "000.00.01.H43", Some("phu-tho")),
+            stored(
+                "so-tu-phap",
+                UnitKind::Department,
+                "000.00.01.H43",
+                Some("phu-tho"),
+            ),
         ];
         let inputs = [
             input(2, ["new", "Xã Mới", "commune", "000.31.19.H43", "phu-tho"]),
             input(3, ["other", "Tỉnh Khác", "province", "000.00.09.H43", ""]),
-            input(4, ["so-tu-phap", "Sở Tư pháp", "commune", "000.00.01.H43", "phu-tho"]),
+            input(
+                4,
+                [
+                    "so-tu-phap",
+                    "Sở Tư pháp",
+                    "commune",
+                    "000.00.01.H43",
+                    "phu-tho",
+                ],
+            ),
         ];
         let found = validate(&inputs, &existing).expect_err("errors");
         let shown: Vec<String> = found.iter().map(ToString::to_string).collect();
@@ -859,7 +883,16 @@ mod tests {
         assert!(shown[2].contains("`so-tu-phap` is a department"));
 
         // A ward may become a commune; the parent may be in the database; the cut-off stays.
-        let fine = [input(5, ["xuan-hoa", "Xã Xuân Hòa", "commune", "000.31.19.H43", "phu-tho"])];
+        let fine = [input(
+            5,
+            [
+                "xuan-hoa",
+                "Xã Xuân Hòa",
+                "commune",
+                "000.31.19.H43",
+                "phu-tho",
+            ],
+        )];
         let units = validate(&fine, &existing).expect("valid");
         assert_eq!(units[0].kind, UnitKind::Commune);
         assert_eq!(units[0].cutoff, "16:00");

@@ -409,7 +409,10 @@ fn units_and_accounts_from_the_command_line(url: &str) {
         "line 5, field parent: unknown parent `vinh-phuc`",
         "line 6, field code: `xuan-hoa` is also on line 3",
     ] {
-        assert!(stderr.contains(expected), "{expected:?} missing from {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{expected:?} missing from {stderr}"
+        );
     }
     assert!(stderr.contains("nothing was written"), "{stderr}");
     assert_eq!(list(), empty, "a file with errors writes nothing");
@@ -497,16 +500,22 @@ fn units_and_accounts_from_the_command_line(url: &str) {
     assert!(stderr.contains("no account `nobody`"), "{stderr}");
     let accounts = run_ok(&["token", "list", "--unit", "xuan-hoa", "--database-url", url]);
     assert!(
-        accounts
-            .lines()
-            .any(|line| line.starts_with("counter-officer ")
-                && line.trim_end().ends_with("revoked")),
+        accounts.lines().any(
+            |line| line.starts_with("counter-officer ") && line.trim_end().ends_with("revoked")
+        ),
         "{accounts}"
     );
 
     // A token that expires in a moment works until then and is refused after.
     let expires = (chrono::Utc::now() + chrono::Duration::seconds(3)).to_rfc3339();
-    let brief = create(&["--unit", "thanh-ba", "--role", "officer", "--expires", &expires]);
+    let brief = create(&[
+        "--unit",
+        "thanh-ba",
+        "--role",
+        "officer",
+        "--expires",
+        &expires,
+    ]);
     let inbox = "/api/v1/units/thanh-ba/dossiers";
     let (status, body) = http_get(&address, inbox, Some(&brief));
     assert_eq!(status, 200, "{body}");
@@ -532,5 +541,8 @@ fn units_and_accounts_on_postgres() {
     units_and_accounts_from_the_command_line(&url);
     let admin = std::env::var("MOTCUA_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
-    postgres_admin(&admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    postgres_admin(
+        &admin,
+        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+    );
 }

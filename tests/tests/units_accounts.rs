@@ -27,8 +27,8 @@ fn operator() -> Author {
 }
 
 fn sample_file() -> Vec<u8> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../docs/examples/phu-tho-units.csv");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples/phu-tho-units.csv");
     std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
@@ -136,7 +136,9 @@ async fn import_errors_write_nothing(backend: Backend) {
     .await;
     assert_eq!(
         errors,
-        ["line 3, field parent: unknown parent `ha-noi`: it is neither in the file nor in the database"]
+        [
+            "line 3, field parent: unknown parent `ha-noi`: it is neither in the file nor in the database"
+        ]
     );
 
     // A duplicate code names both lines.
@@ -187,7 +189,10 @@ async fn import_errors_write_nothing(backend: Backend) {
     )
     .await;
     assert_eq!(errors.len(), 2, "{errors:#?}");
-    assert!(errors[0].contains("the province is `phu-tho`"), "{errors:#?}");
+    assert!(
+        errors[0].contains("the province is `phu-tho`"),
+        "{errors:#?}"
+    );
     assert!(errors[1].contains("`xuan-hoa` is a ward"), "{errors:#?}");
 
     // Not one of those files wrote a unit or an audit event.
@@ -202,7 +207,9 @@ async fn sample_file_imports_once_over_the_demo(backend: Backend) {
     let (_, events_before) = province_data(&server).await;
 
     // The demo's four units are in the file as the demo made them.
-    let summary = import(&server, &sample_file()).await.expect("sample imports");
+    let summary = import(&server, &sample_file())
+        .await
+        .expect("sample imports");
     assert_eq!(
         summary,
         ImportSummary {
@@ -265,7 +272,9 @@ async fn sample_file_imports_once_over_the_demo(backend: Backend) {
     );
 
     // The second import changes nothing and writes no event.
-    let summary = import(&server, &sample_file()).await.expect("imports again");
+    let summary = import(&server, &sample_file())
+        .await
+        .expect("imports again");
     assert_eq!(
         summary,
         ImportSummary {
@@ -284,7 +293,11 @@ async fn sample_file_imports_once_over_the_demo(backend: Backend) {
     let (codes, _) = offered(&server, "so-tu-phap").await;
     assert!(codes.is_empty(), "{codes:?}");
     let filed = server.file(None, &filing("birth", "tam-dao")).await;
-    assert!(filed.code.starts_with("000.43.19.H43-260302-"), "{}", filed.code);
+    assert!(
+        filed.code.starts_with("000.43.19.H43-260302-"),
+        "{}",
+        filed.code
+    );
 
     // A changed name is an update, audited with before and after.
     let renamed = String::from_utf8(sample_file())
@@ -319,7 +332,11 @@ async fn units_added_later_follow_the_defaults_and_rollouts_follow_kinds(backend
     assert_eq!(codes, [BIRTH, HOUSEHOLD]);
     assert_eq!(household.as_deref(), Some("1.0.0"));
     let filed = server.file(None, &filing("birth", "nong-trang")).await;
-    assert!(filed.code.starts_with("000.33.19.H43-260302-"), "{}", filed.code);
+    assert!(
+        filed.code.starts_with("000.33.19.H43-260302-"),
+        "{}",
+        filed.code
+    );
     // The new ward's own officer receives it.
     let (_, officer) = accounts::create(
         &server.state.store,
@@ -382,7 +399,10 @@ async fn units_added_later_follow_the_defaults_and_rollouts_follow_kinds(backend
                 "agency_id": "000.40.19.H43", "parent": "phu-tho" }),
     )
     .await;
-    assert_eq!(offered(&server, "lam-thao").await.1.as_deref(), Some("1.1.0"));
+    assert_eq!(
+        offered(&server, "lam-thao").await.1.as_deref(),
+        Some("1.1.0")
+    );
     let rolled_back = server
         .post(
             "/api/v1/rollouts/rollback",
@@ -391,8 +411,14 @@ async fn units_added_later_follow_the_defaults_and_rollouts_follow_kinds(backend
         )
         .await;
     assert_eq!(rolled_back.status, StatusCode::OK, "{}", rolled_back.body);
-    assert_eq!(offered(&server, "lam-thao").await.1.as_deref(), Some("1.0.0"));
-    assert_eq!(offered(&server, "nong-trang").await.1.as_deref(), Some("1.0.0"));
+    assert_eq!(
+        offered(&server, "lam-thao").await.1.as_deref(),
+        Some("1.0.0")
+    );
+    assert_eq!(
+        offered(&server, "nong-trang").await.1.as_deref(),
+        Some("1.0.0")
+    );
 
     // A province-level rollout to all reaches departments only; pilots may name any
     // unit but the province.
@@ -472,7 +498,12 @@ async fn put_unit_is_for_province_admins_and_names_bad_fields(backend: Backend) 
         .map(|error| error["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, ["code", "name", "kind", "agency_id"], "{problem}");
-    assert!(problem["errors"][0]["message"].as_str().unwrap().contains("lower-case"));
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("lower-case")
+    );
     let no_parent = server
         .put(
             path,
@@ -496,10 +527,18 @@ async fn put_unit_is_for_province_admins_and_names_bad_fields(backend: Backend) 
         "agency_id"
     );
     let unknown_field = server
-        .put(path, Some(ADMIN), &json!({ "name": "Xã Hạ Hòa", "colour": "red" }))
+        .put(
+            path,
+            Some(ADMIN),
+            &json!({ "name": "Xã Hạ Hòa", "colour": "red" }),
+        )
         .await;
     unknown_field.problem(StatusCode::BAD_REQUEST);
-    assert_eq!(province_data(&server).await, before, "refusals write nothing");
+    assert_eq!(
+        province_data(&server).await,
+        before,
+        "refusals write nothing"
+    );
 
     // Created, then the same again is unchanged and writes nothing, then updated.
     let created = server.put(path, Some(ADMIN), &body).await;
@@ -658,7 +697,13 @@ async fn revocation_holds_on_every_host_at_once(backend: Backend) {
     assert_eq!(revocations.len(), 1);
     assert_eq!(revocations[0]["unit"], "thanh-ba");
     assert!(matches!(
-        accounts::revoke(&server.state.store, "nobody", &operator(), server.state.now()).await,
+        accounts::revoke(
+            &server.state.store,
+            "nobody",
+            &operator(),
+            server.state.now()
+        )
+        .await,
         Err(accounts::AccountsError::NotFound(_))
     ));
     // The list shows the state, never a token.

@@ -90,25 +90,22 @@ impl Store {
 
     /// Every account, or a unit's, by unit then id.
     pub async fn actors(&self, unit: Option<&str>) -> Result<Vec<ActorRecord>> {
-        let rows = match unit {
-            Some(unit) => {
-                sqlx::query(
+        let rows =
+            match unit {
+                Some(unit) => sqlx::query(
                     "SELECT id, unit, role, name, created_at, expires_at, revoked_at FROM actors
                      WHERE unit = $1 ORDER BY unit, id",
                 )
                 .bind(unit)
                 .fetch_all(&self.pool)
-                .await?
-            }
-            None => {
-                sqlx::query(
+                .await?,
+                None => sqlx::query(
                     "SELECT id, unit, role, name, created_at, expires_at, revoked_at FROM actors
                      ORDER BY unit, id",
                 )
                 .fetch_all(&self.pool)
-                .await?
-            }
-        };
+                .await?,
+            };
         Ok(rows.iter().map(actor_from_row).collect())
     }
 
@@ -140,14 +137,13 @@ impl Store {
             return Ok(Revocation::AlreadyRevoked(actor));
         }
         // The guard on `revoked_at` makes a concurrent second revocation a no-op.
-        let revoked = sqlx::query(
-            "UPDATE actors SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-        )
-        .bind(&event.at)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let revoked =
+            sqlx::query("UPDATE actors SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(&event.at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         if revoked != 1 {
             tx.rollback().await?;
             return Ok(match self.actor(id).await? {

@@ -64,7 +64,9 @@ impl Store {
     }
 
     pub async fn units(&self) -> Result<Vec<Unit>> {
-        let rows = sqlx::query("SELECT code, name, kind, parent, agency_id, cutoff FROM units ORDER BY code")
+        let rows = sqlx::query(
+            "SELECT code, name, kind, parent, agency_id, cutoff FROM units ORDER BY code",
+        )
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(unit_from_row).collect()
