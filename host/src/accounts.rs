@@ -247,7 +247,7 @@ pub async fn authenticate(
     store: &Store,
     token: &str,
     now: NaiveDateTime,
-) -> Result<(Actor, ActorRecord), TokenRefusal> {
+) -> Result<Actor, TokenRefusal> {
     let account = store
         .actor_by_token_hash(&sha256_hex(token.as_bytes()))
         .await?
@@ -263,14 +263,11 @@ pub async fn authenticate(
         }),
         AccountState::Active => {
             let role = Role::parse(&account.role).ok_or(TokenRefusal::Unknown)?;
-            Ok((
-                Actor {
-                    id: account.id.clone(),
-                    role,
-                    unit: account.unit.clone(),
-                },
-                account,
-            ))
+            Ok(Actor {
+                id: account.id,
+                role,
+                unit: account.unit,
+            })
         }
     }
 }

@@ -50,8 +50,6 @@ pub enum UnitsError {
     /// Another request changed the same units meanwhile; nothing was written.
     #[error("{0}")]
     Conflict(String),
-    #[error("unit `{0}` does not exist")]
-    NotFound(String),
     #[error(transparent)]
     Store(StoreError),
 }

@@ -134,7 +134,7 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErro
         // Looked up on every request, never cached: a revocation or an expiry holds on
         // every host sharing the database from the next request on.
         return match authenticate(&state.store, token.trim(), state.now()).await {
-            Ok((actor, _)) => Ok(Caller::Staff(actor)),
+            Ok(actor) => Ok(Caller::Staff(actor)),
             Err(TokenRefusal::Unknown) => Err(ApiError::InvalidToken),
             Err(TokenRefusal::Revoked { id, at }) => Err(ApiError::TokenRevoked(format!(
                 "account `{id}` was revoked at {at}; ask an admin for a new token (`motcua token create`)"

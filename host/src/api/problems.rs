@@ -298,13 +298,6 @@ fn units_problem(error: UnitsError) -> Response {
         UnitsError::Conflict(detail) => {
             problem(S::CONFLICT, "conflict", "Conflict", detail, Value::Null)
         }
-        UnitsError::NotFound(_) => problem(
-            S::NOT_FOUND,
-            "not-found",
-            "Not found",
-            error.to_string(),
-            Value::Null,
-        ),
         UnitsError::Store(error) => workflow_problem(WorkflowError::Store(error)),
     }
 }
