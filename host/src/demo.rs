@@ -8,20 +8,22 @@
 use crate::api::AppState;
 use crate::bundled;
 use crate::clock::format_civil;
-use crate::domain::{Actor, Role};
+use crate::domain::{Actor, Role, UnitKind};
 use crate::registry::Scope;
 use crate::runtime::sha256_hex;
-use crate::store::{ActorRecord, Unit};
+use crate::store::{ActorRecord, RegistryEvent, Unit};
 
 pub struct DemoUnit {
     pub code: &'static str,
     pub name: &'static str,
+    pub kind: UnitKind,
     pub agency_id: &'static str,
 }
 
 pub const PROVINCE: DemoUnit = DemoUnit {
     code: "phu-tho",
     name: "Tỉnh Phú Thọ",
+    kind: UnitKind::Province,
     agency_id: "000.00.00.H43",
 };
 
@@ -29,16 +31,19 @@ pub const COMMUNES: [DemoUnit; 3] = [
     DemoUnit {
         code: "xuan-hoa",
         name: "Phường Xuân Hòa",
+        kind: UnitKind::Ward,
         agency_id: "000.31.19.H43",
     },
     DemoUnit {
         code: "viet-tri",
         name: "Phường Việt Trì",
+        kind: UnitKind::Ward,
         agency_id: "000.30.19.H43",
     },
     DemoUnit {
         code: "thanh-ba",
         name: "Xã Thanh Ba",
+        kind: UnitKind::Commune,
         agency_id: "000.32.19.H43",
     },
 ];
@@ -64,6 +69,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Seeded> {
         .upsert_unit(&Unit {
             code: PROVINCE.code.into(),
             name: PROVINCE.name.into(),
+            kind: PROVINCE.kind,
             parent: None,
             agency_id: PROVINCE.agency_id.into(),
             cutoff: "15:00".into(),
@@ -74,6 +80,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Seeded> {
             .upsert_unit(&Unit {
                 code: commune.code.into(),
                 name: commune.name.into(),
+                kind: commune.kind,
                 parent: Some(PROVINCE.code.into()),
                 agency_id: commune.agency_id.into(),
                 cutoff: "15:00".into(),
@@ -97,9 +104,22 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Seeded> {
                     unit: unit.into(),
                     role: role.as_str().into(),
                     name: id.clone(),
+                    created_at: now.clone(),
+                    expires_at: None,
+                    revoked_at: None,
+                };
+                let event = RegistryEvent {
+                    at: now.clone(),
+                    actor_id: "demo-seed".into(),
+                    actor_role: "operator".into(),
+                    action: "account-create".into(),
+                    procedure_code: None,
+                    unit: Some(unit.into()),
+                    before: serde_json::Value::Null,
+                    after: crate::accounts::account_view(&actor),
                 };
                 store
-                    .insert_actor(&actor, &sha256_hex(token.as_bytes()), &now)
+                    .insert_actor(&actor, &sha256_hex(token.as_bytes()), &event)
                     .await?;
             }
             accounts.push((unit.to_string(), *role, token));

@@ -120,6 +120,51 @@ pub enum Level {
     Province,
 }
 
+/// What a unit is. The province sits at the root; its departments (*sở*) handle
+/// province-level procedures, its wards (*phường*) and communes (*xã*) the
+/// commune-level ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnitKind {
+    Province,
+    Department,
+    Ward,
+    Commune,
+}
+
+impl UnitKind {
+    pub const ALL: [UnitKind; 4] = [
+        UnitKind::Province,
+        UnitKind::Department,
+        UnitKind::Ward,
+        UnitKind::Commune,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnitKind::Province => "province",
+            UnitKind::Department => "department",
+            UnitKind::Ward => "ward",
+            UnitKind::Commune => "commune",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<UnitKind> {
+        UnitKind::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+
+    /// The level of procedures a unit of this kind handles: departments the
+    /// province-level ones, wards and communes the commune-level ones, the province
+    /// itself none (it publishes and administers).
+    pub fn handles(self) -> Option<Level> {
+        match self {
+            UnitKind::Province => None,
+            UnitKind::Department => Some(Level::Province),
+            UnitKind::Ward | UnitKind::Commune => Some(Level::Commune),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Channel {
@@ -393,6 +438,24 @@ pub struct Actor {
     pub id: String,
     pub role: Role,
     pub unit: String,
+}
+
+/// Who changed province data, as the registry's audit records it: staff acting
+/// through the API, or an operator at the command line (who has the database itself
+/// and so no token).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Author {
+    pub id: String,
+    pub role: String,
+}
+
+impl From<&Actor> for Author {
+    fn from(actor: &Actor) -> Author {
+        Author {
+            id: actor.id.clone(),
+            role: actor.role.as_str().to_string(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

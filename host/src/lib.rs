@@ -1,6 +1,7 @@
 //! motcua: a province's administrative-procedure workflows as sandboxed WebAssembly
 //! plugins over one shared dossier database. See ARCHITECTURE.md for the map.
 
+pub mod accounts;
 pub mod api;
 pub mod app;
 pub mod audit;
@@ -15,4 +16,5 @@ pub mod runtime;
 pub mod scaffold;
 pub mod schema;
 pub mod store;
+pub mod units;
 pub mod workflow;

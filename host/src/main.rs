@@ -1,17 +1,17 @@
-//! The `motcua` command: serve the API, seed the demo province, migrate, make tokens,
-//! load holiday tables.
+//! The `motcua` command: serve the API, seed the demo province, migrate, manage units,
+//! accounts and holiday tables, publish and roll out plugins.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use motcua::accounts::{self, NewAccount};
 use motcua::app::{self, Config};
 use motcua::clock::{Clock, format_civil};
-use motcua::domain::Role;
-use motcua::runtime::sha256_hex;
-use motcua::store::{ActorRecord, Store};
-use motcua::workflow::new_token;
+use motcua::domain::Author;
+use motcua::store::{Revocation, Store};
+use motcua::units;
 use tokio::net::TcpListener;
 
 #[derive(Parser)]
@@ -73,7 +73,7 @@ enum CommandLine {
     Demo(ServerArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseArgs),
-    /// Manage API tokens.
+    /// Manage accounts and their API tokens.
     Token {
         #[command(subcommand)]
         command: TokenCommand,
@@ -82,6 +82,11 @@ enum CommandLine {
     Calendar {
         #[command(subcommand)]
         command: CalendarCommand,
+    },
+    /// Manage the province's units (the province, departments, wards, communes).
+    Units {
+        #[command(subcommand)]
+        command: UnitsCommand,
     },
     /// Publish, roll out and roll back procedure plugins on a running server.
     Plugin {
@@ -182,6 +187,41 @@ enum TokenCommand {
         /// A name for the account (defaults to UNIT-ROLE-N).
         #[arg(long)]
         name: Option<String>,
+        /// When the token stops working: a date (valid through that day, civil time)
+        /// or an RFC 3339 time. Default: never.
+        #[arg(long)]
+        expires: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// List accounts: id, unit, role, created, expires, state (never tokens).
+    List {
+        /// Only this unit's accounts.
+        #[arg(long)]
+        unit: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Revoke an account: its token is refused on every host from the next request.
+    Revoke {
+        /// The account's id, as `motcua token list` shows it.
+        id: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum UnitsCommand {
+    /// Create and update units from a CSV file (code,name,kind,agency_id,parent);
+    /// a file with any error changes nothing.
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// List the units.
+    List {
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -240,55 +280,83 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("database at {} is up to date", args.database_url);
             Ok(())
         }
-        CommandLine::Token {
-            command:
-                TokenCommand::Create {
-                    unit,
-                    role,
-                    name,
-                    database,
-                },
+        CommandLine::Token { command } => token_command(command).await,
+        CommandLine::Units { command } => units_command(command).await,
+    }
+}
+
+/// Who the audit names for changes made at the command line: the operator's login.
+fn operator() -> Author {
+    let login = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    Author {
+        id: format!("cli:{login}"),
+        role: "operator".into(),
+    }
+}
+
+async fn token_command(command: TokenCommand) -> anyhow::Result<()> {
+    let now = Clock::system().now();
+    match command {
+        TokenCommand::Create {
+            unit,
+            role,
+            name,
+            expires,
+            database,
         } => {
-            let role = Role::parse(&role)
-                .filter(|role| *role != Role::Citizen)
-                .with_context(|| {
-                    format!(
-                        "unknown role `{role}`; use officer, specialist, leader, admin or publisher"
-                    )
-                })?;
             let store = Store::connect(&database.database_url).await?;
-            if store.unit(&unit).await?.is_none() {
-                anyhow::bail!("unit `{unit}` does not exist; seed it first (e.g. `motcua demo`)");
-            }
-            let token = new_token();
-            let id = match name {
-                Some(name) => name,
-                None => format!(
-                    "{unit}-{}-{}",
-                    role.as_str(),
-                    &sha256_hex(token.as_bytes())[..8]
-                ),
-            };
-            if store.actor_exists(&id).await? {
-                anyhow::bail!("an account named `{id}` already exists; choose another --name");
-            }
-            let actor = ActorRecord {
-                id,
+            let account = NewAccount {
                 unit,
-                role: role.as_str().into(),
-                name: String::new(),
+                role,
+                name,
+                expires,
             };
-            store
-                .insert_actor(
-                    &actor,
-                    &sha256_hex(token.as_bytes()),
-                    &format_civil(Clock::system().now()),
-                )
-                .await?;
+            let (_, token) = accounts::create(&store, account, &operator(), now).await?;
             println!("{token}");
-            Ok(())
+        }
+        TokenCommand::List { unit, database } => {
+            let store = Store::connect(&database.database_url).await?;
+            let listed = accounts::list(&store, unit.as_deref()).await?;
+            print!("{}", accounts::table(&listed, now));
+        }
+        TokenCommand::Revoke { id, database } => {
+            let store = Store::connect(&database.database_url).await?;
+            match accounts::revoke(&store, &id, &operator(), now).await? {
+                Revocation::Revoked(account) => println!(
+                    "revoked `{}` ({} {}); its token is refused from now on",
+                    account.id, account.unit, account.role
+                ),
+                Revocation::AlreadyRevoked(account) => println!(
+                    "`{}` was already revoked at {}; nothing changed",
+                    account.id,
+                    account.revoked_at.unwrap_or_default()
+                ),
+            }
         }
     }
+    Ok(())
+}
+
+async fn units_command(command: UnitsCommand) -> anyhow::Result<()> {
+    match command {
+        UnitsCommand::Import { file, database } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let store = Store::connect(&database.database_url).await?;
+            let at = format_civil(Clock::system().now());
+            let summary = units::import_csv(&store, &bytes, &operator(), &at)
+                .await
+                .with_context(|| format!("importing {}", file.display()))?;
+            println!("{summary}");
+        }
+        UnitsCommand::List { database } => {
+            let store = Store::connect(&database.database_url).await?;
+            print!("{}", units::table(&store.units().await?));
+        }
+    }
+    Ok(())
 }
 
 fn config(args: &ServerArgs) -> Config {

@@ -13,7 +13,7 @@ use std::sync::{Arc, RwLock};
 
 use serde_json::{Value, json};
 
-use crate::domain::Actor;
+use crate::domain::{Actor, UnitKind};
 use crate::runtime::{ArtifactCache, CacheOutcome, PluginBuild, Runtime, RuntimeError};
 use crate::schema;
 use crate::store::{Binding, RegistryEvent, RolloutRecord, Store, StoreError, StoredBuild};
@@ -52,7 +52,9 @@ type Result<T, E = RegistryError> = std::result::Result<T, E>;
 pub enum Scope {
     /// These units only.
     Pilot(Vec<String>),
-    /// Every commune-level unit, and the build becomes the province default.
+    /// Every unit that handles the procedure's level (wards and communes for a
+    /// commune-level procedure, departments for a province-level one), and the build
+    /// becomes the province default, which units created later start with.
     All,
 }
 
@@ -283,7 +285,7 @@ impl Registry {
             )));
         }
         let guard = self.changes.lock().await;
-        // A publisher acts for their own province: its commune-level units only.
+        // A publisher acts for their own province: the units under it.
         let units: Vec<_> = self
             .store
             .units()
@@ -310,9 +312,9 @@ impl Registry {
                                 "unit `{name}` is not a unit of your province"
                             )));
                         }
-                        Some(unit) if unit.parent.is_none() => {
+                        Some(unit) if unit.kind == UnitKind::Province => {
                             return Err(RegistryError::Invalid(format!(
-                                "`{name}` is the province, not a commune-level unit"
+                                "`{name}` is the province; pilot units are its departments, wards and communes"
                             )));
                         }
                         Some(_) => {}
@@ -323,7 +325,7 @@ impl Registry {
             Scope::All => (
                 units
                     .iter()
-                    .filter(|unit| unit.parent.is_some())
+                    .filter(|unit| unit.kind.handles() == Some(build.info.level))
                     .map(|unit| unit.code.clone())
                     .collect(),
                 "all",

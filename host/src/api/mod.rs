@@ -16,9 +16,9 @@ use axum::routing::{get, post, put};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::accounts::{TokenRefusal, authenticate};
 use crate::audit::EventRecord;
-use crate::domain::{Actor, Role, Status};
-use crate::runtime::sha256_hex;
+use crate::domain::{Actor, Role, Status, UnitKind};
 use crate::workflow::{Caller, Workflow, WorkflowError};
 
 pub type AppState = Arc<Workflow>;
@@ -43,6 +43,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/dossiers/{code}/actions", post(dossiers::act))
         .route("/api/v1/dossiers/{code}/audit", get(dossiers::audit))
         .route("/api/v1/dossiers/{code}/rating", post(dossiers::rate))
+        .route("/api/v1/units", get(units::list))
+        .route("/api/v1/units/{unit}", get(units::get).put(units::put))
         .route("/api/v1/units/{unit}/dossiers", get(dossiers::inbox))
         .route("/api/v1/track/{code}", get(dossiers::track))
         .route("/api/v1/procedures", get(dossiers::procedures))
@@ -82,6 +84,7 @@ mod calendar;
 mod dossiers;
 mod problems;
 mod registry;
+mod units;
 
 pub use problems::ApiError;
 use problems::problem;
@@ -134,18 +137,19 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErro
             .ok()
             .and_then(|value| value.strip_prefix("Bearer "))
             .ok_or(ApiError::InvalidToken)?;
-        let record = state
-            .store
-            .actor_by_token_hash(&sha256_hex(token.trim().as_bytes()))
-            .await
-            .map_err(WorkflowError::from)?
-            .ok_or(ApiError::InvalidToken)?;
-        let role = Role::parse(&record.role).ok_or(ApiError::InvalidToken)?;
-        return Ok(Caller::Staff(Actor {
-            id: record.id,
-            role,
-            unit: record.unit,
-        }));
+        // Looked up on every request, never cached: a revocation or an expiry holds on
+        // every host sharing the database from the next request on.
+        return match authenticate(&state.store, token.trim(), state.now()).await {
+            Ok(actor) => Ok(Caller::Staff(actor)),
+            Err(TokenRefusal::Unknown) => Err(ApiError::InvalidToken),
+            Err(TokenRefusal::Revoked { id, at }) => Err(ApiError::TokenRevoked(format!(
+                "account `{id}` was revoked at {at}; ask an admin for a new token (`motcua token create`)"
+            ))),
+            Err(TokenRefusal::Expired { id, at }) => Err(ApiError::TokenExpired(format!(
+                "the token of account `{id}` expired at {at}; ask an admin for a new token (`motcua token create`)"
+            ))),
+            Err(TokenRefusal::Store(error)) => Err(WorkflowError::from(error).into()),
+        };
     }
     if let Some(secret) = headers
         .get("x-tracking-secret")
@@ -252,7 +256,7 @@ async fn province_staff(
         .unit(&actor.unit)
         .await
         .map_err(WorkflowError::from)?;
-    if actor.role != role || unit.is_none_or(|unit| unit.parent.is_some()) {
+    if actor.role != role || unit.is_none_or(|unit| unit.kind != UnitKind::Province) {
         return Err(WorkflowError::Forbidden(refusal.to_string()).into());
     }
     Ok(actor)

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::registry::RegistryError;
 use crate::runtime::RuntimeError;
+use crate::units::UnitsError;
 use crate::workflow::WorkflowError;
 use crate::workflow::calendar::CalendarLoadError;
 
@@ -17,8 +18,13 @@ pub enum ApiError {
     MethodNotAllowed,
     BadQuery(String),
     InvalidToken,
+    /// The token's account was revoked; the detail says when and what to do.
+    TokenRevoked(String),
+    /// The token's account expired; the detail says when and what to do.
+    TokenExpired(String),
     NotFound(String),
     UnsupportedMediaType(String),
+    Units(UnitsError),
     Workflow(WorkflowError),
     Registry(RegistryError),
     Calendar(CalendarLoadError),
@@ -33,6 +39,12 @@ impl From<CalendarLoadError> for ApiError {
 impl From<RegistryError> for ApiError {
     fn from(error: RegistryError) -> Self {
         ApiError::Registry(error)
+    }
+}
+
+impl From<UnitsError> for ApiError {
+    fn from(error: UnitsError) -> Self {
+        ApiError::Units(error)
     }
 }
 
@@ -106,6 +118,20 @@ impl IntoResponse for ApiError {
                 "the bearer token is not known; create one with `motcua token create`".into(),
                 none,
             ),
+            ApiError::TokenRevoked(detail) => problem(
+                S::UNAUTHORIZED,
+                "token-revoked",
+                "Token revoked",
+                detail,
+                none,
+            ),
+            ApiError::TokenExpired(detail) => problem(
+                S::UNAUTHORIZED,
+                "token-expired",
+                "Token expired",
+                detail,
+                none,
+            ),
             ApiError::NotFound(detail) => {
                 problem(S::NOT_FOUND, "not-found", "Not found", detail, none)
             }
@@ -116,6 +142,7 @@ impl IntoResponse for ApiError {
                 detail,
                 none,
             ),
+            ApiError::Units(error) => units_problem(error),
             ApiError::Workflow(error) => workflow_problem(error),
             ApiError::Registry(error) => registry_problem(error),
             ApiError::Calendar(CalendarLoadError::Invalid(errors)) => problem(
@@ -278,6 +305,29 @@ fn registry_problem(error: RegistryError) -> Response {
             Value::Null,
         ),
         RegistryError::Store(error) => workflow_problem(WorkflowError::Store(error)),
+    }
+}
+
+fn units_problem(error: UnitsError) -> Response {
+    use StatusCode as S;
+    match error {
+        UnitsError::Invalid(errors) => {
+            let summary: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            problem(
+                S::UNPROCESSABLE_ENTITY,
+                "invalid-unit",
+                "Invalid unit",
+                format!(
+                    "fix these fields; nothing was written: {}",
+                    summary.join("; ")
+                ),
+                json!({ "errors": errors }),
+            )
+        }
+        UnitsError::Conflict(detail) => {
+            problem(S::CONFLICT, "conflict", "Conflict", detail, Value::Null)
+        }
+        UnitsError::Store(error) => workflow_problem(WorkflowError::Store(error)),
     }
 }
 

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::{
     ApiError, AppState, body_bytes, caller, parse_body, path_code, publisher, query, unit_admin,
 };
-use crate::domain::Role;
+use crate::domain::{Role, UnitKind};
 use crate::registry::{RegistryError, Scope, UnitChange};
 use crate::runtime::PluginBuild;
 use crate::workflow::{Caller, WorkflowError};
@@ -295,11 +295,20 @@ pub(super) async fn registry_events(
     params: Result<Query<EventsParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let params = query(params)?;
-    // Publishers read the whole audit; a unit's admin reads province-wide events and
-    // their own unit's, not other units' settings.
+    // Publishers and the province's admins read the whole audit; a unit's admin reads
+    // province-wide events and their own unit's, not other units' settings.
     let own_unit = match caller(&state, &headers).await? {
         Caller::Staff(actor) if actor.role == Role::Publisher => None,
-        Caller::Staff(actor) if actor.role == Role::Admin => Some(actor.unit),
+        // The province's admins manage units and accounts everywhere: they read it all.
+        Caller::Staff(actor) if actor.role == Role::Admin => {
+            let province = state
+                .store
+                .unit(&actor.unit)
+                .await
+                .map_err(WorkflowError::from)?
+                .is_some_and(|unit| unit.kind == UnitKind::Province);
+            (!province).then_some(actor.unit)
+        }
         Caller::Staff(_) => {
             return Err(WorkflowError::Forbidden(
                 "publishers and admins read the registry's audit".into(),

@@ -47,7 +47,7 @@ mod dossiers;
 mod registry;
 mod units;
 
-pub use accounts::ActorRecord;
+pub use accounts::{ActorRecord, Revocation};
 pub use calendar::{
     CalendarDay, CalendarLoad, CalendarYear, LoadMode, NewCalendarYear, StoredCalendar,
 };
@@ -56,7 +56,7 @@ pub use dossiers::{
     NewEvent,
 };
 pub use registry::{Binding, RegistryEvent, RolloutRecord, StoredBuild};
-pub use units::Unit;
+pub use units::{Unit, UnitChanges};
 
 #[derive(Clone)]
 pub struct Store {

@@ -198,6 +198,22 @@ impl Store {
             .collect())
     }
 
+    /// Each procedure's province default with its build's described info (JSON), so a
+    /// caller without a compiled registry (the CLI) knows each procedure's level.
+    pub async fn province_default_builds(&self) -> Result<Vec<(String, String, String)>> {
+        let rows = sqlx::query(
+            "SELECT d.procedure_code, d.build_sha256, b.info_json
+             FROM province_defaults d JOIN plugin_builds b ON b.sha256 = d.build_sha256
+             ORDER BY d.procedure_code",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.get(0), row.get(1), row.get(2)))
+            .collect())
+    }
+
     /// Applies a rollout: the new bindings of the affected units and, for a rollout to
     /// all units, the new province default, with the previous state kept for rollback.
     pub async fn apply_rollout(
@@ -348,6 +364,33 @@ impl Store {
             }
         }
         if previous["default_changed"].as_bool() == Some(true) {
+            // Units bound to this default after the rollout (units created since, or units
+            // that left a variant for the default) are not in its list: they follow the
+            // default back, as they would have followed it forward.
+            let rollout_build: String = row.get(1);
+            match previous["default"].as_str() {
+                Some(sha) => {
+                    sqlx::query(
+                        "UPDATE bindings SET build_sha256 = $1
+                         WHERE procedure_code = $2 AND build_sha256 = $3 AND source = 'default'",
+                    )
+                    .bind(sha)
+                    .bind(procedure_code)
+                    .bind(&rollout_build)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                None => {
+                    sqlx::query(
+                        "DELETE FROM bindings
+                         WHERE procedure_code = $1 AND build_sha256 = $2 AND source = 'default'",
+                    )
+                    .bind(procedure_code)
+                    .bind(&rollout_build)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
             match previous["default"].as_str() {
                 Some(sha) => {
                     sqlx::query(
@@ -491,7 +534,7 @@ impl Store {
     }
 }
 
-async fn upsert_binding(
+pub(super) async fn upsert_binding(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     binding: &Binding,
 ) -> Result<()> {
