@@ -66,6 +66,13 @@ pub fn app(state: AppState) -> Router {
             put(registry::configure_unit_settings),
         )
         .route("/api/v1/registry/events", get(registry::registry_events))
+        .route("/api/v1/reports/processing", get(reports::processing))
+        .route("/api/v1/reports/indicators", get(reports::indicators))
+        .route(
+            "/api/v1/reports/scoring",
+            get(reports::scoring).put(reports::set_scoring),
+        )
+        .route("/api/v1/sync/status-changes", get(sync::status_changes))
         .fallback(|| async {
             ApiError::NotFound("no such endpoint; see README.md for the API".into())
         })
@@ -76,6 +83,8 @@ pub fn app(state: AppState) -> Router {
 mod dossiers;
 mod problems;
 mod registry;
+mod reports;
+mod sync;
 
 pub use problems::ApiError;
 use problems::problem;

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::registry::RegistryError;
+use crate::reports::ReportError;
 use crate::runtime::RuntimeError;
 use crate::workflow::WorkflowError;
 
@@ -19,6 +20,13 @@ pub enum ApiError {
     NotFound(String),
     Workflow(WorkflowError),
     Registry(RegistryError),
+    Report(ReportError),
+}
+
+impl From<ReportError> for ApiError {
+    fn from(error: ReportError) -> Self {
+        ApiError::Report(error)
+    }
 }
 
 impl From<RegistryError> for ApiError {
@@ -102,6 +110,7 @@ impl IntoResponse for ApiError {
             }
             ApiError::Workflow(error) => workflow_problem(error),
             ApiError::Registry(error) => registry_problem(error),
+            ApiError::Report(error) => report_problem(error),
         }
     }
 }
@@ -249,6 +258,31 @@ fn registry_problem(error: RegistryError) -> Response {
             Value::Null,
         ),
         RegistryError::Store(error) => workflow_problem(WorkflowError::Store(error)),
+    }
+}
+
+fn report_problem(error: ReportError) -> Response {
+    use StatusCode as S;
+    let detail = error.to_string();
+    match error {
+        ReportError::BadQuery(_) => problem(
+            S::BAD_REQUEST,
+            "bad-query",
+            "Bad query parameter",
+            detail,
+            Value::Null,
+        ),
+        ReportError::Forbidden(_) => {
+            problem(S::FORBIDDEN, "forbidden", "Forbidden", detail, Value::Null)
+        }
+        ReportError::Invalid(_) => problem(
+            S::UNPROCESSABLE_ENTITY,
+            "invalid-request",
+            "Invalid request",
+            detail,
+            Value::Null,
+        ),
+        ReportError::Store(error) => workflow_problem(WorkflowError::Store(error)),
     }
 }
 

@@ -44,6 +44,8 @@ pub enum Backend {
 mod accounts;
 mod dossiers;
 mod registry;
+mod reports;
+mod sync;
 mod units;
 
 pub use accounts::ActorRecord;
@@ -52,6 +54,8 @@ pub use dossiers::{
     NewEvent,
 };
 pub use registry::{Binding, RegistryEvent, RolloutRecord, StoredBuild};
+pub use reports::{GroupCounts, ReportQuery, ScoringRow};
+pub use sync::{FeedPosition, StatusChange};
 pub use units::Unit;
 
 #[derive(Clone)]
