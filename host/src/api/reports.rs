@@ -82,7 +82,11 @@ pub(super) async fn indicators(
 ) -> Result<Response, ApiError> {
     let params = query(params)?;
     let (_actor, viewer) = viewer(&state, &headers).await?;
-    if params.procedure.as_deref().is_some_and(|code| !code.is_empty()) {
+    if params
+        .procedure
+        .as_deref()
+        .is_some_and(|code| !code.is_empty())
+    {
         return Err(ApiError::BadQuery(
             "the indicators are per unit, for every procedure; leave out `procedure`".into(),
         ));

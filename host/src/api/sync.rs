@@ -109,7 +109,10 @@ pub(super) async fn status_changes(
         .status_changes_after(after, limit)
         .await
         .map_err(WorkflowError::from)?;
-    let next = changes.last().map(|change| change.position).unwrap_or(after);
+    let next = changes
+        .last()
+        .map(|change| change.position)
+        .unwrap_or(after);
     Ok(Json(json!({
         "items": changes.iter().map(item).collect::<Vec<_>>(),
         "next": encode(next),

@@ -7,8 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::processing::add;
 use super::{
-    Period, PeriodView, ReportError, Result, from_hundredths, percent_hundredths,
-    ratio_hundredths,
+    Period, PeriodView, ReportError, Result, from_hundredths, percent_hundredths, ratio_hundredths,
 };
 use crate::calendar::Calendar;
 use crate::clock::format_civil;

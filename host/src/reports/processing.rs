@@ -232,7 +232,10 @@ pub async fn processing(
     let mut total = GroupCounts::default();
     for group in &groups {
         add(by_unit.entry(&group.unit).or_default(), group);
-        add(by_procedure.entry(&group.procedure_code).or_default(), group);
+        add(
+            by_procedure.entry(&group.procedure_code).or_default(),
+            group,
+        );
         add(&mut total, group);
     }
     Ok(ProcessingReport {
