@@ -740,8 +740,12 @@ async fn build_province(server: &TestServer) -> Province {
     Province { h5: h5.code }
 }
 
-/// One row of counts as the report serves it. The sub-totals of `received`, `settled`
-/// and `in_progress` are the sums of their parts; everything else is written by hand.
+/// One row of counts as the report serves it, the arguments in the table's column
+/// order: carried over; received [online, in person, postal]; to process; settled
+/// [early, on time, late]; in progress [not yet due, due soon, overdue]; [waiting for a
+/// supplement, awaiting payment, refused, stopped, withdrawn]; [late %, on-time %];
+/// average processing days. The sub-totals of `received`, `settled` and `in_progress`
+/// are the sums of their parts; everything else is written by hand.
 #[allow(clippy::too_many_arguments)]
 fn counts(
     carried_over: i64,
@@ -808,66 +812,22 @@ fn procedure_row(procedure: &str, counts: Value) -> Value {
 /// January 2026, as of Saturday 31 January 23:59:59. Every dossier was filed in January,
 /// so nothing is carried over. Due soon means due by Wednesday 4 February (31 January
 /// is a Saturday: Monday 2 February, then 2 working days).
+#[rustfmt::skip]
 fn january_rows() -> (Vec<Value>, Vec<Value>, Vec<Value>, Value) {
     // xuan-hoa, birth: B1 (online, due soon) and B2 (online, refused). To process 2;
     // late 0 → late rate 0, on time 100.
-    let xh_birth = counts(
-        0,
-        [2, 0, 0],
-        2,
-        [0, 0, 0],
-        [0, 1, 0],
-        [0, 0, 1, 0, 0],
-        [0.0, 100.0],
-        None,
-    );
+    let xh_birth = counts(0, [2, 0, 0], 2, [0, 0, 0], [0, 1, 0], [0, 0, 1, 0, 0], [0.0, 100.0], None);
     // xuan-hoa, household: H1 (online, early), H2 (online, late), H3 (in person,
     // withdrawn), H5 (postal, due soon). To process 4; late 1 (H2) → 1/4 = 25 %, on
     // time 75 %. Processing (172 800 + 93 600) / 2 = 133 200 s = 1.5417 days → 1.54.
-    let xh_household = counts(
-        0,
-        [2, 1, 1],
-        4,
-        [1, 0, 1],
-        [0, 1, 0],
-        [0, 0, 0, 0, 1],
-        [25.0, 75.0],
-        Some(1.54),
-    );
+    let xh_household = counts(0, [2, 1, 1], 4, [1, 0, 1], [0, 1, 0], [0, 0, 0, 0, 1], [25.0, 75.0], Some(1.54));
     // xuan-hoa, land: L1 (online), in approval, statutory due 9 February: not yet due.
-    let xh_land = counts(
-        0,
-        [1, 0, 0],
-        1,
-        [0, 0, 0],
-        [1, 0, 0],
-        [0, 0, 0, 0, 0],
-        [0.0, 100.0],
-        None,
-    );
+    let xh_land = counts(0, [1, 0, 0], 1, [0, 0, 0], [1, 0, 0], [0, 0, 0, 0, 0], [0.0, 100.0], None);
     // viet-tri, birth: V1 (in person), settled late. 1/1 late → 100 %, on time 0 %.
     // Processing 86 100 s = 0.9965 days → 1.00.
-    let vt_birth = counts(
-        0,
-        [0, 1, 0],
-        1,
-        [0, 0, 1],
-        [0, 0, 0],
-        [0, 0, 0, 0, 0],
-        [100.0, 0.0],
-        Some(1.0),
-    );
+    let vt_birth = counts(0, [0, 1, 0], 1, [0, 0, 1], [0, 0, 0], [0, 0, 0, 0, 0], [100.0, 0.0], Some(1.0));
     // thanh-ba, household: T1 (online), stopped by the host.
-    let tb_household = counts(
-        0,
-        [1, 0, 0],
-        1,
-        [0, 0, 0],
-        [0, 0, 0],
-        [0, 0, 0, 1, 0],
-        [0.0, 100.0],
-        None,
-    );
+    let tb_household = counts(0, [1, 0, 0], 1, [0, 0, 0], [0, 0, 0], [0, 0, 0, 1, 0], [0.0, 100.0], None);
     let rows = vec![
         group("thanh-ba", HOUSEHOLD, tb_household.clone()),
         group("viet-tri", BIRTH, vt_birth.clone()),
@@ -879,16 +839,7 @@ fn january_rows() -> (Vec<Value>, Vec<Value>, Vec<Value>, Value) {
     // settled early 1, late 1; in progress not yet due 1 (L1), due soon 2 (B1, H5);
     // refused 1, withdrawn 1 (2 + 3 + 1 + 1 = 7). Late 1/7 = 14.2857 % → 14.29; on time
     // 100 − 14.29 = 85.71. Processing 133 200 s → 1.54 days.
-    let xuan_hoa = counts(
-        0,
-        [5, 1, 1],
-        7,
-        [1, 0, 1],
-        [1, 2, 0],
-        [0, 0, 1, 0, 1],
-        [14.29, 85.71],
-        Some(1.54),
-    );
+    let xuan_hoa = counts(0, [5, 1, 1], 7, [1, 0, 1], [1, 2, 0], [0, 0, 1, 0, 1], [14.29, 85.71], Some(1.54));
     let units = vec![
         unit_row("thanh-ba", "Xã Thanh Ba", tb_household),
         unit_row("viet-tri", "Phường Việt Trì", vt_birth),
@@ -898,130 +849,41 @@ fn january_rows() -> (Vec<Value>, Vec<Value>, Vec<Value>, Value) {
         // Birth: B1, B2, V1. Online 2, in person 1 = 3; settled late 1 (V1), due soon 1
         // (B1), refused 1 (B2). Late 1/3 = 33.33 %, on time 66.67 %; processing 86 100 s
         // → 1.00 day.
-        procedure_row(
-            BIRTH,
-            counts(
-                0,
-                [2, 1, 0],
-                3,
-                [0, 0, 1],
-                [0, 1, 0],
-                [0, 0, 1, 0, 0],
-                [33.33, 66.67],
-                Some(1.0),
-            ),
-        ),
+        procedure_row(BIRTH, counts(0, [2, 1, 0], 3, [0, 0, 1], [0, 1, 0], [0, 0, 1, 0, 0], [33.33, 66.67], Some(1.0))),
         // Household: H1, H2, H3, H5, T1. Online 3 (H1, H2, T1), in person 1, postal 1 =
         // 5; early 1, late 1, due soon 1, stopped 1, withdrawn 1. Late 1/5 = 20 %.
-        procedure_row(
-            HOUSEHOLD,
-            counts(
-                0,
-                [3, 1, 1],
-                5,
-                [1, 0, 1],
-                [0, 1, 0],
-                [0, 0, 0, 1, 1],
-                [20.0, 80.0],
-                Some(1.54),
-            ),
-        ),
-        procedure_row(
-            LAND,
-            counts(
-                0,
-                [1, 0, 0],
-                1,
-                [0, 0, 0],
-                [1, 0, 0],
-                [0, 0, 0, 0, 0],
-                [0.0, 100.0],
-                None,
-            ),
-        ),
+        procedure_row(HOUSEHOLD, counts(0, [3, 1, 1], 5, [1, 0, 1], [0, 1, 0], [0, 0, 0, 1, 1], [20.0, 80.0], Some(1.54))),
+        procedure_row(LAND, counts(0, [1, 0, 0], 1, [0, 0, 0], [1, 0, 0], [0, 0, 0, 0, 0], [0.0, 100.0], None)),
     ];
     // The province: online 6, in person 2, postal 1 = 9; settled early 1, late 2 (H2,
     // V1); not yet due 1, due soon 2; refused 1, stopped 1, withdrawn 1 (3 + 3 + 3 = 9).
     // Late 2/9 = 22.22 %, on time 77.78 %. Processing (172 800 + 93 600 + 86 100) / 3 =
     // 117 500 s = 1.3600 days → 1.36.
-    let total = counts(
-        0,
-        [6, 2, 1],
-        9,
-        [1, 0, 2],
-        [1, 2, 0],
-        [0, 0, 1, 1, 1],
-        [22.22, 77.78],
-        Some(1.36),
-    );
+    let total = counts(0, [6, 2, 1], 9, [1, 0, 2], [1, 2, 0], [0, 0, 1, 1, 1], [22.22, 77.78], Some(1.36));
     (rows, units, procedures, total)
 }
 
 /// February 2026, as of Saturday 28 February 23:59:59. Carried over: the dossiers filed
 /// in January and still open on 1 February (H5, B1, L1). Due soon means due by
 /// Wednesday 4 March (Monday 2 March, then 2 working days).
+#[rustfmt::skip]
 fn february_rows() -> (Vec<Value>, Vec<Value>, Vec<Value>, Value) {
     // xuan-hoa, birth: B1 carried over, settled Monday 2 February, its due date: on
     // time. Processing 237 000 s = 2.743 days → 2.74.
-    let xh_birth = counts(
-        1,
-        [0, 0, 0],
-        1,
-        [0, 1, 0],
-        [0, 0, 0],
-        [0, 0, 0, 0, 0],
-        [0.0, 100.0],
-        Some(2.74),
-    );
+    let xh_birth = counts(1, [0, 0, 0], 1, [0, 1, 0], [0, 0, 0], [0, 0, 0, 0, 0], [0.0, 100.0], Some(2.74));
     // xuan-hoa, household: H5 carried over, overdue (due 3 February); H4 received online,
     // settled on time across Tết. Late 1/2 = 50 %. Processing 1 036 800 s = 12 days.
-    let xh_household = counts(
-        1,
-        [1, 0, 0],
-        2,
-        [0, 1, 0],
-        [0, 0, 1],
-        [0, 0, 0, 0, 0],
-        [50.0, 50.0],
-        Some(12.0),
-    );
+    let xh_household = counts(1, [1, 0, 0], 2, [0, 1, 0], [0, 0, 1], [0, 0, 0, 0, 0], [50.0, 50.0], Some(12.0));
     // xuan-hoa, land: L1 carried over, settled 25 February after its statutory date
     // (9 February; the apology's 27 February does not count): late. L2 received online,
     // awaiting payment. Late 1/2 = 50 %. Processing 3 798 000 s = 43.958 days → 43.96.
-    let xh_land = counts(
-        1,
-        [1, 0, 0],
-        2,
-        [0, 0, 1],
-        [0, 0, 0],
-        [0, 1, 0, 0, 0],
-        [50.0, 50.0],
-        Some(43.96),
-    );
+    let xh_land = counts(1, [1, 0, 0], 2, [0, 0, 1], [0, 0, 0], [0, 1, 0, 0, 0], [50.0, 50.0], Some(43.96));
     // viet-tri, household: V2 postal, settled early; V3 online, not received (no due
     // date: not yet due); V4 online, waiting for a supplement. Late 0/3. Processing
     // 171 000 s = 1.979 days → 1.98.
-    let vt_household = counts(
-        0,
-        [2, 0, 1],
-        3,
-        [1, 0, 0],
-        [1, 0, 0],
-        [1, 0, 0, 0, 0],
-        [0.0, 100.0],
-        Some(1.98),
-    );
+    let vt_household = counts(0, [2, 0, 1], 3, [1, 0, 0], [1, 0, 0], [1, 0, 0, 0, 0], [0.0, 100.0], Some(1.98));
     // thanh-ba, birth: T2 online, due Monday 2 March: due soon.
-    let tb_birth = counts(
-        0,
-        [1, 0, 0],
-        1,
-        [0, 0, 0],
-        [0, 1, 0],
-        [0, 0, 0, 0, 0],
-        [0.0, 100.0],
-        None,
-    );
+    let tb_birth = counts(0, [1, 0, 0], 1, [0, 0, 0], [0, 1, 0], [0, 0, 0, 0, 0], [0.0, 100.0], None);
     let rows = vec![
         group("thanh-ba", BIRTH, tb_birth.clone()),
         group("viet-tri", HOUSEHOLD, vt_household.clone()),
@@ -1033,16 +895,7 @@ fn february_rows() -> (Vec<Value>, Vec<Value>, Vec<Value>, Value) {
     // on time 2 (B1, H4), late 1 (L1), overdue 1 (H5), awaiting payment 1 (L2)
     // (3 + 1 + 1 = 5). Late (1 + 1)/5 = 40 %. Processing (237 000 + 1 036 800 +
     // 3 798 000) / 3 = 1 690 600 s = 19.567 days → 19.57.
-    let xuan_hoa = counts(
-        3,
-        [2, 0, 0],
-        5,
-        [0, 2, 1],
-        [0, 0, 1],
-        [0, 1, 0, 0, 0],
-        [40.0, 60.0],
-        Some(19.57),
-    );
+    let xuan_hoa = counts(3, [2, 0, 0], 5, [0, 2, 1], [0, 0, 1], [0, 1, 0, 0, 0], [40.0, 60.0], Some(19.57));
     let units = vec![
         unit_row("thanh-ba", "Xã Thanh Ba", tb_birth),
         unit_row("viet-tri", "Phường Việt Trì", vt_household),
@@ -1050,65 +903,20 @@ fn february_rows() -> (Vec<Value>, Vec<Value>, Vec<Value>, Value) {
     ];
     let procedures = vec![
         // Birth: B1 carried over (on time), T2 online (due soon). Late 0/2.
-        procedure_row(
-            BIRTH,
-            counts(
-                1,
-                [1, 0, 0],
-                2,
-                [0, 1, 0],
-                [0, 1, 0],
-                [0, 0, 0, 0, 0],
-                [0.0, 100.0],
-                Some(2.74),
-            ),
-        ),
+        procedure_row(BIRTH, counts(1, [1, 0, 0], 2, [0, 1, 0], [0, 1, 0], [0, 0, 0, 0, 0], [0.0, 100.0], Some(2.74))),
         // Household: H5 carried over (overdue); H4, V3, V4 online, V2 postal: 5 to
         // process; early 1 (V2), on time 1 (H4), not yet due 1 (V3), overdue 1 (H5),
         // waiting 1 (V4). Late 1/5 = 20 %. Processing (1 036 800 + 171 000) / 2 =
         // 603 900 s = 6.990 days → 6.99.
-        procedure_row(
-            HOUSEHOLD,
-            counts(
-                1,
-                [3, 0, 1],
-                5,
-                [1, 1, 0],
-                [1, 0, 1],
-                [1, 0, 0, 0, 0],
-                [20.0, 80.0],
-                Some(6.99),
-            ),
-        ),
-        procedure_row(
-            LAND,
-            counts(
-                1,
-                [1, 0, 0],
-                2,
-                [0, 0, 1],
-                [0, 0, 0],
-                [0, 1, 0, 0, 0],
-                [50.0, 50.0],
-                Some(43.96),
-            ),
-        ),
+        procedure_row(HOUSEHOLD, counts(1, [3, 0, 1], 5, [1, 1, 0], [1, 0, 1], [1, 0, 0, 0, 0], [20.0, 80.0], Some(6.99))),
+        procedure_row(LAND, counts(1, [1, 0, 0], 2, [0, 0, 1], [0, 0, 0], [0, 1, 0, 0, 0], [50.0, 50.0], Some(43.96))),
     ];
     // The province: carried over 3; online 5 (H4, L2, V3, V4, T2), postal 1 (V2): 9 to
     // process; early 1, on time 2, late 1; not yet due 1, due soon 1, overdue 1;
     // waiting 1, awaiting payment 1 (4 + 3 + 1 + 1 = 9). Late (1 + 1)/9 = 22.22 %.
     // Processing (237 000 + 1 036 800 + 3 798 000 + 171 000) / 4 = 1 310 700 s =
     // 15.170 days → 15.17.
-    let total = counts(
-        3,
-        [5, 0, 1],
-        9,
-        [1, 2, 1],
-        [1, 1, 1],
-        [1, 1, 0, 0, 0],
-        [22.22, 77.78],
-        Some(15.17),
-    );
+    let total = counts(3, [5, 0, 1], 9, [1, 2, 1], [1, 1, 1], [1, 1, 0, 0, 0], [22.22, 77.78], Some(15.17));
     (rows, units, procedures, total)
 }
 
@@ -1208,6 +1016,7 @@ fn unit_scores(
 
 /// The indicators of January. Points below the target are max × rate ÷ target,
 /// rounded to hundredths; a rate with no denominator scores full points.
+#[rustfmt::skip]
 fn january_indicators() -> Vec<Value> {
     vec![
         // xuan-hoa: on time (7 − 1)/7 = 85.71 % < 95: 20 × 6/7 ÷ 0.95 = 18.045 → 18.05.
@@ -1268,6 +1077,7 @@ fn january_indicators() -> Vec<Value> {
     ]
 }
 
+#[rustfmt::skip]
 fn february_indicators(h5: &str) -> Vec<Value> {
     vec![
         // thanh-ba: T2 alone, due soon: 1/1, 1/1, no fee (full), 1/1, nobody rated
