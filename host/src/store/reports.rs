@@ -10,6 +10,8 @@
 //! unit and procedure. The dates it compares with are bound as parameters, computed by
 //! the caller with the calendar.
 
+use std::collections::BTreeMap;
+
 use sqlx::Row;
 
 use super::registry::insert_registry_event;
@@ -77,14 +79,19 @@ pub struct ScoringRow {
     pub points: i64,
 }
 
-/// The facts of every dossier that belongs to the period, as of T. A dossier belongs
-/// when it was filed at or before T and was not closed before the period started.
-/// `closed_at` is written once, when a dossier first becomes final, so the current
-/// row's `closed_at` decides that for both branches: a dossier closed after T was open
-/// at T, and one closed at or before T carries the same time in its row as of T.
+/// The facts of every dossier that belongs to the period, as of T, in two branches a
+/// dossier is in exactly one of. A dossier belongs when it was filed at or before T and
+/// was not closed before the period started. `closed_at` is written once, when a
+/// dossier first becomes final, so the current row's `closed_at` decides that for both
+/// branches: a dossier closed after T was open at T, and one closed at or before T
+/// carries the same time in its row as of T.
 ///
 /// Parameters: $1 T, $2 the period's start, $5 unit ('' for all), $6 procedure ('' for all).
-const FACTS: &str = "
+///
+/// Dossiers not changed after T: their row as it is. The report index
+/// (`dossiers_report`, migration 0004) holds every column read here, in (unit,
+/// procedure) order, so the groups are summed in one pass over it without sorting.
+const FACTS_UNCHANGED: &str = "
     SELECT d.code AS code, d.handling_unit AS unit, d.procedure_code AS procedure_code,
            d.channel AS channel, d.status AS status, d.submitted_at AS submitted_at,
            d.statutory_due_date AS due, d.supplement_count AS supplements,
@@ -94,14 +101,20 @@ const FACTS: &str = "
     FROM dossiers d
     WHERE d.submitted_at <= $1 AND d.updated_at <= $1
       AND (d.closed_at IS NULL OR d.closed_at >= $2)
-      AND ($5 = '' OR d.handling_unit = $5) AND ($6 = '' OR d.procedure_code = $6)
-    UNION ALL
-    SELECT d.code, c.handling_unit, c.procedure_code, c.channel, c.to_status, d.submitted_at,
-           c.statutory_due_date, c.supplement_count, COALESCE(c.settled_at, c.closed_at),
-           c.processing_seconds, c.fees_requested_vnd, c.paid_online, c.digitized, c.rating
+      AND ($5 = '' OR d.handling_unit = $5) AND ($6 = '' OR d.procedure_code = $6)";
+
+/// Dossiers changed after T: their latest `dossier_changes` row at or before T. They
+/// are found through `dossiers_changed` (updated_at, submitted_at).
+const FACTS_CHANGED: &str = "
+    SELECT d.code AS code, c.handling_unit AS unit, c.procedure_code AS procedure_code,
+           c.channel AS channel, c.to_status AS status, d.submitted_at AS submitted_at,
+           c.statutory_due_date AS due, c.supplement_count AS supplements,
+           COALESCE(c.settled_at, c.closed_at) AS settled_at,
+           c.processing_seconds AS processing_seconds, c.fees_requested_vnd AS fees,
+           c.paid_online AS paid_online, c.digitized AS digitized, c.rating AS rating
     FROM dossiers d
     JOIN dossier_changes c ON c.dossier_code = d.code
-    WHERE d.submitted_at <= $1 AND d.updated_at > $1
+    WHERE d.updated_at > $1 AND d.submitted_at <= $1
       AND (d.closed_at IS NULL OR d.closed_at >= $2)
       AND c.seq = (SELECT MAX(l.seq) FROM dossier_changes l
                    WHERE l.dossier_code = d.code AND l.at <= $1)
@@ -158,48 +171,60 @@ impl Store {
             count("rating IN ($7, $8)"),
         ]
         .join(",\n           ");
+        // Each branch is summed on its own, so the larger one streams over its index in
+        // group order; a dossier is in one branch only, and the two are added up here.
+        let grouped = |facts: &str| {
+            format!(
+                "SELECT unit, procedure_code,
+                        {columns}
+                 FROM (SELECT f.*, {CLASS} AS bucket FROM ({facts}) f) classed
+                 GROUP BY unit, procedure_code"
+            )
+        };
         let sql = format!(
-            "WITH facts AS ({FACTS}),
-             classed AS (SELECT facts.*, {CLASS} AS bucket FROM facts)
-             SELECT unit, procedure_code,
-                    {columns}
-             FROM classed
-             GROUP BY unit, procedure_code
-             ORDER BY unit, procedure_code"
+            "{}\n UNION ALL\n {}",
+            grouped(FACTS_UNCHANGED),
+            grouped(FACTS_CHANGED)
         );
         let rows = bind_report(sqlx::query(sqlx::AssertSqlSafe(sql)), query)
             .bind(query.satisfied_ratings[0].clone())
             .bind(query.satisfied_ratings[1].clone())
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows
-            .iter()
-            .map(|row| GroupCounts {
-                unit: row.get(0),
-                procedure_code: row.get(1),
-                carried_over: row.get(2),
-                received_online: row.get(3),
-                received_in_person: row.get(4),
-                received_postal: row.get(5),
-                settled_early: row.get(6),
-                settled_on_time: row.get(7),
-                settled_late: row.get(8),
-                not_yet_due: row.get(9),
-                due_soon: row.get(10),
-                overdue: row.get(11),
-                waiting_supplement: row.get(12),
-                awaiting_payment: row.get(13),
-                refused: row.get(14),
-                stopped: row.get(15),
-                withdrawn: row.get(16),
-                processing_seconds: row.get(17),
-                digitized: row.get(18),
-                fee_bearing: row.get(19),
-                paid_online: row.get(20),
-                rated: row.get(21),
-                satisfied: row.get(22),
-            })
-            .collect())
+        let mut groups: BTreeMap<(String, String), GroupCounts> = BTreeMap::new();
+        for row in &rows {
+            let unit: String = row.get(0);
+            let procedure_code: String = row.get(1);
+            let group = groups
+                .entry((unit.clone(), procedure_code.clone()))
+                .or_insert_with(|| GroupCounts {
+                    unit,
+                    procedure_code,
+                    ..GroupCounts::default()
+                });
+            group.carried_over += row.get::<i64, _>(2);
+            group.received_online += row.get::<i64, _>(3);
+            group.received_in_person += row.get::<i64, _>(4);
+            group.received_postal += row.get::<i64, _>(5);
+            group.settled_early += row.get::<i64, _>(6);
+            group.settled_on_time += row.get::<i64, _>(7);
+            group.settled_late += row.get::<i64, _>(8);
+            group.not_yet_due += row.get::<i64, _>(9);
+            group.due_soon += row.get::<i64, _>(10);
+            group.overdue += row.get::<i64, _>(11);
+            group.waiting_supplement += row.get::<i64, _>(12);
+            group.awaiting_payment += row.get::<i64, _>(13);
+            group.refused += row.get::<i64, _>(14);
+            group.stopped += row.get::<i64, _>(15);
+            group.withdrawn += row.get::<i64, _>(16);
+            group.processing_seconds += row.get::<i64, _>(17);
+            group.digitized += row.get::<i64, _>(18);
+            group.fee_bearing += row.get::<i64, _>(19);
+            group.paid_online += row.get::<i64, _>(20);
+            group.rated += row.get::<i64, _>(21);
+            group.satisfied += row.get::<i64, _>(22);
+        }
+        Ok(groups.into_values().collect())
     }
 
     /// The codes of each unit's overdue dossiers as of T (in progress past the statutory
@@ -211,7 +236,7 @@ impl Store {
         per_unit: i64,
     ) -> Result<Vec<(String, String)>> {
         let sql = format!(
-            "WITH facts AS ({FACTS}),
+            "WITH facts AS ({FACTS_UNCHANGED} UNION ALL {FACTS_CHANGED}),
              classed AS (SELECT facts.*, {CLASS} AS bucket FROM facts),
              ranked AS (
                  SELECT unit, code,
