@@ -71,7 +71,9 @@ async fn fill(pool: &sqlx::AnyPool, backend: Backend, count: i64) {
         Backend::Sqlite => format!(
             "(WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < {count}) SELECT i FROM n)"
         ),
-        Backend::Postgres => format!("(SELECT i FROM generate_series(0::bigint, {count} - 1) AS n(i))"),
+        Backend::Postgres => {
+            format!("(SELECT i FROM generate_series(0::bigint, {count} - 1) AS n(i))")
+        }
     };
     // Derived per dossier: its day of the year, minute of the day, a percentile for the
     // status, the days it took to settle (0 to 6; due after 5: one in seven is late).

@@ -9,5 +9,6 @@ CREATE INDEX dossiers_report ON dossiers (
 );
 
 -- A past period reads the dossiers changed after its end from their change history;
--- this index finds them (changed after T, filed at or before T) without a scan.
-CREATE INDEX dossiers_changed ON dossiers (updated_at, submitted_at);
+-- this index finds them (changed after T, filed at or before T, not closed before the
+-- period) without reading the dossier rows.
+CREATE INDEX dossiers_changed ON dossiers (updated_at, submitted_at, closed_at, code);

@@ -104,7 +104,7 @@ const FACTS_UNCHANGED: &str = "
       AND ($5 = '' OR d.handling_unit = $5) AND ($6 = '' OR d.procedure_code = $6)";
 
 /// Dossiers changed after T: their latest `dossier_changes` row at or before T. They
-/// are found through `dossiers_changed` (updated_at, submitted_at).
+/// are found through `dossiers_changed` (updated_at, submitted_at, closed_at, code).
 const FACTS_CHANGED: &str = "
     SELECT d.code AS code, c.handling_unit AS unit, c.procedure_code AS procedure_code,
            c.channel AS channel, c.to_status AS status, d.submitted_at AS submitted_at,
