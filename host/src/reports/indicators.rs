@@ -120,9 +120,14 @@ pub async fn indicators(
     unit: Option<&str>,
 ) -> Result<IndicatorsReport> {
     let query = period.query(calendar, None, None);
-    let groups = store.report_groups(&query).await?;
-    let scoring = scoring(store).await?;
-    let units = store.units().await?;
+    // The two passes over the dossiers run at once, on two connections.
+    let (groups, overdue_codes, scoring_rows, units) = tokio::try_join!(
+        store.report_groups(&query),
+        store.overdue_codes(&query, OVERDUE_LIST_CAP),
+        store.scoring(),
+        store.units(),
+    )?;
+    let scoring = table(scoring_rows)?;
     let mut by_unit: BTreeMap<String, GroupCounts> = BTreeMap::new();
     // Every unit under the province is ranked, with or without dossiers; the province
     // itself only when it handled dossiers of its own.
@@ -133,7 +138,7 @@ pub async fn indicators(
         add(by_unit.entry(group.unit.clone()).or_default(), group);
     }
     let mut overdue: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (overdue_unit, code) in store.overdue_codes(&query, OVERDUE_LIST_CAP).await? {
+    for (overdue_unit, code) in overdue_codes {
         overdue.entry(overdue_unit).or_default().push(code);
     }
     let names: BTreeMap<&str, &str> = units
@@ -210,7 +215,11 @@ pub async fn indicators(
 
 /// The scoring table, one entry per known indicator in the reports' order.
 pub async fn scoring(store: &Store) -> Result<Vec<ScoringEntry>> {
-    let rows = store.scoring().await?;
+    table(store.scoring().await?)
+}
+
+/// The stored rows in the reports' order; a missing indicator is corrupt data.
+fn table(rows: Vec<ScoringRow>) -> Result<Vec<ScoringEntry>> {
     KNOWN_INDICATORS
         .iter()
         .map(|indicator| {

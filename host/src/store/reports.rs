@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use sqlx::Row;
 
 use super::registry::insert_registry_event;
-use super::{RegistryEvent, Result, Store};
+use super::{Backend, RegistryEvent, Result, Store, StoreError};
 
 /// What to aggregate: the period and the filters.
 #[derive(Clone, Debug)]
@@ -86,7 +86,9 @@ pub struct ScoringRow {
 /// branches: a dossier closed after T was open at T, and one closed at or before T
 /// carries the same time in its row as of T.
 ///
-/// Parameters: $1 T, $2 the period's start, $5 unit ('' for all), $6 procedure ('' for all).
+/// Parameters: $1 T, $2 the period's start, $5 unit ('' for all), $6 procedure ('' for all),
+/// $7 1 when this query reads the changed dossiers (one partition of a split report
+/// does), else 0. `{units}` restricts the unchanged branch to one partition's units.
 ///
 /// Dossiers not changed after T: their row as it is. The report index
 /// (`dossiers_report`, migration 0004) holds every column read here, in (unit,
@@ -101,7 +103,8 @@ const FACTS_UNCHANGED: &str = "
     FROM dossiers d
     WHERE d.submitted_at <= $1 AND d.updated_at <= $1
       AND (d.closed_at IS NULL OR d.closed_at >= $2)
-      AND ($5 = '' OR d.handling_unit = $5) AND ($6 = '' OR d.procedure_code = $6)";
+      AND ($5 = '' OR d.handling_unit = $5) AND ($6 = '' OR d.procedure_code = $6)
+      {units}";
 
 /// Dossiers changed after T: their latest `dossier_changes` row at or before T. They
 /// are found through `dossiers_changed` (updated_at, submitted_at, closed_at, code).
@@ -118,7 +121,8 @@ const FACTS_CHANGED: &str = "
       AND (d.closed_at IS NULL OR d.closed_at >= $2)
       AND c.seq = (SELECT MAX(l.seq) FROM dossier_changes l
                    WHERE l.dossier_code = d.code AND l.at <= $1)
-      AND ($5 = '' OR c.handling_unit = $5) AND ($6 = '' OR c.procedure_code = $6)";
+      AND ($5 = '' OR c.handling_unit = $5) AND ($6 = '' OR c.procedure_code = $6)
+      AND $7 = 1";
 
 /// The bucket of a dossier as of T, from its status (one class per dossier):
 ///  1 settled early, 2 settled on time, 3 settled late (after the statutory due date,
@@ -168,29 +172,72 @@ impl Store {
             count("fees > 0"),
             count("fees > 0 AND paid_online = 1"),
             count("rating IS NOT NULL"),
-            count("rating IN ($7, $8)"),
+            count("rating IN ($8, $9)"),
         ]
         .join(",\n           ");
         // Each branch is summed on its own, so the larger one streams over its index in
         // group order; a dossier is in one branch only, and the two are added up here.
+        //
+        // The bucket is computed once per dossier in a subquery the planner must not
+        // merge into the sums: merged, every `bucket = k` would evaluate the whole CASE
+        // again, a dozen times per dossier. The fence differs by backend. SQLite keeps
+        // a subquery with a LIMIT apart, and its ORDER BY, which the report index
+        // already gives, lets the GROUP BY stream without a sort. PostgreSQL keeps a
+        // subquery with an OFFSET apart and groups with a hash; an ORDER BY would make
+        // it sort.
+        let fence = match self.backend {
+            Backend::Sqlite => "ORDER BY unit, procedure_code LIMIT -1",
+            Backend::Postgres => "OFFSET 0",
+        };
         let grouped = |facts: &str| {
             format!(
                 "SELECT unit, procedure_code,
                         {columns}
-                 FROM (SELECT f.*, {CLASS} AS bucket FROM ({facts}) f) classed
+                 FROM (SELECT f.*, {CLASS} AS bucket FROM ({facts}) f {fence}) classed
                  GROUP BY unit, procedure_code"
             )
         };
-        let sql = format!(
-            "{}\n UNION ALL\n {}",
-            grouped(FACTS_UNCHANGED),
-            grouped(FACTS_CHANGED)
-        );
-        let rows = bind_report(sqlx::query(sqlx::AssertSqlSafe(sql)), query)
-            .bind(query.satisfied_ratings[0].clone())
-            .bind(query.satisfied_ratings[1].clone())
-            .fetch_all(&self.pool)
-            .await?;
+        // SQLite answers a query on one thread: a province-wide report is split by
+        // handling unit into one query per core, each on its own connection, run at
+        // once; the first also reads the (few) dossiers changed after T. PostgreSQL
+        // runs its own parallel workers.
+        let partitions = match (self.backend, &query.unit) {
+            (Backend::Sqlite, None) => self.unit_partitions(report_partitions()).await?,
+            _ => vec![Vec::new()],
+        };
+        let mut queries = tokio::task::JoinSet::new();
+        for (index, units) in partitions.into_iter().enumerate() {
+            // The units are bound from $10 on; an empty list means every unit.
+            let in_list = if units.is_empty() {
+                String::new()
+            } else {
+                let placeholders: Vec<String> =
+                    (0..units.len()).map(|n| format!("${}", n + 10)).collect();
+                format!("AND d.handling_unit IN ({})", placeholders.join(", "))
+            };
+            let sql = format!(
+                "{}\n UNION ALL\n {}",
+                grouped(&FACTS_UNCHANGED.replace("{units}", &in_list)),
+                grouped(FACTS_CHANGED)
+            );
+            let (store, query) = (self.clone(), query.clone());
+            queries.spawn(async move {
+                let mut statement =
+                    bind_report(sqlx::query(sqlx::AssertSqlSafe(sql)), &query, index == 0)
+                        .bind(query.satisfied_ratings[0].clone())
+                        .bind(query.satisfied_ratings[1].clone());
+                for unit in units {
+                    statement = statement.bind(unit);
+                }
+                statement.fetch_all(&store.pool).await
+            });
+        }
+        let mut rows = Vec::new();
+        while let Some(partition) = queries.join_next().await {
+            rows.extend(partition.map_err(|error| {
+                StoreError::Corrupt(format!("a report query stopped: {error}"))
+            })??);
+        }
         let mut groups: BTreeMap<(String, String), GroupCounts> = BTreeMap::new();
         for row in &rows {
             let unit: String = row.get(0);
@@ -235,20 +282,41 @@ impl Store {
         query: &ReportQuery,
         per_unit: i64,
     ) -> Result<Vec<(String, String)>> {
+        // Each branch keeps only its overdue dossiers while it is scanned; only those few
+        // are ranked.
+        let overdue = |facts: &str| {
+            format!(
+                "SELECT unit, code, due FROM (SELECT f.*, {CLASS} AS bucket FROM ({facts}) f) classed
+                 WHERE bucket = 6"
+            )
+        };
         let sql = format!(
-            "WITH facts AS ({FACTS_UNCHANGED} UNION ALL {FACTS_CHANGED}),
-             classed AS (SELECT facts.*, {CLASS} AS bucket FROM facts),
+            "WITH overdue AS ({} UNION ALL {}),
              ranked AS (
                  SELECT unit, code,
                         ROW_NUMBER() OVER (PARTITION BY unit ORDER BY COALESCE(due, ''), code) AS n
-                 FROM classed WHERE bucket = 6)
-             SELECT unit, code FROM ranked WHERE n <= $7 ORDER BY unit, n"
+                 FROM overdue)
+             SELECT unit, code FROM ranked WHERE n <= $8 ORDER BY unit, n",
+            overdue(&FACTS_UNCHANGED.replace("{units}", "")),
+            overdue(FACTS_CHANGED)
         );
-        let rows = bind_report(sqlx::query(sqlx::AssertSqlSafe(sql)), query)
+        let rows = bind_report(sqlx::query(sqlx::AssertSqlSafe(sql)), query, true)
             .bind(per_unit)
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+    }
+
+    /// The units split into `count` lists of about the same length, in code order.
+    async fn unit_partitions(&self, count: usize) -> Result<Vec<Vec<String>>> {
+        let codes: Vec<String> = sqlx::query("SELECT code FROM units ORDER BY code")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        let size = codes.len().div_ceil(count.max(1)).max(1);
+        Ok(codes.chunks(size).map(<[String]>::to_vec).collect())
     }
 
     /// The indicators' scoring table, in a fixed order.
@@ -294,10 +362,20 @@ impl Store {
     }
 }
 
-/// Binds $1..$6, the parameters the report queries share.
+/// How many queries a province-wide report on SQLite is split into: one per core, at
+/// most four (the pool keeps connections for other requests).
+fn report_partitions() -> usize {
+    std::thread::available_parallelism()
+        .map(|cores| cores.get())
+        .unwrap_or(1)
+        .min(4)
+}
+
+/// Binds $1..$7, the parameters the report queries share.
 fn bind_report<'q>(
     statement: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     query: &ReportQuery,
+    reads_changed: bool,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
     statement
         .bind(query.as_of.clone())
@@ -306,4 +384,5 @@ fn bind_report<'q>(
         .bind(query.due_soon_until.clone())
         .bind(query.unit.clone().unwrap_or_default())
         .bind(query.procedure.clone().unwrap_or_default())
+        .bind(i64::from(reads_changed))
 }
