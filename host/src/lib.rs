@@ -12,6 +12,7 @@ pub mod demo;
 pub mod domain;
 pub mod harness;
 pub mod registry;
+pub mod reports;
 pub mod runtime;
 pub mod scaffold;
 pub mod schema;

@@ -88,6 +88,11 @@ enum CommandLine {
         #[command(subcommand)]
         command: UnitsCommand,
     },
+    /// The processing report and the national indicators, read from the database.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
     /// Publish, roll out and roll back procedure plugins on a running server.
     Plugin {
         #[command(subcommand)]
@@ -148,6 +153,41 @@ enum PluginCommand {
         procedure: String,
         #[command(flatten)]
         client: ClientArgs,
+    },
+}
+
+#[derive(clap::Args, Clone)]
+struct PeriodArgs {
+    /// First day of the period (YYYY-MM-DD).
+    #[arg(long)]
+    from: String,
+    /// Last day of the period, included (YYYY-MM-DD).
+    #[arg(long)]
+    to: String,
+    /// Only this unit (default: the whole province).
+    #[arg(long)]
+    unit: Option<String>,
+    /// json or csv.
+    #[arg(long, default_value = "json")]
+    format: String,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// The processing-situation table: per unit and procedure, per unit, per procedure, total.
+    Processing {
+        #[command(flatten)]
+        period: PeriodArgs,
+        /// Only this procedure (national code, e.g. 1.001612).
+        #[arg(long)]
+        procedure: Option<String>,
+    },
+    /// The national indicators per unit (Decision 766/QĐ-TTg), scored and ranked.
+    Indicators {
+        #[command(flatten)]
+        period: PeriodArgs,
     },
 }
 
@@ -259,6 +299,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         CommandLine::Plugin { command } => plugin_command(command).await,
         CommandLine::Calendar { command } => calendar_command(command).await,
+        CommandLine::Report { command } => report_command(command).await,
         CommandLine::Serve(args) => {
             let config = config(&args);
             let state = app::build_state(&config, Clock::system()).await?;
@@ -356,6 +397,39 @@ async fn units_command(command: UnitsCommand) -> anyhow::Result<()> {
             print!("{}", units::table(&store.units().await?));
         }
     }
+    Ok(())
+}
+
+/// `motcua report ...`: the database directly, as the province sees it.
+async fn report_command(command: ReportCommand) -> anyhow::Result<()> {
+    use motcua::reports::{Format, ReportKind, ReportRequest};
+    let (kind, period, procedure) = match command {
+        ReportCommand::Processing { period, procedure } => {
+            (ReportKind::Processing, period, procedure)
+        }
+        ReportCommand::Indicators { period } => (ReportKind::Indicators, period, None),
+    };
+    let format = Format::parse(Some(&period.format))?;
+    let store = Store::connect(&period.database.database_url)
+        .await
+        .with_context(|| format!("opening the database at {}", period.database.database_url))?;
+    let request = ReportRequest {
+        kind,
+        from: period.from,
+        to: period.to,
+        unit: period.unit,
+        procedure,
+        format,
+    };
+    let output = motcua::reports::run_report(
+        &store,
+        &motcua::calendar::Calendar::shipped(),
+        &request,
+        Clock::system().now(),
+    )
+    .await;
+    store.close().await;
+    print!("{}", output?);
     Ok(())
 }
 

@@ -73,6 +73,13 @@ pub fn app(state: AppState) -> Router {
             "/api/v1/calendar/{year}",
             put(calendar::put_year).get(calendar::get_year),
         )
+        .route("/api/v1/reports/processing", get(reports::processing))
+        .route("/api/v1/reports/indicators", get(reports::indicators))
+        .route(
+            "/api/v1/reports/scoring",
+            get(reports::scoring).put(reports::set_scoring),
+        )
+        .route("/api/v1/sync/status-changes", get(sync::status_changes))
         .fallback(|| async {
             ApiError::NotFound("no such endpoint; see README.md for the API".into())
         })
@@ -84,6 +91,8 @@ mod calendar;
 mod dossiers;
 mod problems;
 mod registry;
+mod reports;
+mod sync;
 mod units;
 
 pub use problems::ApiError;

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::registry::RegistryError;
+use crate::reports::ReportError;
 use crate::runtime::RuntimeError;
 use crate::units::UnitsError;
 use crate::workflow::WorkflowError;
@@ -28,11 +29,18 @@ pub enum ApiError {
     Workflow(WorkflowError),
     Registry(RegistryError),
     Calendar(CalendarLoadError),
+    Report(ReportError),
 }
 
 impl From<CalendarLoadError> for ApiError {
     fn from(error: CalendarLoadError) -> Self {
         ApiError::Calendar(error)
+    }
+}
+
+impl From<ReportError> for ApiError {
+    fn from(error: ReportError) -> Self {
+        ApiError::Report(error)
     }
 }
 
@@ -158,6 +166,7 @@ impl IntoResponse for ApiError {
             ApiError::Calendar(CalendarLoadError::Store(error)) => {
                 workflow_problem(WorkflowError::Store(error))
             }
+            ApiError::Report(error) => report_problem(error),
         }
     }
 }
@@ -328,6 +337,31 @@ fn units_problem(error: UnitsError) -> Response {
             problem(S::CONFLICT, "conflict", "Conflict", detail, Value::Null)
         }
         UnitsError::Store(error) => workflow_problem(WorkflowError::Store(error)),
+    }
+}
+
+fn report_problem(error: ReportError) -> Response {
+    use StatusCode as S;
+    let detail = error.to_string();
+    match error {
+        ReportError::BadQuery(_) => problem(
+            S::BAD_REQUEST,
+            "bad-query",
+            "Bad query parameter",
+            detail,
+            Value::Null,
+        ),
+        ReportError::Forbidden(_) => {
+            problem(S::FORBIDDEN, "forbidden", "Forbidden", detail, Value::Null)
+        }
+        ReportError::Invalid(_) => problem(
+            S::UNPROCESSABLE_ENTITY,
+            "invalid-request",
+            "Invalid request",
+            detail,
+            Value::Null,
+        ),
+        ReportError::Store(error) => workflow_problem(WorkflowError::Store(error)),
     }
 }
 

@@ -45,6 +45,8 @@ mod accounts;
 mod calendar;
 mod dossiers;
 mod registry;
+mod reports;
+mod sync;
 mod units;
 
 pub use accounts::{ActorRecord, Revocation};
@@ -56,6 +58,8 @@ pub use dossiers::{
     NewEvent,
 };
 pub use registry::{Binding, RegistryEvent, RolloutRecord, StoredBuild};
+pub use reports::{GroupCounts, ReportQuery, ScoringRow};
+pub use sync::{FeedPosition, StatusChange};
 pub use units::{Unit, UnitChanges};
 
 #[derive(Clone)]
