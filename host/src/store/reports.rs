@@ -108,21 +108,40 @@ const FACTS_UNCHANGED: &str = "
 
 /// Dossiers changed after T: their latest `dossier_changes` row at or before T. They
 /// are found through `dossiers_changed` (updated_at, submitted_at, closed_at, code).
-const FACTS_CHANGED: &str = "
-    SELECT d.code AS code, c.handling_unit AS unit, c.procedure_code AS procedure_code,
-           c.channel AS channel, c.to_status AS status, d.submitted_at AS submitted_at,
-           c.statutory_due_date AS due, c.supplement_count AS supplements,
-           COALESCE(c.settled_at, c.closed_at) AS settled_at,
-           c.processing_seconds AS processing_seconds, c.fees_requested_vnd AS fees,
-           c.paid_online AS paid_online, c.digitized AS digitized, c.rating AS rating
-    FROM dossiers d
-    JOIN dossier_changes c ON c.dossier_code = d.code
-    WHERE d.updated_at > $1 AND d.submitted_at <= $1
-      AND (d.closed_at IS NULL OR d.closed_at >= $2)
-      AND c.seq = (SELECT MAX(l.seq) FROM dossier_changes l
-                   WHERE l.dossier_code = d.code AND l.at <= $1)
-      AND ($5 = '' OR c.handling_unit = $5) AND ($6 = '' OR c.procedure_code = $6)
-      AND $7 = 1";
+///
+/// How the latest row is joined differs by backend. PostgreSQL cannot tell that few
+/// dossiers both were filed before T and changed after it (the two dates go together),
+/// and with a plain join it would hash every change ever recorded; a LATERAL lookup
+/// takes one index probe per dossier. SQLite has no LATERAL and probes the index for
+/// the correlated MAX by itself.
+fn facts_changed(backend: Backend) -> String {
+    let latest = match backend {
+        Backend::Sqlite => {
+            "JOIN dossier_changes c ON c.dossier_code = d.code
+             AND c.seq = (SELECT MAX(l.seq) FROM dossier_changes l
+                          WHERE l.dossier_code = d.code AND l.at <= $1)"
+        }
+        Backend::Postgres => {
+            "CROSS JOIN LATERAL (SELECT * FROM dossier_changes l
+                                 WHERE l.dossier_code = d.code AND l.at <= $1
+                                 ORDER BY l.seq DESC LIMIT 1) c"
+        }
+    };
+    format!(
+        "SELECT d.code AS code, c.handling_unit AS unit, c.procedure_code AS procedure_code,
+                c.channel AS channel, c.to_status AS status, d.submitted_at AS submitted_at,
+                c.statutory_due_date AS due, c.supplement_count AS supplements,
+                COALESCE(c.settled_at, c.closed_at) AS settled_at,
+                c.processing_seconds AS processing_seconds, c.fees_requested_vnd AS fees,
+                c.paid_online AS paid_online, c.digitized AS digitized, c.rating AS rating
+         FROM dossiers d
+         {latest}
+         WHERE d.updated_at > $1 AND d.submitted_at <= $1
+           AND (d.closed_at IS NULL OR d.closed_at >= $2)
+           AND ($5 = '' OR c.handling_unit = $5) AND ($6 = '' OR c.procedure_code = $6)
+           AND $7 = 1"
+    )
+}
 
 /// The bucket of a dossier as of T, from its status (one class per dossier):
 ///  1 settled early, 2 settled on time, 3 settled late (after the statutory due date,
@@ -218,7 +237,7 @@ impl Store {
             let sql = format!(
                 "{}\n UNION ALL\n {}",
                 grouped(&FACTS_UNCHANGED.replace("{units}", &in_list)),
-                grouped(FACTS_CHANGED)
+                grouped(&facts_changed(self.backend))
             );
             let (store, query) = (self.clone(), query.clone());
             queries.spawn(async move {
@@ -298,7 +317,7 @@ impl Store {
                  FROM overdue)
              SELECT unit, code FROM ranked WHERE n <= $8 ORDER BY unit, n",
             overdue(&FACTS_UNCHANGED.replace("{units}", "")),
-            overdue(FACTS_CHANGED)
+            overdue(&facts_changed(self.backend))
         );
         let rows = bind_report(sqlx::query(sqlx::AssertSqlSafe(sql)), query, true)
             .bind(per_unit)
@@ -307,7 +326,8 @@ impl Store {
         Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
     }
 
-    /// The units split into `count` lists of about the same length, in code order.
+    /// The units split into `count` lists of about the same length, in code order; one
+    /// empty list (every unit) when there is nothing to split.
     async fn unit_partitions(&self, count: usize) -> Result<Vec<Vec<String>>> {
         let codes: Vec<String> = sqlx::query("SELECT code FROM units ORDER BY code")
             .fetch_all(&self.pool)
@@ -315,7 +335,10 @@ impl Store {
             .iter()
             .map(|row| row.get(0))
             .collect();
-        let size = codes.len().div_ceil(count.max(1)).max(1);
+        if count <= 1 || codes.len() < 2 {
+            return Ok(vec![Vec::new()]);
+        }
+        let size = codes.len().div_ceil(count);
         Ok(codes.chunks(size).map(<[String]>::to_vec).collect())
     }
 
