@@ -12,7 +12,7 @@ use super::{
 use crate::calendar::Calendar;
 use crate::clock::format_civil;
 use crate::domain::Actor;
-use crate::store::{Backend, GroupCounts, RegistryEvent, ScoringRow, Store};
+use crate::store::{GroupCounts, RegistryEvent, ScoringRow, Store};
 
 /// The indicators, in the order the reports show them.
 pub const KNOWN_INDICATORS: [&str; 5] = [
@@ -120,20 +120,13 @@ pub async fn indicators(
     unit: Option<&str>,
 ) -> Result<IndicatorsReport> {
     let query = period.query(calendar, None, None);
-    // On SQLite, which answers each query on one thread, the two passes over the
-    // dossiers run at once on two connections. PostgreSQL already spreads each pass
-    // over parallel workers; running both at once only makes them compete for cores.
-    let (groups, overdue_codes) = match store.backend() {
-        Backend::Sqlite => tokio::try_join!(
-            store.report_groups(&query),
-            store.overdue_codes(&query, OVERDUE_LIST_CAP),
-        )?,
-        Backend::Postgres => (
-            store.report_groups(&query).await?,
-            store.overdue_codes(&query, OVERDUE_LIST_CAP).await?,
-        ),
-    };
-    let (scoring_rows, units) = tokio::try_join!(store.scoring(), store.units())?;
+    // The two passes over the dossiers run at once, on two connections.
+    let (groups, overdue_codes, scoring_rows, units) = tokio::try_join!(
+        store.report_groups(&query),
+        store.overdue_codes(&query, OVERDUE_LIST_CAP),
+        store.scoring(),
+        store.units(),
+    )?;
     let scoring = table(scoring_rows)?;
     let mut by_unit: BTreeMap<String, GroupCounts> = BTreeMap::new();
     // Every unit under the province is ranked, with or without dossiers; the province
