@@ -349,3 +349,20 @@ pub async fn set_scoring(
     store.set_scoring(&rows, &event).await?;
     Ok(after)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_are_full_at_the_target_or_with_nothing_to_judge() {
+        // 6/7 = 85.71 % against 95 %: 20 × (6/7) ÷ 0.95 = 18.045 → 18.05.
+        assert_eq!(points_hundredths(6, 7, 95, 20), 1805);
+        // Exactly at the target, above it, no denominator, a zero target.
+        assert_eq!(points_hundredths(1, 2, 50, 10), 1000);
+        assert_eq!(points_hundredths(3, 3, 95, 20), 2000);
+        assert_eq!(points_hundredths(0, 0, 95, 18), 1800);
+        assert_eq!(points_hundredths(0, 5, 0, 22), 2200);
+        assert_eq!(points_hundredths(0, 1, 80, 12), 0);
+    }
+}
