@@ -12,7 +12,7 @@ use super::{
 use crate::calendar::Calendar;
 use crate::clock::format_civil;
 use crate::domain::Actor;
-use crate::store::{Backend, GroupCounts, RegistryEvent, ScoringRow, Store};
+use crate::store::{GroupCounts, RegistryEvent, ScoringRow, Store};
 
 /// The indicators, in the order the reports show them.
 pub const KNOWN_INDICATORS: [&str; 5] = [
@@ -120,20 +120,13 @@ pub async fn indicators(
     unit: Option<&str>,
 ) -> Result<IndicatorsReport> {
     let query = period.query(calendar, None, None);
-    // On SQLite, which answers each query on one thread, the two passes over the
-    // dossiers run at once on two connections. PostgreSQL already spreads each pass
-    // over parallel workers; running both at once only makes them compete for cores.
-    let (groups, overdue_codes) = match store.backend() {
-        Backend::Sqlite => tokio::try_join!(
-            store.report_groups(&query),
-            store.overdue_codes(&query, OVERDUE_LIST_CAP),
-        )?,
-        Backend::Postgres => (
-            store.report_groups(&query).await?,
-            store.overdue_codes(&query, OVERDUE_LIST_CAP).await?,
-        ),
-    };
-    let (scoring_rows, units) = tokio::try_join!(store.scoring(), store.units())?;
+    // The two passes over the dossiers run at once, on two connections.
+    let (groups, overdue_codes, scoring_rows, units) = tokio::try_join!(
+        store.report_groups(&query),
+        store.overdue_codes(&query, OVERDUE_LIST_CAP),
+        store.scoring(),
+        store.units(),
+    )?;
     let scoring = table(scoring_rows)?;
     let mut by_unit: BTreeMap<String, GroupCounts> = BTreeMap::new();
     // Every unit under the province is ranked, with or without dossiers; the province
@@ -355,4 +348,21 @@ pub async fn set_scoring(
     };
     store.set_scoring(&rows, &event).await?;
     Ok(after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_are_full_at_the_target_or_with_nothing_to_judge() {
+        // 6/7 = 85.71 % against 95 %: 20 × (6/7) ÷ 0.95 = 18.045 → 18.05.
+        assert_eq!(points_hundredths(6, 7, 95, 20), 1805);
+        // Exactly at the target, above it, no denominator, a zero target.
+        assert_eq!(points_hundredths(1, 2, 50, 10), 1000);
+        assert_eq!(points_hundredths(3, 3, 95, 20), 2000);
+        assert_eq!(points_hundredths(0, 0, 95, 18), 1800);
+        assert_eq!(points_hundredths(0, 5, 0, 22), 2200);
+        assert_eq!(points_hundredths(0, 1, 80, 12), 0);
+    }
 }

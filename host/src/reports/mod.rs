@@ -312,3 +312,42 @@ pub(crate) fn ratio_hundredths(numerator: i128, denominator: i128) -> Option<i64
 pub(crate) fn from_hundredths(hundredths: i64) -> f64 {
     hundredths as f64 / 100.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    #[test]
+    fn percentages_round_half_up_in_hundredths() {
+        assert_eq!(percent_hundredths(1, 7), Some(1429));
+        assert_eq!(percent_hundredths(2, 3), Some(6667));
+        assert_eq!(percent_hundredths(1, 8), Some(1250));
+        assert_eq!(percent_hundredths(1, 800), Some(13));
+        assert_eq!(percent_hundredths(0, 0), None);
+        assert_eq!(from_hundredths(7362), 73.62);
+    }
+
+    #[test]
+    fn a_period_is_read_at_its_end_or_now() {
+        let now = at("2026-03-10 10:00");
+        let past = Period::parse(Some("2026-02-01"), Some("2026-02-28"), now).unwrap();
+        assert_eq!(past.view().as_of, "2026-02-28T23:59:59+07:00");
+        let running = Period::parse(Some("2026-03-01"), Some("2026-03-31"), now).unwrap();
+        assert_eq!(running.view().as_of, "2026-03-10T10:00:00+07:00");
+        for (from, to) in [
+            (Some("2026-03-02"), Some("2026-03-01")),
+            (Some("2026-04-01"), Some("2026-04-30")),
+            (Some("2026-13-01"), Some("2026-13-31")),
+            (None, Some("2026-03-01")),
+        ] {
+            assert!(matches!(
+                Period::parse(from, to, now),
+                Err(ReportError::BadQuery(_))
+            ));
+        }
+    }
+}
