@@ -421,9 +421,13 @@ async fn report_command(command: ReportCommand) -> anyhow::Result<()> {
         procedure,
         format,
     };
+    // The calendar the province loaded, as the serving hosts use it.
+    let (calendar, _) = motcua::workflow::calendar::read_calendar(&store)
+        .await
+        .context("reading the holiday calendar")?;
     let output = motcua::reports::run_report(
         &store,
-        &motcua::calendar::Calendar::shipped(),
+        &calendar,
         &request,
         Clock::system().now(),
     )
