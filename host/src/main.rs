@@ -425,13 +425,8 @@ async fn report_command(command: ReportCommand) -> anyhow::Result<()> {
     let (calendar, _) = motcua::workflow::calendar::read_calendar(&store)
         .await
         .context("reading the holiday calendar")?;
-    let output = motcua::reports::run_report(
-        &store,
-        &calendar,
-        &request,
-        Clock::system().now(),
-    )
-    .await;
+    let output =
+        motcua::reports::run_report(&store, &calendar, &request, Clock::system().now()).await;
     store.close().await;
     print!("{}", output?);
     Ok(())
