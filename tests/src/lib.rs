@@ -204,6 +204,29 @@ impl TestServer {
         }
     }
 
+    /// Publishes a bundled plugin and pilots it at `units`, as the province's publisher
+    /// would, at civil time `at` (RFC 3339); returns the build's sha256.
+    pub async fn pilot(&self, stem: &str, units: &[&str], at: &str) -> String {
+        let (build, _) = self
+            .state
+            .registry
+            .publish(plugin_bytes(stem), &publisher(), at)
+            .await
+            .unwrap_or_else(|error| panic!("publish {stem}: {error}"));
+        self.state
+            .registry
+            .rollout(
+                &build.info.code,
+                &build.sha256,
+                motcua::registry::Scope::Pilot(units.iter().map(|u| u.to_string()).collect()),
+                &publisher(),
+                at,
+            )
+            .await
+            .unwrap_or_else(|error| panic!("pilot {stem} at {units:?}: {error}"));
+        build.sha256.clone()
+    }
+
     /// The directory of the compiled-plugin cache.
     pub fn cache_dir(&self) -> std::path::PathBuf {
         self._dir.path().join("cache")
@@ -211,29 +234,14 @@ impl TestServer {
 
     /// Posts raw bytes (a component) with a token.
     pub async fn post_bytes(&self, path: &str, token: &str, bytes: Vec<u8>) -> Response {
-        let response = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .header("content-type", "application/wasm")
-            .body(bytes)
-            .send()
-            .await
-            .expect("request reaches the server");
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let body =
-            serde_json::from_slice(&response.bytes().await.expect("body")).unwrap_or(Value::Null);
-        Response {
-            status,
-            content_type,
-            body,
-        }
+        self.request(
+            reqwest::Method::POST,
+            path,
+            Some(token),
+            &[("content-type", "application/wasm".to_string())],
+            Some(bytes),
+        )
+        .await
     }
 
     pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
@@ -252,6 +260,7 @@ impl TestServer {
     }
 
     /// Sends a request; returns status, content type and the JSON body (Null if none).
+    /// A body is sent as JSON unless `headers` give another content type.
     pub async fn request(
         &self,
         method: reqwest::Method,
@@ -268,9 +277,13 @@ impl TestServer {
             request = request.header(*name, value);
         }
         if let Some(body) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(body);
+            let typed = headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
+            if !typed {
+                request = request.header("content-type", "application/json");
+            }
+            request = request.body(body);
         }
         let response = request.send().await.expect("request reaches the server");
         let status = response.status();

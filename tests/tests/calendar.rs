@@ -35,29 +35,15 @@ async fn put_body(
     content_type: &str,
     body: &str,
 ) -> Response {
-    let mut request = server
-        .client
-        .put(format!("{}/api/v1/calendar/{year}", server.base))
-        .header("content-type", content_type)
-        .body(body.to_string());
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.expect("request reaches the server");
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let body =
-        serde_json::from_slice(&response.bytes().await.expect("body")).unwrap_or(Value::Null);
-    Response {
-        status,
-        content_type,
-        body,
-    }
+    server
+        .request(
+            reqwest::Method::PUT,
+            &format!("/api/v1/calendar/{year}"),
+            token,
+            &[("content-type", content_type.to_string())],
+            Some(body.as_bytes().to_vec()),
+        )
+        .await
 }
 
 /// Files the household registration online and has the officer receive it now.

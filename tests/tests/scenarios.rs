@@ -319,28 +319,13 @@ async fn run_all(backend: Backend) {
     let (filings, scenarios) = load_scenarios();
     let server = TestServer::start(backend, "2026-03-02 08:00").await;
     // The land-use procedure (status 6, the payment pause) as a pilot at Xuân Hòa.
-    let land = server
-        .state
-        .registry
-        .publish(
-            motcua_e2e::plugin_bytes("land_use_certificate"),
-            &motcua_e2e::publisher(),
-            "2026-03-01T08:00:00+07:00",
-        )
-        .await
-        .expect("publish land-use-certificate");
     server
-        .state
-        .registry
-        .rollout(
-            &land.0.info.code,
-            &land.0.sha256,
-            motcua::registry::Scope::Pilot(vec!["xuan-hoa".into()]),
-            &motcua_e2e::publisher(),
+        .pilot(
+            "land_use_certificate",
+            &["xuan-hoa"],
             "2026-03-01T08:00:00+07:00",
         )
-        .await
-        .expect("pilot land-use-certificate at xuan-hoa");
+        .await;
     for (file, scenario) in &scenarios {
         let context = format!("[{backend:?}] {file} ({})", scenario.name);
         eprintln!("running {context}");

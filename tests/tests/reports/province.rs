@@ -116,28 +116,13 @@ pub(crate) async fn build_province(server: &TestServer) -> Province {
         json!({ "area_m2_measured": 118.5, "matches": true, "report": "Ranh giới ổn định" });
 
     // The land-use certificate, piloted at Xuân Hòa.
-    let land = server
-        .state
-        .registry
-        .publish(
-            motcua_e2e::plugin_bytes("land_use_certificate"),
-            &motcua_e2e::publisher(),
-            "2026-01-02T08:00:00+07:00",
-        )
-        .await
-        .expect("publish land-use-certificate");
     server
-        .state
-        .registry
-        .rollout(
-            &land.0.info.code,
-            &land.0.sha256,
-            motcua::registry::Scope::Pilot(vec!["xuan-hoa".into()]),
-            &motcua_e2e::publisher(),
+        .pilot(
+            "land_use_certificate",
+            &["xuan-hoa"],
             "2026-01-02T08:00:00+07:00",
         )
-        .await
-        .expect("pilot land-use-certificate at xuan-hoa");
+        .await;
 
     // H1: settled early, paid online, rated satisfied.
     let h1 = file(
