@@ -2,16 +2,14 @@
 //! token create, serve, and clear messages for mistakes; units imported from a file
 //! and accounts created, listed and revoked, on SQLite and PostgreSQL.
 
+mod common;
+use common::stop;
+use common::{free_port, motcua};
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn motcua() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_motcua"));
-    command.env("RUST_LOG", "warn");
-    command
-}
 
 /// A plain HTTP/1.1 GET over loopback; returns (status, body).
 fn http_get(address: &str, path: &str, token: Option<&str>) -> (u16, String) {
@@ -83,33 +81,6 @@ fn start(mut command: Command, address: Option<&str>) -> (Child, String, String)
         }
     };
     (child, address, printed)
-}
-
-fn stop(mut child: Child) {
-    // Graceful shutdown on SIGTERM, as a service manager would stop it.
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            assert!(
-                status.success(),
-                "server exited with {status} after SIGTERM"
-            );
-            return;
-        }
-        if Instant::now() > deadline {
-            child.kill().ok();
-            panic!("server did not stop within 20 s of SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn free_port() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().to_string()
 }
 
 #[test]

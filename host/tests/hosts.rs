@@ -2,20 +2,17 @@
 //! on SQLite and PostgreSQL, and two real `motcua serve` processes on one PostgreSQL
 //! database that put a newly loaded table in force within seconds, without a restart.
 
+mod common;
+use common::{free_port, motcua};
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{Datelike, NaiveDate, Weekday};
 use sqlx::{Connection, Executor};
-
-fn motcua() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_motcua"));
-    command.env("RUST_LOG", "warn");
-    command
-}
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
@@ -69,11 +66,6 @@ fn http(
 
 fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body}"))
-}
-
-fn free_port() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().to_string()
 }
 
 /// The PostgreSQL server the tests use (see tests/src/lib.rs).
@@ -167,25 +159,8 @@ impl Province {
     /// Stops every server with SIGTERM, as a service manager would, and checks that
     /// each one shut down cleanly.
     fn stop_servers(&mut self) {
-        for mut child in self.servers.drain(..) {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(20);
-            loop {
-                if let Some(status) = child.try_wait().expect("wait") {
-                    assert!(
-                        status.success(),
-                        "server exited with {status} after SIGTERM"
-                    );
-                    break;
-                }
-                if Instant::now() > deadline {
-                    child.kill().ok();
-                    panic!("server did not stop within 20 s of SIGTERM");
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
+        for child in self.servers.drain(..) {
+            common::stop(child);
         }
     }
 
