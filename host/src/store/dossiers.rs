@@ -373,6 +373,16 @@ impl Store {
         Ok(expected_version + 1)
     }
 
+    /// What the pinned build's `describe` answered when it was published (JSON), for
+    /// the replay to check that the build still describes itself the same way.
+    pub async fn pinned_build_info(&self, sha256: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT info_json FROM plugin_builds WHERE sha256 = $1")
+            .bind(sha256)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|row| row.get(0)))
+    }
+
     pub async fn events(&self, code: &str) -> Result<Vec<EventRecord>> {
         let rows = sqlx::query(
             "SELECT dossier_code, seq, at, actor_id, actor_role, actor_unit, action, from_step, to_step, from_status,
