@@ -124,7 +124,7 @@ impl Replay {
             }
         );
         out.push_str(&format!(
-            "{:>4}  {:<26} {:<30} {:<10} {}\n",
+            "{:>4}  {:<26} {:<36} {:<10} {}\n",
             "seq", "action", "actor", "kind", "result"
         ));
         for event in &self.events {
@@ -134,7 +134,7 @@ impl Replay {
                 EventKind::HostStep => "host step",
             };
             out.push_str(&format!(
-                "{:>4}  {:<26} {:<30} {:<10} {}\n",
+                "{:>4}  {:<26} {:<36} {:<10} {}\n",
                 event.seq,
                 event.action,
                 format!("{} ({})", event.actor.id, event.actor.role),
