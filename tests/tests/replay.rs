@@ -218,8 +218,9 @@ async fn approved_household(server: &TestServer) -> String {
     filed.code
 }
 
-/// Runs SQL as a database administrator would, append-only triggers dropped first.
-async fn edit_as_dba(server: &TestServer, statement: String) {
+/// Runs SQL on `table` as a database administrator would, its append-only triggers
+/// dropped first.
+async fn edit_as_dba(server: &TestServer, table: &str, statement: String) {
     use sqlx::{Connection, Executor, Row};
     match server.backend {
         Backend::Sqlite => {
@@ -227,8 +228,9 @@ async fn edit_as_dba(server: &TestServer, statement: String) {
                 .await
                 .expect("connect");
             let triggers: Vec<String> = sqlx::query(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'dossier_events'",
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = $1",
             )
+            .bind(table)
             .fetch_all(&mut connection)
             .await
             .expect("triggers")
@@ -252,7 +254,9 @@ async fn edit_as_dba(server: &TestServer, statement: String) {
                 .await
                 .expect("connect");
             connection
-                .execute("ALTER TABLE dossier_events DISABLE TRIGGER USER")
+                .execute(sqlx::AssertSqlSafe(format!(
+                    "ALTER TABLE {table} DISABLE TRIGGER USER"
+                )))
                 .await
                 .expect("disable triggers");
             let done = connection
@@ -282,6 +286,7 @@ async fn an_edited_event_is_named(backend: Backend) {
     // The proposal is rewritten to have gone straight to the result.
     edit_as_dba(
         &server,
+        "dossier_events",
         format!(
             "UPDATE dossier_events SET to_step = 'settled', to_status = 9
              WHERE dossier_code = '{step_edited}' AND action = 'propose'"
@@ -311,6 +316,7 @@ async fn an_edited_event_is_named(backend: Backend) {
     // The fee the receipt asked for is lowered in the recorded payload.
     edit_as_dba(
         &server,
+        "dossier_events",
         format!(
             "UPDATE dossier_events SET payload_json = REPLACE(payload_json, '\"amount_vnd\":100000', '\"amount_vnd\":10000')
              WHERE dossier_code = '{payload_edited}' AND action = 'receive'"
@@ -341,6 +347,29 @@ async fn an_edited_event_is_named(backend: Backend) {
     assert_eq!(fee(&effects["replayed"]), Some(json!(100000)));
     // The hash chain breaks too; the replay says which rule was not applied.
     assert_eq!(body["chain"]["valid"], false);
+
+    // The facts the reports count are edited instead: the chain does not cover them,
+    // the replay does.
+    let facts_edited = approved_household(&server).await;
+    edit_as_dba(
+        &server,
+        "dossier_changes",
+        format!(
+            "UPDATE dossier_changes SET fees_requested_vnd = 0
+             WHERE dossier_code = '{facts_edited}' AND seq = 2"
+        ),
+    )
+    .await;
+    let body = replay(&server, OFFICER, &facts_edited).await;
+    assert_eq!(body["verdict"], "mismatch", "{}", pretty(&body));
+    assert_eq!(body["chain"]["valid"], true);
+    let wrong = mismatched(&body);
+    assert_eq!(wrong.len(), 1, "only the edited event: {}", pretty(&body));
+    assert_eq!(wrong[0]["seq"], 2);
+    assert_eq!(
+        wrong[0]["differences"],
+        json!([{ "field": "facts.fees_requested_vnd", "recorded": 0, "replayed": 100000 }])
+    );
     server.finish().await;
 }
 

@@ -43,7 +43,9 @@ use crate::audit::{EventRecord, verify_chain};
 use crate::clock::parse_civil;
 use crate::domain::{Actor, Document, Role, Status, UnitKind};
 use crate::runtime::{PluginBuild, Runtime, SandboxLimits};
-use crate::store::{Deadline, DossierRecord, DossierUpdate, Facts, Store, StoreError};
+use crate::store::{
+    Deadline, DossierRecord, DossierUpdate, Facts, RecordedFacts, Store, StoreError,
+};
 
 /// The action of the host's filing event.
 pub const FILING_ACTION: &str = "submit";
@@ -279,6 +281,7 @@ pub async fn replay(context: &ReplayContext<'_>, record: &DossierRecord) -> Resu
             error: Some(error.to_string()),
         },
     };
+    let facts = context.store.recorded_facts(&record.code).await?;
     let build = &context.build;
     let payloads: Vec<Value> = events
         .iter()
@@ -377,6 +380,14 @@ pub async fn replay(context: &ReplayContext<'_>, record: &DossierRecord) -> Resu
             replayer.host_step(event, payload, at, &calendar, &mut state, &mut comparison);
             EventKind::HostStep
         };
+        // The reportable facts the event wrote, for events that record what the host
+        // decided with (rows back-filled by migration 0003 for older events are empty).
+        if payload.get("host").is_some() {
+            match facts.iter().find(|facts| facts.seq == event.seq) {
+                Some(recorded) => compare_facts(recorded, &state, &mut comparison),
+                None => comparison.fail("facts", json!(null), "a dossier_changes row"),
+            }
+        }
         replayed.push(finish(event, kind, comparison));
     }
     if events.is_empty() {
@@ -449,6 +460,70 @@ fn finish(event: &EventRecord, kind: EventKind, comparison: Comparison) -> Repla
         checked: comparison.checked,
         differences: comparison.differences,
         notes: comparison.notes,
+    }
+}
+
+/// The reportable facts an event recorded against the rebuilt dossier's.
+fn compare_facts(recorded: &RecordedFacts, state: &DossierRecord, comparison: &mut Comparison) {
+    let pairs: [(&str, Value, Value); 11] = [
+        (
+            "facts.status",
+            json!(recorded.status),
+            json!(state.status.code()),
+        ),
+        (
+            "facts.statutory_due_date",
+            json!(recorded.statutory_due_date),
+            json!(state.deadline.statutory_due_date),
+        ),
+        (
+            "facts.due_date",
+            json!(recorded.due_date),
+            json!(state.due_date),
+        ),
+        (
+            "facts.supplement_count",
+            json!(recorded.supplement_count),
+            json!(state.supplement_count),
+        ),
+        (
+            "facts.settled_at",
+            json!(recorded.settled_at),
+            json!(state.settled_at),
+        ),
+        (
+            "facts.closed_at",
+            json!(recorded.closed_at),
+            json!(state.facts.closed_at),
+        ),
+        (
+            "facts.processing_seconds",
+            json!(recorded.processing_seconds),
+            json!(state.facts.processing_seconds),
+        ),
+        (
+            "facts.fees_requested_vnd",
+            json!(recorded.fees_requested_vnd),
+            json!(state.fees_requested_vnd),
+        ),
+        (
+            "facts.paid_online",
+            json!(recorded.paid_online),
+            json!(state.paid_online),
+        ),
+        (
+            "facts.digitized",
+            json!(recorded.digitized),
+            json!(state.facts.digitized),
+        ),
+        (
+            "facts.rating",
+            json!(recorded.rating),
+            json!(state.facts.rating),
+        ),
+    ];
+    for (field, recorded, replayed) in pairs {
+        comparison.compare(field, recorded, replayed);
     }
 }
 
