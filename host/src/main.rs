@@ -93,6 +93,11 @@ enum CommandLine {
         #[command(subcommand)]
         command: ReportCommand,
     },
+    /// Dossiers, read from the database: `replay` re-decides a dossier's history.
+    Dossier {
+        #[command(subcommand)]
+        command: DossierCommand,
+    },
     /// Publish, roll out and roll back procedure plugins on a running server.
     Plugin {
         #[command(subcommand)]
@@ -172,6 +177,22 @@ struct PeriodArgs {
     format: String,
     #[command(flatten)]
     database: DatabaseArgs,
+}
+
+#[derive(Subcommand)]
+enum DossierCommand {
+    /// Re-run every recorded command through the dossier's pinned build and show, event
+    /// by event, whether each decision matches what was recorded. Exit status: 0 when
+    /// everything matches, 1 on a mismatch, 2 when the replay could not run.
+    Replay {
+        /// The dossier's code.
+        code: String,
+        /// Print the replay as JSON (the API's shape) instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -300,6 +321,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         CommandLine::Plugin { command } => plugin_command(command).await,
         CommandLine::Calendar { command } => calendar_command(command).await,
         CommandLine::Report { command } => report_command(command).await,
+        CommandLine::Dossier { command } => dossier_command(command).await,
         CommandLine::Serve(args) => {
             let config = config(&args);
             let state = app::build_state(&config, Clock::system()).await?;
@@ -396,6 +418,45 @@ async fn units_command(command: UnitsCommand) -> anyhow::Result<()> {
             let store = Store::connect(&database.database_url).await?;
             print!("{}", units::table(&store.units().await?));
         }
+    }
+    Ok(())
+}
+
+/// `motcua dossier replay`: the database directly, writing nothing.
+async fn dossier_command(command: DossierCommand) -> anyhow::Result<()> {
+    let DossierCommand::Replay {
+        code,
+        json,
+        database,
+    } = command;
+    let outcome = async {
+        let store = Store::connect(&database.database_url)
+            .await
+            .with_context(|| format!("opening the database at {}", database.database_url))?;
+        let replay = motcua::workflow::replay::replay_from_store(
+            &store,
+            motcua::runtime::SandboxLimits::default(),
+            &code,
+        )
+        .await;
+        store.close().await;
+        anyhow::Ok(replay?)
+    }
+    .await;
+    let replay = match outcome {
+        Ok(replay) => replay,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::exit(2);
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&replay)?);
+    } else {
+        print!("{}", replay.to_text());
+    }
+    if !replay.matches() {
+        std::process::exit(1);
     }
     Ok(())
 }

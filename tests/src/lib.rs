@@ -2,6 +2,8 @@
 //! fresh database (a new SQLite file, or a new PostgreSQL database on the local
 //! server) with the real plugins built from `plugins/`, and talks to it over HTTP.
 
+pub mod scenarios;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::NaiveDateTime;

@@ -43,6 +43,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/dossiers/{code}/actions", post(dossiers::act))
         .route("/api/v1/dossiers/{code}/audit", get(dossiers::audit))
         .route("/api/v1/dossiers/{code}/rating", post(dossiers::rate))
+        .route("/api/v1/dossiers/{code}/replay", get(replay::replay))
         .route("/api/v1/units", get(units::list))
         .route("/api/v1/units/{unit}", get(units::get).put(units::put))
         .route("/api/v1/units/{unit}/dossiers", get(dossiers::inbox))
@@ -91,6 +92,7 @@ mod calendar;
 mod dossiers;
 mod problems;
 mod registry;
+mod replay;
 mod reports;
 mod sync;
 mod units;

@@ -75,6 +75,23 @@ pub struct Facts {
     pub rating: Option<String>,
 }
 
+/// The reportable facts of a dossier as one event left them (a `dossier_changes` row).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedFacts {
+    pub seq: i64,
+    pub status: i64,
+    pub statutory_due_date: Option<String>,
+    pub due_date: Option<String>,
+    pub supplement_count: i64,
+    pub settled_at: Option<String>,
+    pub closed_at: Option<String>,
+    pub processing_seconds: Option<i64>,
+    pub fees_requested_vnd: i64,
+    pub paid_online: bool,
+    pub digitized: bool,
+    pub rating: Option<String>,
+}
+
 /// What filing writes: the dossier (its code is allocated inside the transaction).
 #[derive(Clone, Debug)]
 pub struct NewDossier {
@@ -371,6 +388,46 @@ impl Store {
         insert_change(&mut tx, code, seq, event).await?;
         tx.commit().await?;
         Ok(expected_version + 1)
+    }
+
+    /// The reportable facts each event of a dossier recorded (`dossier_changes`), by
+    /// event number, for the replay to compare with the dossier it rebuilds.
+    pub async fn recorded_facts(&self, code: &str) -> Result<Vec<RecordedFacts>> {
+        let rows = sqlx::query(
+            "SELECT seq, to_status, statutory_due_date, due_date, supplement_count, settled_at, closed_at,
+                    processing_seconds, fees_requested_vnd, paid_online, digitized, rating
+             FROM dossier_changes WHERE dossier_code = $1 ORDER BY seq",
+        )
+        .bind(code)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| RecordedFacts {
+                seq: row.get(0),
+                status: row.get(1),
+                statutory_due_date: row.get(2),
+                due_date: row.get(3),
+                supplement_count: row.get(4),
+                settled_at: row.get(5),
+                closed_at: row.get(6),
+                processing_seconds: row.get(7),
+                fees_requested_vnd: row.get(8),
+                paid_online: row.get::<i64, _>(9) != 0,
+                digitized: row.get::<i64, _>(10) != 0,
+                rating: row.get(11),
+            })
+            .collect())
+    }
+
+    /// What the pinned build's `describe` answered when it was published (JSON), for
+    /// the replay to check that the build still describes itself the same way.
+    pub async fn pinned_build_info(&self, sha256: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT info_json FROM plugin_builds WHERE sha256 = $1")
+            .bind(sha256)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|row| row.get(0)))
     }
 
     pub async fn events(&self, code: &str) -> Result<Vec<EventRecord>> {

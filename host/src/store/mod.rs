@@ -55,7 +55,7 @@ pub use calendar::{
 };
 pub use dossiers::{
     Deadline, DossierRecord, DossierUpdate, DueFilter, Facts, InboxQuery, InboxRow, NewDossier,
-    NewEvent,
+    NewEvent, RecordedFacts,
 };
 pub use registry::{Binding, RegistryEvent, RolloutRecord, StoredBuild};
 pub use reports::{GroupCounts, ReportQuery, ScoringRow};

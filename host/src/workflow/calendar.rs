@@ -109,6 +109,13 @@ impl CalendarWatch {
     }
 }
 
+impl CalendarWatch {
+    /// The fingerprint (years and sha256s of their tables) of the calendar in force.
+    pub async fn fingerprint(&self) -> String {
+        self.seen.lock().await.fingerprint.clone()
+    }
+}
+
 /// A stored year's rows as a table. They were checked on the way in, so a row that
 /// does not read back means the database was edited by hand.
 fn stored_table(year: i32, days: &[CalendarDay]) -> Result<CalendarTable, StoreError> {
@@ -141,6 +148,37 @@ pub async fn read_calendar(store: &Store) -> Result<(Calendar, String), StoreErr
         .map(|(year, days)| stored_table(*year, days))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((Calendar::from_tables(&tables), stored.fingerprint))
+}
+
+/// The calendar as it stood when an event recorded the fingerprint `recorded`: the
+/// stored tables of the years that fingerprint lists (a year loaded since is left out,
+/// so it counts weekends only, as it did then). Also returns the years whose table was
+/// replaced since; the database keeps only the current table, so those are taken as
+/// they are now.
+pub async fn calendar_as_recorded(
+    store: &Store,
+    recorded: &str,
+) -> Result<(Calendar, Vec<i32>), StoreError> {
+    let parse = |fingerprint: &str| -> Vec<(i32, String)> {
+        fingerprint
+            .split(',')
+            .filter_map(|entry| entry.split_once(':'))
+            .filter_map(|(year, sha)| Some((year.parse().ok()?, sha.to_string())))
+            .collect()
+    };
+    let stored = store.stored_calendar().await?;
+    let current = parse(&stored.fingerprint);
+    let mut replaced = Vec::new();
+    let mut tables = Vec::new();
+    for (year, sha) in parse(recorded) {
+        if !current.contains(&(year, sha)) {
+            replaced.push(year);
+        }
+        if let Some((_, days)) = stored.years.iter().find(|(stored, _)| *stored == year) {
+            tables.push(stored_table(year, days)?);
+        }
+    }
+    Ok((Calendar::from_tables(&tables), replaced))
 }
 
 /// Writes one checked table with its `calendar-load` audit event.

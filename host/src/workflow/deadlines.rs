@@ -291,6 +291,8 @@ impl Workflow {
                     "supplement_requested_at": record.deadline.waiting_since,
                     "last_day": day_text(deadline),
                     "working_days": SUPPLEMENT_WAIT_WORKING_DAYS,
+                    // The calendar the sweep counted with, for the replay (docs/decisions/0016).
+                    "host": { "calendar": self.calendar_watch.fingerprint().await },
                 }),
             );
             match self

@@ -8,6 +8,7 @@
 pub mod calendar;
 pub mod deadlines;
 pub mod rating;
+pub mod replay;
 
 use std::sync::Arc;
 
@@ -284,6 +285,8 @@ impl Workflow {
                 "channel": request.channel,
                 "build": build.sha256,
                 "findings": findings,
+                // What the host decided with, for the replay (docs/decisions/0016).
+                "host": { "calendar": self.calendar_watch.fingerprint().await },
             })
             .to_string(),
         };
@@ -429,6 +432,11 @@ impl Workflow {
                 "effects": decision.effects,
                 "decision_note": decision.note,
                 "due_date": update.due_date,
+                // What the host decided with, for the replay (docs/decisions/0016).
+                "host": {
+                    "cutoff": cutoff.format("%H:%M").to_string(),
+                    "calendar": self.calendar_watch.fingerprint().await,
+                },
             })
             .to_string(),
         };
