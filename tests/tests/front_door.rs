@@ -457,6 +457,10 @@ async fn public_routes_have_per_client_quotas(backend: Backend) {
         "fourth tracking",
         &send(&server, Method::GET, &track, &[], None).await,
     );
+    // HEAD runs the GET handler (a status is enough to guess a secret): counted too.
+    let (status, retry_after, _) = send(&server, Method::HEAD, &track, &[], None).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry_after.is_some());
 
     // Citizen actions and ratings share a quota of two.
     let secret = [("x-tracking-secret", filed.secret.as_str())];
