@@ -30,6 +30,8 @@ pub struct Config {
     pub refresh_interval: Duration,
     /// How often the deadline sweep runs (closing dossiers whose supplement never came).
     pub sweep_interval: Duration,
+    /// Connection, size, timeout and rate limits applied before any handler runs.
+    pub front_door: api::FrontDoor,
 }
 
 impl Config {
@@ -41,6 +43,7 @@ impl Config {
             max_plugin_bytes: crate::registry::DEFAULT_MAX_PLUGIN_BYTES,
             refresh_interval: Duration::from_secs(5),
             sweep_interval: Duration::from_secs(60),
+            front_door: api::FrontDoor::default(),
         }
     }
 }
@@ -148,9 +151,14 @@ pub async fn serve(state: AppState, config: &Config, listener: TcpListener) -> a
     tracing::info!(%address, "motcua listening");
     let store = state.store.clone();
     let background = start_background(&state, config);
-    axum::serve(listener, api::app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    api::serve_with(
+        listener,
+        api::app(state),
+        &config.front_door,
+        config.max_plugin_bytes,
+        shutdown_signal(),
+    )
+    .await?;
     drop(background);
     store.close().await;
     Ok(())

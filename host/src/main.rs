@@ -42,6 +42,68 @@ struct ServerArgs {
     /// Seconds between runs of the deadline sweep.
     #[arg(long, env = "MOTCUA_SWEEP_SECONDS", default_value_t = 60)]
     sweep_seconds: u64,
+    #[command(flatten)]
+    front_door: FrontDoorArgs,
+}
+
+/// The main settings of the front door (docs/decisions/0012-front-door.md); the rest
+/// keep the defaults of `motcua::api::FrontDoor`.
+#[derive(clap::Args, Clone)]
+struct FrontDoorArgs {
+    /// Open connections at once; more are answered 503 and closed. Keep it below the
+    /// process's open-file limit.
+    #[arg(long, env = "MOTCUA_MAX_CONNECTIONS", default_value_t = 512)]
+    max_connections: usize,
+    /// Seconds a connection may take to send a request head, idle time included.
+    #[arg(long, env = "MOTCUA_HEADER_TIMEOUT_SECONDS", default_value_t = 10)]
+    header_timeout_seconds: u64,
+    /// Seconds a request body may take to arrive.
+    #[arg(long, env = "MOTCUA_BODY_TIMEOUT_SECONDS", default_value_t = 30)]
+    body_timeout_seconds: u64,
+    /// Filings per minute per client address without a staff token (0: unlimited).
+    #[arg(long, env = "MOTCUA_FILINGS_PER_MINUTE", default_value_t = 6)]
+    filings_per_minute: u32,
+    /// Tracking requests per minute per client address (0: unlimited).
+    #[arg(long, env = "MOTCUA_TRACKING_PER_MINUTE", default_value_t = 60)]
+    tracking_per_minute: u32,
+    /// Citizen actions and ratings per minute per client address (0: unlimited).
+    #[arg(long, env = "MOTCUA_CITIZEN_ACTIONS_PER_MINUTE", default_value_t = 30)]
+    citizen_actions_per_minute: u32,
+    /// Address of a reverse proxy whose X-Forwarded-For is believed (repeatable, or
+    /// comma-separated in the environment). By default the client is the peer address.
+    #[arg(
+        long = "trusted-proxy",
+        env = "MOTCUA_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+impl FrontDoorArgs {
+    fn front_door(&self) -> motcua::api::FrontDoor {
+        use motcua::api::{FrontDoor, RateQuota};
+        let defaults = FrontDoor::default();
+        // A changed rate keeps the default burst.
+        let quota = |per_minute: u32, default: Option<RateQuota>| {
+            (per_minute > 0).then(|| RateQuota {
+                per_minute,
+                burst: default.map_or(per_minute, |quota| quota.burst),
+            })
+        };
+        FrontDoor {
+            max_connections: self.max_connections.max(1),
+            header_read_timeout: std::time::Duration::from_secs(self.header_timeout_seconds.max(1)),
+            body_timeout: std::time::Duration::from_secs(self.body_timeout_seconds.max(1)),
+            filing_quota: quota(self.filings_per_minute, defaults.filing_quota),
+            tracking_quota: quota(self.tracking_per_minute, defaults.tracking_quota),
+            citizen_action_quota: quota(
+                self.citizen_actions_per_minute,
+                defaults.citizen_action_quota,
+            ),
+            trusted_proxies: self.trusted_proxies.clone(),
+            ..defaults
+        }
+    }
 }
 
 #[derive(clap::Args, Clone)]
@@ -508,6 +570,7 @@ fn config(args: &ServerArgs) -> Config {
         cache_dir: Some(cache_dir),
         refresh_interval: std::time::Duration::from_secs(args.refresh_seconds.max(1)),
         sweep_interval: std::time::Duration::from_secs(args.sweep_seconds.max(1)),
+        front_door: args.front_door.front_door(),
         ..Config::new(url.clone())
     }
 }

@@ -7,7 +7,7 @@ pub mod scenarios;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::NaiveDateTime;
-use motcua::api::{self, AppState};
+use motcua::api::{self, AppState, FrontDoor};
 use motcua::app::{self, Config};
 use motcua::clock::Clock;
 use motcua::runtime::SandboxLimits;
@@ -39,6 +39,8 @@ pub struct TestServer {
     _dir: tempfile::TempDir,
     postgres_database: Option<String>,
     server: tokio::task::JoinHandle<()>,
+    /// The front door this server (and its restarts and second hosts) serve behind.
+    pub front_door: FrontDoor,
 }
 
 /// Generates one `#[tokio::test]` per backend for each named `async fn(Backend)`, in
@@ -113,12 +115,24 @@ impl TestServer {
     }
 
     pub async fn start_with(backend: Backend, now: &str, limits: SandboxLimits) -> TestServer {
+        TestServer::start_with_front_door(backend, now, limits, FrontDoor::without_quotas()).await
+    }
+
+    /// Starts a server behind `front_door` instead of the harness's (the defaults
+    /// without rate quotas: the tests file hundreds of dossiers from one address).
+    pub async fn start_with_front_door(
+        backend: Backend,
+        now: &str,
+        limits: SandboxLimits,
+        front_door: FrontDoor,
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let (database_url, postgres_database) = fresh_database(backend, dir.path()).await;
         let clock = Clock::manual(at(now));
         let config = Config {
             limits,
             cache_dir: Some(dir.path().join("cache")),
+            front_door: front_door.clone(),
             ..Config::new(database_url.clone())
         };
         let state = app::build_state(&config, clock.clone())
@@ -131,13 +145,10 @@ impl TestServer {
             .await
             .expect("bind loopback");
         let base = format!("http://{}", listener.local_addr().expect("address"));
-        let router = api::app(state.clone());
-        let server = tokio::spawn(async move {
-            axum_serve(listener, router).await;
-        });
+        let server = serve(listener, &state, &config);
         TestServer {
             base,
-            client: reqwest::Client::new(),
+            client: http_client(),
             state,
             clock,
             backend,
@@ -145,6 +156,7 @@ impl TestServer {
             _dir: dir,
             postgres_database,
             server,
+            front_door,
         }
     }
 
@@ -172,6 +184,7 @@ impl TestServer {
         let config = Config {
             limits: self.state.runtime.limits().clone(),
             cache_dir: Some(self.cache_dir()),
+            front_door: self.front_door.clone(),
             ..Config::new(self.database_url.clone())
         };
         let state = app::build_state(&config, self.clock.clone())
@@ -181,10 +194,7 @@ impl TestServer {
             .await
             .expect("bind loopback");
         let base = format!("http://{}", listener.local_addr().expect("address"));
-        let router = api::app(state.clone());
-        let server = tokio::spawn(async move {
-            axum_serve(listener, router).await;
-        });
+        let server = serve(listener, &state, &config);
         (base, state, server)
     }
 
@@ -195,7 +205,7 @@ impl TestServer {
         let (base, state, server) = self.host_on_same_database("second host").await;
         TestServer {
             base,
-            client: reqwest::Client::new(),
+            client: http_client(),
             state,
             clock: self.clock.clone(),
             backend: self.backend,
@@ -203,6 +213,7 @@ impl TestServer {
             _dir: tempfile::tempdir().expect("temp dir"),
             postgres_database: None,
             server,
+            front_door: self.front_door.clone(),
         }
     }
 
@@ -454,13 +465,35 @@ impl TestServer {
     }
 }
 
-async fn axum_serve(listener: tokio::net::TcpListener, router: axum_router::Router) {
-    let _ = axum_router::serve(listener, router).await;
+/// A client whose idle connections retire before the server's header-read timeout
+/// closes them, so a request never races the server closing its connection.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(std::time::Duration::from_secs(4))
+        .build()
+        .expect("HTTP client")
 }
 
-mod axum_router {
-    pub use motcua::api::Router;
-    pub use motcua::api::serve;
+/// Serves the API as `motcua serve` does (the same accept loop and front door) until
+/// the returned task is aborted.
+fn serve(
+    listener: tokio::net::TcpListener,
+    state: &AppState,
+    config: &Config,
+) -> tokio::task::JoinHandle<()> {
+    let router = api::app(state.clone());
+    let front_door = config.front_door.clone();
+    let max_plugin_bytes = config.max_plugin_bytes;
+    tokio::spawn(async move {
+        let _ = api::serve_with(
+            listener,
+            router,
+            &front_door,
+            max_plugin_bytes,
+            std::future::pending(),
+        )
+        .await;
+    })
 }
 
 pub struct Filed {

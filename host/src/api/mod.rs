@@ -23,15 +23,33 @@ use crate::workflow::{Caller, Workflow, WorkflowError};
 
 pub type AppState = Arc<Workflow>;
 
-/// Bodies of plugin uploads may be this large; the registry's own cap (smaller, and
-/// configurable) answers with a precise problem.
-const MAX_UPLOAD_BYTES: usize = 32 << 20;
-
 pub use axum::Router;
+pub use front_door::{FrontDoor, RateQuota};
 
-/// Serves a router on a listener (used by tests that start the server in-process).
+/// Serves a router on a listener behind the default front door, until the task is
+/// dropped.
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
-    axum::serve(listener, router).await
+    serve_with(
+        listener,
+        router,
+        &FrontDoor::default(),
+        crate::registry::DEFAULT_MAX_PLUGIN_BYTES,
+        std::future::pending(),
+    )
+    .await
+}
+
+/// Serves a router on a listener behind `front` (plugin uploads limited to
+/// `max_plugin_bytes`) until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    front: &FrontDoor,
+    max_plugin_bytes: usize,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    let gate = Arc::new(front_door::gate::Gate::new(front.clone(), max_plugin_bytes));
+    front_door::listener::serve(listener, router, gate, shutdown).await
 }
 
 /// The whole API as a router; tests drive it over a real socket or with `oneshot`.
@@ -51,9 +69,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/procedures", get(dossiers::procedures))
         .route(
             "/api/v1/plugins",
-            post(registry::publish)
-                .get(registry::plugins)
-                .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
+            post(registry::publish).get(registry::plugins),
         )
         .route(
             "/api/v1/rollouts",
@@ -85,11 +101,21 @@ pub fn app(state: AppState) -> Router {
             ApiError::NotFound("no such endpoint; see README.md for the API".into())
         })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        // The front door reads bodies, within each route's limit; handlers get them whole.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            front_door::gate::gate,
+        ))
+        .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn(
+            front_door::gate::framework_problems,
+        ))
         .with_state(state)
 }
 
 mod calendar;
 mod dossiers;
+pub mod front_door;
 mod problems;
 mod registry;
 mod replay;
@@ -106,7 +132,7 @@ use problems::problem;
 fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::BodyTooLarge(format!(
-            "{rejection}; requests may carry 2 MiB, plugin uploads 32 MiB"
+            "{rejection}; see the limits in docs/decisions/0012-front-door.md"
         )),
         _ => ApiError::BadJson(rejection.body_text()),
     })
