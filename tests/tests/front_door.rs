@@ -609,21 +609,33 @@ async fn refusals_are_problems(backend: Backend) {
             8 << 20,
         ),
     ];
+    // A declared length over the limit is answered before any of the body is sent: the
+    // client sends only the head and reads the refusal. (A client that pushes the whole
+    // body anyway may find the connection reset under it once the refusal is sent,
+    // as with any HTTP/1 server that will not read what it refused.)
     for (name, path, token, headers, size, slug, limit) in cases {
         let method = if path.ends_with("/settings") {
-            Method::PUT
+            "PUT"
         } else {
-            Method::POST
+            "POST"
         };
-        let response = server
-            .request(method, path, token, &headers, Some(vec![b' '; size]))
-            .await;
-        let body = response.problem(StatusCode::PAYLOAD_TOO_LARGE);
-        assert_eq!(
-            body["type"],
-            format!("urn:motcua:problem:{slug}"),
-            "{name}: {body}"
-        );
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: motcua\r\n");
+        if let Some(token) = token {
+            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        }
+        if !headers.iter().any(|(name, _)| *name == "content-type") {
+            head.push_str("Content-Type: application/json\r\n");
+        }
+        for (header, value) in &headers {
+            head.push_str(&format!("{header}: {value}\r\n"));
+        }
+        head.push_str(&format!("Content-Length: {size}\r\n\r\n"));
+        let mut stream = TcpStream::connect(address(&server)).await.expect("connect");
+        stream.write_all(head.as_bytes()).await.expect("head");
+        let response = read_response(&mut stream)
+            .await
+            .unwrap_or_else(|| panic!("{name}: a 413 before the body"));
+        let body = response.problem(413, slug);
         assert_eq!(body["limit"], limit, "{name}: {body}");
     }
 
