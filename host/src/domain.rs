@@ -483,12 +483,12 @@ fn describe_char(c: char) -> String {
     use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
     let kind = match c.general_category() {
         G::Control => "control character",
+        _ if c.is_ascii() => "character outside the identifier set",
         G::Format => "invisible format character",
         G::LineSeparator | G::ParagraphSeparator => "line or paragraph separator",
         G::SpaceSeparator => "space other than U+0020",
         G::PrivateUse => "private-use character",
         G::Unassigned => "unassigned code point",
-        _ if c.is_ascii() => "character outside the identifier set",
         _ if invisible(c) => "character that renders as nothing",
         _ => "non-ASCII character",
     };
