@@ -67,6 +67,14 @@ pub struct Seeded {
 pub async fn seed(state: &AppState) -> anyhow::Result<Seeded> {
     let store = &state.store;
     let now = format_civil(state.now());
+    // Public demo tokens must never be added to a real deployment: a database that
+    // holds units seeds only if the demo made it (its province admin exists).
+    let demo_admin = format!("{}-{}", PROVINCE.code, Role::Admin.as_str());
+    if !store.units().await?.is_empty() && !store.actor_exists(&demo_admin).await? {
+        anyhow::bail!(
+            "this database already holds units and was not made by `motcua demo` (it has no `{demo_admin}` account); the demo would add accounts with public tokens to it. Serve it with `motcua serve`, or give the demo a new database"
+        );
+    }
     // Only what is missing is created: a unit an admin has changed since (its name,
     // its cut-off) keeps the admin's values, and nothing is written without need.
     let province = Unit {

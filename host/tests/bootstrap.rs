@@ -137,6 +137,12 @@ fn init_creates_the_province_and_its_first_admin_once() {
         "refused inits create no account"
     );
 
+    // The demo refuses to add its public tokens to a real deployment.
+    let (ok, _, stderr) = run(&["demo", "--listen", "127.0.0.1:0", "--database-url", &url]);
+    assert!(!ok);
+    assert!(stderr.contains("was not made by `motcua demo`"), "{stderr}");
+    assert_eq!(run(&["token", "list", "--database-url", &url]).1, listed);
+
     // A real deployment: no demo tokens, no warning; the admin manages staff over HTTP.
     let log = dir.path().join("serve.log");
     let (child, address) = serve(&url, &log);
