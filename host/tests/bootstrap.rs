@@ -57,7 +57,15 @@ fn run(args: &[&str]) -> (bool, String, String) {
 fn serve(url: &str, log: &std::path::Path) -> (std::process::Child, String) {
     let address = free_port();
     let child = motcua()
-        .args(["serve", "--listen", &address, "--database-url", url])
+        .args([
+            "serve",
+            "--listen",
+            &address,
+            "--database-url",
+            url,
+            "--cache-dir",
+        ])
+        .arg(log.with_extension("cache"))
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
@@ -71,9 +79,47 @@ fn serve(url: &str, log: &std::path::Path) -> (std::process::Child, String) {
 }
 
 #[test]
-fn init_creates_the_province_and_its_first_admin_once() {
+fn init_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("province.db").display());
+    init_creates_the_province_and_its_first_admin_once(&url);
+}
+
+#[test]
+fn init_on_postgres() {
+    use sqlx::{Connection, Executor};
+    let admin = std::env::var("MOTCUA_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+    let name = format!(
+        "motcua_init_{}_{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_micros() % 1_000_000
+    );
+    let postgres = |statement: String| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut connection = sqlx::PgConnection::connect(&admin)
+                .await
+                .unwrap_or_else(|error| panic!("PostgreSQL at {admin} is required: {error}"));
+            connection
+                .execute(sqlx::AssertSqlSafe(statement.clone()))
+                .await
+                .unwrap_or_else(|error| panic!("{statement}: {error}"));
+            connection.close().await.ok();
+        });
+    };
+    postgres(format!("CREATE DATABASE {name}"));
+    let base = admin.rsplit_once('/').expect("admin URL has a database").0;
+    init_creates_the_province_and_its_first_admin_once(&format!("{base}/{name}"));
+    postgres(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+}
+
+fn init_creates_the_province_and_its_first_admin_once(url: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = url.to_string();
     let init = [
         "init",
         "--province",
@@ -138,7 +184,16 @@ fn init_creates_the_province_and_its_first_admin_once() {
     );
 
     // The demo refuses to add its public tokens to a real deployment.
-    let (ok, _, stderr) = run(&["demo", "--listen", "127.0.0.1:0", "--database-url", &url]);
+    let cache = dir.path().join("demo-cache").display().to_string();
+    let (ok, _, stderr) = run(&[
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--database-url",
+        &url,
+        "--cache-dir",
+        &cache,
+    ]);
     assert!(!ok);
     assert!(stderr.contains("was not made by `motcua demo`"), "{stderr}");
     assert_eq!(run(&["token", "list", "--database-url", &url]).1, listed);
