@@ -272,6 +272,106 @@ pub async fn authenticate(
     }
 }
 
+/// What `motcua init` needs: the province and who administers it.
+#[derive(Clone, Debug, Default)]
+pub struct Bootstrap {
+    pub code: String,
+    pub name: String,
+    pub agency_id: String,
+    /// The first administrator's account name (default: `<code>-admin-<8 hex>`).
+    pub admin_name: Option<String>,
+    /// Also create a publisher account.
+    pub publisher: bool,
+}
+
+/// What `motcua init` created: the province and its accounts with their tokens,
+/// which exist nowhere else once printed.
+pub struct Bootstrapped {
+    pub province: crate::store::Unit,
+    pub accounts: Vec<(ActorRecord, String)>,
+}
+
+/// Creates the province and its first administrator (and optionally a publisher) on a
+/// database that has no province yet; refuses, changing nothing, when it has one. The
+/// province and each account are audited like `units import` and `token create`.
+pub async fn bootstrap(
+    store: &Store,
+    request: Bootstrap,
+    author: &Author,
+    now: NaiveDateTime,
+) -> Result<Bootstrapped, AccountsError> {
+    use crate::domain::UnitKind;
+    use crate::units::{UnitInput, UnitsError, put_unit};
+    if let Some(existing) = store
+        .units()
+        .await?
+        .into_iter()
+        .find(|unit| unit.kind == UnitKind::Province)
+    {
+        return Err(AccountsError::Conflict(format!(
+            "this database already holds the province `{}` ({}); nothing was changed. Manage its accounts with `motcua token create|list|revoke`",
+            existing.code, existing.name
+        )));
+    }
+    let input = UnitInput {
+        line: None,
+        code: request.code.trim().to_string(),
+        name: request.name.trim().to_string(),
+        kind: UnitKind::Province.as_str().into(),
+        agency_id: request.agency_id.trim().to_string(),
+        parent: String::new(),
+    };
+    let (province, _) = put_unit(store, input, author, &format_civil(now))
+        .await
+        .map_err(|error| match error {
+            UnitsError::Invalid(errors) => AccountsError::Invalid(
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            UnitsError::Conflict(message) => AccountsError::Conflict(message),
+            UnitsError::Store(error) => AccountsError::Store(error),
+        })?;
+    let mut accounts = Vec::new();
+    let mut roles = vec![(Role::Admin, request.admin_name)];
+    if request.publisher {
+        roles.push((Role::Publisher, None));
+    }
+    for (role, name) in roles {
+        let account = NewAccount {
+            unit: province.code.clone(),
+            role: role.as_str().into(),
+            name,
+            expires: None,
+        };
+        accounts.push(create(store, account, author, now).await?);
+    }
+    Ok(Bootstrapped { province, accounts })
+}
+
+/// The fixed, public token `motcua demo` gives a unit's account of a role.
+pub fn demo_token(unit: &str, role: &str) -> String {
+    format!("demo-{unit}-{role}")
+}
+
+/// Accounts that are not revoked and whose token is the public demo token of their
+/// unit and role (`demo-<unit>-<role>`): anyone who read the README can use them.
+/// Found by hashing each account's demo token and comparing it with the stored hash,
+/// so accounts created with random tokens never match, whatever their name.
+pub async fn demo_accounts(store: &Store) -> Result<Vec<ActorRecord>, StoreError> {
+    Ok(store
+        .active_token_hashes()
+        .await?
+        .into_iter()
+        .filter(|(account, hash)| {
+            *hash == sha256_hex(demo_token(&account.unit, &account.role).as_bytes())
+        })
+        .map(|(account, _)| account)
+        .collect())
+}
+
 /// An account as the audit records it.
 pub fn account_view(account: &ActorRecord) -> Value {
     json!({

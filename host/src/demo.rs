@@ -1,7 +1,9 @@
 //! The demo province: Phú Thọ with two wards and a commune, the bundled plugins
 //! deployed to every commune-level unit, and one demo account per role.
 //!
-//! Seeding is idempotent: running it again on the same database changes nothing.
+//! Seeding creates only what is missing: running it again on the same database
+//! changes nothing, and leaves whatever an admin changed since (a unit's cut-off, a
+//! revoked demo account, rollouts, variants, settings) as the admin left it.
 //! Demo tokens are fixed strings so the README's curl examples work as written;
 //! a real deployment creates its tokens with `motcua token create`.
 
@@ -53,7 +55,7 @@ const PROVINCE_ROLES: [Role; 2] = [Role::Publisher, Role::Admin];
 
 /// The fixed demo token of a unit's role account.
 pub fn demo_token(unit: &str, role: Role) -> String {
-    format!("demo-{unit}-{}", role.as_str())
+    crate::accounts::demo_token(unit, role.as_str())
 }
 
 pub struct Seeded {
@@ -65,27 +67,36 @@ pub struct Seeded {
 pub async fn seed(state: &AppState) -> anyhow::Result<Seeded> {
     let store = &state.store;
     let now = format_civil(state.now());
-    store
-        .upsert_unit(&Unit {
-            code: PROVINCE.code.into(),
-            name: PROVINCE.name.into(),
-            kind: PROVINCE.kind,
-            parent: None,
-            agency_id: PROVINCE.agency_id.into(),
-            cutoff: "15:00".into(),
-        })
-        .await?;
-    for commune in &COMMUNES {
-        store
-            .upsert_unit(&Unit {
-                code: commune.code.into(),
-                name: commune.name.into(),
-                kind: commune.kind,
-                parent: Some(PROVINCE.code.into()),
-                agency_id: commune.agency_id.into(),
-                cutoff: "15:00".into(),
-            })
-            .await?;
+    // Public demo tokens must never be added to a real deployment: a database that
+    // holds units seeds only if the demo made it (its province admin exists).
+    let demo_admin = format!("{}-{}", PROVINCE.code, Role::Admin.as_str());
+    if !store.units().await?.is_empty() && !store.actor_exists(&demo_admin).await? {
+        anyhow::bail!(
+            "this database already holds units and was not made by `motcua demo` (it has no `{demo_admin}` account); the demo would add accounts with public tokens to it. Serve it with `motcua serve`, or give the demo a new database"
+        );
+    }
+    // Only what is missing is created: a unit an admin has changed since (its name,
+    // its cut-off) keeps the admin's values, and nothing is written without need.
+    let province = Unit {
+        code: PROVINCE.code.into(),
+        name: PROVINCE.name.into(),
+        kind: PROVINCE.kind,
+        parent: None,
+        agency_id: PROVINCE.agency_id.into(),
+        cutoff: "15:00".into(),
+    };
+    let communes = COMMUNES.iter().map(|commune| Unit {
+        code: commune.code.into(),
+        name: commune.name.into(),
+        kind: commune.kind,
+        parent: Some(PROVINCE.code.into()),
+        agency_id: commune.agency_id.into(),
+        cutoff: "15:00".into(),
+    });
+    for unit in std::iter::once(province).chain(communes) {
+        if store.unit(&unit.code).await?.is_none() {
+            store.upsert_unit(&unit).await?;
+        }
     }
 
     let mut accounts = Vec::new();

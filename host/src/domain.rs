@@ -284,6 +284,7 @@ impl ProcedureInfo {
         if self.steps.is_empty() {
             return Err("no steps declared".into());
         }
+        self.check_names()?;
         let mut seen = std::collections::HashSet::new();
         for step in &self.steps {
             if !seen.insert(step.id.as_str()) {
@@ -349,6 +350,149 @@ impl ProcedureInfo {
         }
         Ok(())
     }
+}
+
+impl ProcedureInfo {
+    /// Every identifier the host stores, compares or puts in URLs (step ids, action
+    /// names, document ids and kinds, fee codes) is a [`check_id`]; every text people
+    /// read (names, labels, notes, legal basis) is a [`check_label`]. The first
+    /// offender is named by its field, e.g. `steps[1].actions[0].name`.
+    fn check_names(&self) -> Result<(), String> {
+        check_label("name", &self.name)?;
+        check_label("field", &self.field)?;
+        check_id("initial_step", &self.initial_step)?;
+        for (i, fee) in self.fees.iter().enumerate() {
+            check_id(&format!("fees[{i}].code"), &fee.code)?;
+            check_label(&format!("fees[{i}].name"), &fee.name)?;
+            check_label(&format!("fees[{i}].note"), &fee.note)?;
+        }
+        for (i, document) in self.documents.iter().enumerate() {
+            check_id(&format!("documents[{i}].id"), &document.id)?;
+            check_label(&format!("documents[{i}].name"), &document.name)?;
+            for (j, option) in document.options.iter().enumerate() {
+                check_id(&format!("documents[{i}].options[{j}].kind"), &option.kind)?;
+                check_label(&format!("documents[{i}].options[{j}].name"), &option.name)?;
+            }
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            check_id(&format!("steps[{i}].id"), &step.id)?;
+            check_label(&format!("steps[{i}].name"), &step.name)?;
+            for (j, action) in step.actions.iter().enumerate() {
+                check_id(&format!("steps[{i}].actions[{j}].name"), &action.name)?;
+                check_label(&format!("steps[{i}].actions[{j}].label"), &action.label)?;
+            }
+        }
+        for (i, basis) in self.legal_basis.iter().enumerate() {
+            check_label(&format!("legal_basis[{i}]"), basis)?;
+        }
+        Ok(())
+    }
+}
+
+/// The longest identifier a plugin may declare.
+pub const MAX_ID_BYTES: usize = 64;
+/// The longest name or label a plugin may declare, in characters.
+pub const MAX_LABEL_CHARS: usize = 1024;
+
+/// An identifier: 1 to 64 ASCII letters, digits, `-`, `_` and `.`, starting with a
+/// letter or digit. Identifiers are matched byte for byte, stored, and appear in URLs
+/// and CSV exports, so no character may look like another or like nothing.
+pub fn check_id(field: &str, value: &str) -> Result<(), String> {
+    let starts_well = value
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphanumeric());
+    let fine = starts_well
+        && value.len() <= MAX_ID_BYTES
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if fine {
+        return Ok(());
+    }
+    let offender = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')));
+    let why = match offender {
+        Some(c) => format!("has {}", describe_char(c)),
+        None if value.is_empty() => "is empty".to_string(),
+        None if value.len() > MAX_ID_BYTES => format!("is longer than {MAX_ID_BYTES} bytes"),
+        None => "must start with a letter or a digit".to_string(),
+    };
+    Err(format!(
+        "{field} `{}` {why}; identifiers are 1 to {MAX_ID_BYTES} ASCII letters, digits, `-`, `_` and `.`",
+        value.escape_debug()
+    ))
+}
+
+/// Text people read: any letters (Vietnamese with its diacritics, precomposed or
+/// combining), digits, punctuation, symbols and the plain space, up to 1024
+/// characters; never a control character, a format character (zero-width spaces and
+/// joiners, bidirectional controls, the byte-order mark, soft hyphens), a line or
+/// paragraph separator, a private-use or unassigned code point, a space other than
+/// U+0020, or a character that renders as nothing (Hangul fillers, the braille blank,
+/// the combining grapheme joiner, variation selectors).
+pub fn check_label(field: &str, value: &str) -> Result<(), String> {
+    if value.chars().count() > MAX_LABEL_CHARS {
+        return Err(format!(
+            "{field} is longer than {MAX_LABEL_CHARS} characters"
+        ));
+    }
+    match value.chars().find(|c| invisible(*c)) {
+        None => Ok(()),
+        Some(c) => Err(format!(
+            "{field} `{}` has {}; names and labels may not hold control or invisible characters",
+            value.escape_debug(),
+            describe_char(c)
+        )),
+    }
+}
+
+/// Whether a character is a control, format, separator (other than the plain
+/// space), private-use or unassigned code point, or one known to render as nothing.
+fn invisible(c: char) -> bool {
+    use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
+    match c.general_category() {
+        G::Control
+        | G::Format
+        | G::LineSeparator
+        | G::ParagraphSeparator
+        | G::PrivateUse
+        | G::Surrogate
+        | G::Unassigned => true,
+        G::SpaceSeparator => c != ' ',
+        _ => matches!(
+            c,
+            '\u{034F}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{2800}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FFA0}'
+                | '\u{E0100}'..='\u{E01EF}'
+        ),
+    }
+}
+
+/// `the character U+200B (format character)`, for messages.
+fn describe_char(c: char) -> String {
+    use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
+    let kind = match c.general_category() {
+        G::Control => "control character",
+        _ if c.is_ascii() => "character outside the identifier set",
+        G::Format => "invisible format character",
+        G::LineSeparator | G::ParagraphSeparator => "line or paragraph separator",
+        G::SpaceSeparator => "space other than U+0020",
+        G::PrivateUse => "private-use character",
+        G::Unassigned => "unassigned code point",
+        _ if invisible(c) => "character that renders as nothing",
+        _ => "non-ASCII character",
+    };
+    format!("the character U+{:04X} ({kind})", c as u32)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -516,4 +660,62 @@ pub struct Decision {
 pub struct Refusal {
     pub code: String,
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{check_id, check_label};
+
+    #[test]
+    fn identifiers_are_a_safe_ascii_set() {
+        for fine in ["submitted", "site-inspection", "fee_2", "v1.2", "1.001193"] {
+            assert!(check_id("id", fine).is_ok(), "{fine}");
+        }
+        for (bad, why) in [
+            ("", "is empty"),
+            ("re\u{0}view", "U+0000 (control character)"),
+            ("re\u{200B}view", "U+200B (invisible format character)"),
+            ("review\u{202E}", "U+202E (invisible format character)"),
+            ("xét-duyệt", "U+00E9 (non-ASCII character)"),
+            ("two words", "U+0020 (character outside the identifier set)"),
+            ("-leading", "must start with a letter or a digit"),
+        ] {
+            let error = check_id("steps[1].id", bad).unwrap_err();
+            assert!(
+                error.starts_with("steps[1].id") && error.contains(why),
+                "{bad:?}: {error}"
+            );
+        }
+        assert!(check_id("id", &"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn labels_take_vietnamese_but_nothing_invisible() {
+        for fine in [
+            "Tiếp nhận hồ sơ",
+            "Nghị định 123/2015/NĐ-CP, Điều 4 (“bản sao”)",
+            // Decomposed: a base letter and combining diacritics.
+            "Tie\u{0302}\u{0301}p nha\u{0323}\u{0302}n",
+            "",
+        ] {
+            assert!(check_label("label", fine).is_ok(), "{fine:?}");
+        }
+        for bad in [
+            "Tiếp\u{200B}nhận",
+            "Ký\u{202E}duyệt",
+            "line\nbreak",
+            "tab\there",
+            "soft\u{00AD}hyphen",
+            "bom\u{FEFF}",
+            "nbsp\u{00A0}space",
+            "hangul\u{3164}filler",
+            "private\u{E000}use",
+            "line\u{2028}separator",
+            "variation\u{FE0F}",
+        ] {
+            let error = check_label("steps[0].actions[0].label", bad).unwrap_err();
+            assert!(error.starts_with("steps[0].actions[0].label"), "{error}");
+        }
+        assert!(check_label("name", &"ă".repeat(1025)).is_err());
+    }
 }

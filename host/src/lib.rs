@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod api;
 pub mod app;
 pub mod audit;
+pub mod authz;
 pub mod bundled;
 pub mod calendar;
 pub mod clock;

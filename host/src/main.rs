@@ -135,6 +135,28 @@ enum CommandLine {
     Demo(ServerArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseArgs),
+    /// Bring up a new deployment: create the province and its first administrator,
+    /// printing the administrator's random token once. Refuses when the database
+    /// already holds a province.
+    Init {
+        /// The province's code, e.g. `phu-tho`.
+        #[arg(long)]
+        province: String,
+        /// Its name, e.g. "Tỉnh Phú Thọ".
+        #[arg(long)]
+        name: String,
+        /// Its agency e-ID, e.g. 000.00.00.H43.
+        #[arg(long)]
+        agency_id: String,
+        /// The administrator's account name (default: <province>-admin-<8 hex>).
+        #[arg(long)]
+        admin_name: Option<String>,
+        /// Also create a publisher account (publishes and rolls out plugins).
+        #[arg(long)]
+        publisher: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Manage accounts and their API tokens.
     Token {
         #[command(subcommand)]
@@ -387,6 +409,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         CommandLine::Serve(args) => {
             let config = config(&args);
             let state = app::build_state(&config, Clock::system()).await?;
+            warn_about_demo_tokens(&state.store).await?;
             let listener = bind(&args.listen).await?;
             app::serve(state, &config, listener).await
         }
@@ -406,8 +429,60 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         CommandLine::Token { command } => token_command(command).await,
+        CommandLine::Init {
+            province,
+            name,
+            agency_id,
+            admin_name,
+            publisher,
+            database,
+        } => {
+            let store = Store::connect(&database.database_url)
+                .await
+                .with_context(|| format!("opening the database at {}", database.database_url))?;
+            let request = accounts::Bootstrap {
+                code: province,
+                name,
+                agency_id,
+                admin_name,
+                publisher,
+            };
+            let done =
+                accounts::bootstrap(&store, request, &operator(), Clock::system().now()).await;
+            store.close().await;
+            let done = done?;
+            println!(
+                "created the province `{}` ({}, agency e-ID {})",
+                done.province.code, done.province.name, done.province.agency_id
+            );
+            for (account, token) in &done.accounts {
+                println!("{:<10} {:<40} {token}", account.role, account.id);
+            }
+            println!(
+                "each token is shown this once and stored only as its sha256; keep it safe, or revoke the account (`motcua token revoke ID`) and create another"
+            );
+            Ok(())
+        }
         CommandLine::Units { command } => units_command(command).await,
     }
+}
+
+/// `motcua serve` is not the demo: accounts still holding a public demo token
+/// (`demo-<unit>-<role>`, printed in the README) let anyone in. Say so loudly at start;
+/// `/healthz` says it too for as long as they exist.
+async fn warn_about_demo_tokens(store: &Store) -> anyhow::Result<()> {
+    let demo = accounts::demo_accounts(store)
+        .await
+        .context("looking for accounts with demo tokens")?;
+    if !demo.is_empty() {
+        let ids: Vec<&str> = demo.iter().map(|account| account.id.as_str()).collect();
+        tracing::error!(
+            accounts = %ids.join(", "),
+            "{} account(s) use the PUBLIC DEMO TOKENS printed in the README; anyone can act as them. Revoke them with `motcua token revoke ID` (or serve with `motcua demo` if this is a demo)",
+            ids.len()
+        );
+    }
+    Ok(())
 }
 
 /// Who the audit names for changes made at the command line: the operator's login.

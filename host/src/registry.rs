@@ -34,6 +34,38 @@ pub enum RegistryError {
     Invalid(String),
     #[error("the settings do not fit the plugin's settings schema: {}", .0.join("; "))]
     InvalidSettings(Vec<String>),
+    #[error(
+        "the settings are {size} bytes; a unit's settings may hold at most {cap} bytes, so that with a form and documents they fit the {input_cap}-byte plugin input cap"
+    )]
+    SettingsTooLarge {
+        size: usize,
+        cap: usize,
+        input_cap: usize,
+    },
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Unavailable(Unavailable),
+}
+
+/// A stored build this host could not load, and why.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Unavailable {
+    pub sha256: String,
+    /// The plugin's code and version as stored at publish.
+    pub code: String,
+    pub version: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "build {} {} (sha256 {}) is not loaded on this host: {}",
+            self.code, self.version, self.sha256, self.reason
+        )
+    }
 }
 
 impl From<StoreError> for RegistryError {
@@ -78,6 +110,8 @@ pub struct LoadStats {
 #[derive(Default)]
 struct Image {
     builds: HashMap<String, Arc<PluginBuild>>,
+    /// Stored builds that did not load on this host, by sha256, with the reason.
+    unavailable: HashMap<String, Unavailable>,
     bindings: HashMap<(String, String), Binding>,
     defaults: HashMap<String, String>,
 }
@@ -147,16 +181,42 @@ impl Registry {
             };
             // One build that no longer loads (say, after an engine upgrade changed a
             // limit) must not stop this host from seeing every other change.
+            // It is remembered with its reason: `/readyz` names it, and its dossiers
+            // answer a problem naming it. The next refresh tries it again.
             match self.compile(bytes).await {
                 Ok(build) => {
+                    let mut image = self.image.write().expect("registry lock");
+                    image.unavailable.remove(&build.sha256);
+                    image.builds.insert(build.sha256.clone(), build);
+                }
+                Err(error) => {
+                    let (code, version) = self
+                        .store
+                        .build_label(&sha)
+                        .await?
+                        .unwrap_or_else(|| ("?".into(), "?".into()));
+                    let known = self
+                        .image
+                        .read()
+                        .expect("registry lock")
+                        .unavailable
+                        .contains_key(&sha);
+                    if !known {
+                        tracing::error!(build = %sha, %code, %version, %error, "a stored plugin build does not load; its dossiers answer 503 and /readyz reports it");
+                    }
                     self.image
                         .write()
                         .expect("registry lock")
-                        .builds
-                        .insert(build.sha256.clone(), build);
-                }
-                Err(error) => {
-                    tracing::error!(build = %sha, %error, "a stored plugin build does not load; skipping it")
+                        .unavailable
+                        .insert(
+                            sha.clone(),
+                            Unavailable {
+                                sha256: sha,
+                                code,
+                                version,
+                                reason: error.to_string(),
+                            },
+                        );
                 }
             }
         }
@@ -421,6 +481,53 @@ impl Registry {
         at: &str,
     ) -> Result<RolloutRecord> {
         let guard = self.changes.lock().await;
+        // A publisher undoes only what was done in their own province: every unit the
+        // rollout touched must be theirs, and so must the publisher who made it.
+        let latest = self
+            .store
+            .latest_rollout(procedure_code)
+            .await?
+            .ok_or_else(|| {
+                RegistryError::NotFound(format!(
+                    "procedure {procedure_code} has no rollout to roll back"
+                ))
+            })?;
+        let units = self.store.units().await?;
+        let province_of = |code: &str| {
+            units
+                .iter()
+                .find(|unit| unit.code == code)
+                .map(|unit| crate::authz::province_of(unit).to_string())
+        };
+        let mine = province_of(&actor.unit);
+        let by = self
+            .store
+            .actor(&latest.actor_id)
+            .await?
+            .and_then(|author| province_of(&author.unit));
+        let foreign: Vec<&String> = latest
+            .units
+            .iter()
+            .filter(|unit| mine.is_none() || province_of(unit) != mine)
+            .collect();
+        if mine.is_none() || !foreign.is_empty() || (by.is_some() && by != mine) {
+            return Err(RegistryError::Forbidden(format!(
+                "the latest rollout of {procedure_code} (#{}) was made for another province{}; a publisher rolls back only their own province's rollouts",
+                latest.id,
+                if foreign.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (units {})",
+                        foreign
+                            .iter()
+                            .map(|unit| format!("`{unit}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            )));
+        }
         let event = RegistryEvent {
             at: at.to_string(),
             actor_id: actor.id.clone(),
@@ -433,7 +540,7 @@ impl Registry {
         };
         let undone = self
             .store
-            .rollback(procedure_code, &event)
+            .rollback(procedure_code, latest.id, &event)
             .await?
             .ok_or_else(|| {
                 RegistryError::NotFound(format!(
@@ -534,6 +641,14 @@ impl Registry {
         })?;
         if let Some(settings) = &change.settings {
             next.settings_json = settings.to_string();
+            let (cap, input_cap) = self.settings_cap();
+            if next.settings_json.len() > cap {
+                return Err(RegistryError::SettingsTooLarge {
+                    size: next.settings_json.len(),
+                    cap,
+                    input_cap,
+                });
+            }
         }
         // When the settings or the build change, the settings must fit the schema of
         // the build the unit will run. Switching a procedure off never needs them to.
@@ -559,6 +674,60 @@ impl Registry {
         self.refresh_locked().await?;
         drop(guard);
         Ok(next)
+    }
+
+    /// The most bytes a unit's settings of one procedure may hold, and the plugin input
+    /// cap it derives from: a quarter of it, so that settings never crowd out the form
+    /// and documents they travel with (docs/decisions/0014-accounts-and-authorisation.md).
+    pub fn settings_cap(&self) -> (usize, usize) {
+        let input_cap = self.runtime.limits().max_input_bytes;
+        (input_cap / 4, input_cap)
+    }
+
+    /// Every stored build this host could not load, by plugin code and version.
+    pub fn unavailable(&self) -> Vec<Unavailable> {
+        let mut list: Vec<Unavailable> = self
+            .image
+            .read()
+            .expect("registry lock")
+            .unavailable
+            .values()
+            .cloned()
+            .collect();
+        list.sort_by(|a, b| (&a.code, &a.version).cmp(&(&b.code, &b.version)));
+        list
+    }
+
+    /// The build a dossier is pinned to, or a problem naming it when this host has not
+    /// loaded it (it failed to load, or another host published it moments ago).
+    pub async fn pinned(&self, sha256: &str) -> Result<Arc<PluginBuild>> {
+        if let Some(build) = self.build(sha256) {
+            return Ok(build);
+        }
+        let known = self
+            .image
+            .read()
+            .expect("registry lock")
+            .unavailable
+            .get(sha256)
+            .cloned();
+        let unavailable = match known {
+            Some(unavailable) => unavailable,
+            None => {
+                let (code, version) = self
+                    .store
+                    .build_label(sha256)
+                    .await?
+                    .unwrap_or_else(|| ("?".into(), "?".into()));
+                Unavailable {
+                    sha256: sha256.to_string(),
+                    code,
+                    version,
+                    reason: "it is not loaded yet; hosts load builds published elsewhere within their refresh interval".into(),
+                }
+            }
+        };
+        Err(RegistryError::Unavailable(unavailable))
     }
 
     pub fn build(&self, sha256: &str) -> Option<Arc<PluginBuild>> {

@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{ApiError, AppState, body_bytes, province_admin, query};
+use super::{ApiError, AppState, authorize, body_bytes, query};
+use crate::authz::Permission;
 use crate::calendar::table::YEARS;
 use crate::workflow::WorkflowError;
 use crate::workflow::calendar::Loader;
@@ -48,7 +49,9 @@ pub(super) async fn put_year(
     Path(year): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let actor = province_admin(&state, &headers).await?;
+    let actor = authorize(&state, &headers, Permission::ManageCalendar, None)
+        .await?
+        .actor;
     let Some(year) = path_year(&year) else {
         return Err(WorkflowError::BadRequest(format!(
             "`{}` is not a year between {} and {}; PUT the table at /api/v1/calendar/YYYY",

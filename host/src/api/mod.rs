@@ -18,7 +18,8 @@ use serde_json::{Value, json};
 
 use crate::accounts::{TokenRefusal, authenticate};
 use crate::audit::EventRecord;
-use crate::domain::{Actor, Role, Status, UnitKind};
+use crate::authz::{Grant, Permission};
+use crate::domain::Status;
 use crate::workflow::{Caller, Workflow, WorkflowError};
 
 pub type AppState = Arc<Workflow>;
@@ -56,6 +57,12 @@ pub async fn serve_with(
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(health::readyz))
+        .route(
+            "/api/v1/units/{unit}/accounts",
+            get(accounts::list).post(accounts::create),
+        )
+        .route("/api/v1/accounts/{id}/revoke", post(accounts::revoke))
         .route("/api/v1/dossiers", post(dossiers::file_dossier))
         .route("/api/v1/dossiers/{code}", get(dossiers::get_dossier))
         .route("/api/v1/dossiers/{code}/actions", post(dossiers::act))
@@ -113,9 +120,11 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+mod accounts;
 mod calendar;
 mod dossiers;
 pub mod front_door;
+mod health;
 mod problems;
 mod registry;
 mod replay;
@@ -240,7 +249,12 @@ async fn healthz(State(state): State<AppState>) -> Response {
         Err(error) => Err(error),
     };
     match health {
-        Ok(calendar) => Json(json!({ "status": "ok", "calendar": calendar })).into_response(),
+        Ok(calendar) => Json(json!({
+            "status": "ok",
+            "calendar": calendar,
+            "demo_tokens": health::demo_tokens(&state).await,
+        }))
+        .into_response(),
         Err(error) => {
             tracing::error!(%error, "health check failed");
             problem(
@@ -254,69 +268,39 @@ async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-// ---- registry ----------------------------------------------------------------------------
+// ---- authorisation -----------------------------------------------------------------------
 
-/// The caller, if they are a publisher of the province (a unit without a parent).
-async fn publisher(state: &AppState, headers: &HeaderMap) -> Result<Actor, ApiError> {
-    province_staff(
-        state,
-        headers,
-        Role::Publisher,
-        "only the province's publishers manage plugins and rollouts",
-    )
-    .await
-}
-
-/// The caller, if they are an admin of the province (a unit without a parent): they
-/// manage the province's units and its calendar.
-async fn province_admin(state: &AppState, headers: &HeaderMap) -> Result<Actor, ApiError> {
-    province_staff(
-        state,
-        headers,
-        Role::Admin,
-        "only the province's admins manage its units and its calendar",
-    )
-    .await
-}
-
-async fn province_staff(
+/// The one authorisation check of every administrative request ([`crate::authz`]):
+/// the caller must be staff holding `permission`, and `target` (a unit's code, for
+/// requests about one unit) must lie within their reach. An unknown target is 404.
+async fn authorize(
     state: &AppState,
     headers: &HeaderMap,
-    role: Role,
-    refusal: &str,
-) -> Result<Actor, ApiError> {
+    permission: Permission,
+    target: Option<&str>,
+) -> Result<Grant, ApiError> {
+    let target = match target {
+        Some(code) => {
+            path_code(code, "unit")?;
+            Some(
+                state
+                    .store
+                    .unit(code)
+                    .await
+                    .map_err(WorkflowError::from)?
+                    .ok_or_else(|| ApiError::NotFound(format!("unit `{code}` does not exist")))?,
+            )
+        }
+        None => None,
+    };
     let Caller::Staff(actor) = caller(state, headers).await? else {
         return Err(WorkflowError::Unauthenticated.into());
     };
-    let unit = state
+    let home = state
         .store
         .unit(&actor.unit)
         .await
         .map_err(WorkflowError::from)?;
-    if actor.role != role || unit.is_none_or(|unit| unit.kind != UnitKind::Province) {
-        return Err(WorkflowError::Forbidden(refusal.to_string()).into());
-    }
-    Ok(actor)
-}
-
-/// The caller, if they are an admin of `unit`.
-async fn unit_admin(state: &AppState, headers: &HeaderMap, unit: &str) -> Result<Actor, ApiError> {
-    path_code(unit, "unit")?;
-    if state
-        .store
-        .unit(unit)
-        .await
-        .map_err(WorkflowError::from)?
-        .is_none()
-    {
-        return Err(ApiError::NotFound(format!("unit `{unit}` does not exist")));
-    }
-    match caller(state, headers).await? {
-        Caller::Staff(actor) if actor.role == Role::Admin && actor.unit == unit => Ok(actor),
-        Caller::Staff(_) => Err(WorkflowError::Forbidden(format!(
-            "only an admin of `{unit}` changes its procedures"
-        ))
-        .into()),
-        _ => Err(WorkflowError::Unauthenticated.into()),
-    }
+    crate::authz::authorize(&actor, home.as_ref(), permission, target.as_ref())
+        .map_err(|refusal| WorkflowError::Forbidden(refusal).into())
 }

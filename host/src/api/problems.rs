@@ -257,6 +257,7 @@ pub(super) fn workflow_problem(error: WorkflowError) -> Response {
             none,
         ),
         WorkflowError::Plugin(error) => plugin_problem(error),
+        WorkflowError::BuildUnavailable(unavailable) => build_unavailable(unavailable),
         WorkflowError::Store(error) => {
             tracing::error!(%error, "store failure");
             problem(
@@ -313,8 +314,35 @@ fn registry_problem(error: RegistryError) -> Response {
             error.to_string(),
             Value::Null,
         ),
+        RegistryError::SettingsTooLarge { cap, input_cap, .. } => problem(
+            S::PAYLOAD_TOO_LARGE,
+            "settings-too-large",
+            "Settings too large",
+            detail,
+            json!({ "cap": cap, "input_cap": input_cap }),
+        ),
+        RegistryError::Forbidden(_) => {
+            problem(S::FORBIDDEN, "forbidden", "Forbidden", detail, Value::Null)
+        }
+        RegistryError::Unavailable(unavailable) => build_unavailable(unavailable),
         RegistryError::Store(error) => workflow_problem(WorkflowError::Store(error)),
     }
+}
+
+/// 503 naming the build that is not loaded: the operator's to fix (see `/readyz`).
+fn build_unavailable(unavailable: crate::registry::Unavailable) -> Response {
+    problem(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "build-unavailable",
+        "Plugin build unavailable",
+        unavailable.to_string(),
+        json!({ "build": {
+            "plugin": unavailable.code,
+            "version": unavailable.version,
+            "sha256": unavailable.sha256,
+            "reason": unavailable.reason,
+        } }),
+    )
 }
 
 fn units_problem(error: UnitsError) -> Response {

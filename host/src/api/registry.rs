@@ -10,13 +10,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{
-    ApiError, AppState, body_bytes, caller, parse_body, path_code, publisher, query, unit_admin,
-};
-use crate::domain::{Role, UnitKind};
+use super::{ApiError, AppState, authorize, body_bytes, parse_body, path_code, query};
+use crate::authz::{Permission, Reach};
 use crate::registry::{RegistryError, Scope, UnitChange};
 use crate::runtime::PluginBuild;
-use crate::workflow::{Caller, WorkflowError};
+use crate::store::EventScope;
+use crate::workflow::WorkflowError;
 
 pub(super) fn build_view(build: &PluginBuild) -> Value {
     json!({
@@ -35,7 +34,9 @@ pub(super) async fn publish(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let actor = publisher(&state, &headers).await?;
+    let actor = authorize(&state, &headers, Permission::Publish, None)
+        .await?
+        .actor;
     let bytes = body_bytes(body)?;
     let at = crate::clock::format_civil(state.now());
     let (build, created) = state.registry.publish(bytes.to_vec(), &actor, &at).await?;
@@ -91,7 +92,9 @@ pub(super) async fn rollout(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let actor = publisher(&state, &headers).await?;
+    let actor = authorize(&state, &headers, Permission::Publish, None)
+        .await?
+        .actor;
     let body: RolloutBody = parse_body(&body_bytes(body)?)?;
     crate::workflow::check_text("procedure", &body.procedure, false)?;
     crate::workflow::check_text("version", &body.version, false)?;
@@ -142,7 +145,9 @@ pub(super) async fn rollback(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let actor = publisher(&state, &headers).await?;
+    let actor = authorize(&state, &headers, Permission::Publish, None)
+        .await?
+        .actor;
     let body: RollbackBody = parse_body(&body_bytes(body)?)?;
     crate::workflow::check_text("procedure", &body.procedure, false)?;
     let at = crate::clock::format_civil(state.now());
@@ -207,7 +212,9 @@ pub(super) async fn configure_unit_procedure(
     Path((unit, code)): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let actor = unit_admin(&state, &headers, &unit).await?;
+    let actor = authorize(&state, &headers, Permission::ConfigureUnit, Some(&unit))
+        .await?
+        .actor;
     path_code(&code, "procedure")?;
     let body: UnitProcedureBody = parse_body(&body_bytes(body)?)?;
     if body
@@ -254,7 +261,9 @@ pub(super) async fn configure_unit_settings(
     Path(unit): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let actor = unit_admin(&state, &headers, &unit).await?;
+    let actor = authorize(&state, &headers, Permission::ConfigureUnit, Some(&unit))
+        .await?
+        .actor;
     let body: UnitSettingsBody = parse_body(&body_bytes(body)?)?;
     let cutoff = chrono::NaiveTime::parse_from_str(&body.cutoff, "%H:%M").map_err(|_| {
         RegistryError::Invalid(format!("cutoff `{}` is not a time like 15:00", body.cutoff))
@@ -295,42 +304,19 @@ pub(super) async fn registry_events(
     params: Result<Query<EventsParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let params = query(params)?;
-    // Publishers and the province's admins read the whole audit; a unit's admin reads
-    // province-wide events and their own unit's, not other units' settings.
-    let own_unit = match caller(&state, &headers).await? {
-        Caller::Staff(actor) if actor.role == Role::Publisher => None,
-        // The province's admins manage units and accounts everywhere: they read it all.
-        Caller::Staff(actor) if actor.role == Role::Admin => {
-            let province = state
-                .store
-                .unit(&actor.unit)
-                .await
-                .map_err(WorkflowError::from)?
-                .is_some_and(|unit| unit.kind == UnitKind::Province);
-            (!province).then_some(actor.unit)
-        }
-        Caller::Staff(_) => {
-            return Err(WorkflowError::Forbidden(
-                "publishers and admins read the registry's audit".into(),
-            )
-            .into());
-        }
-        _ => return Err(WorkflowError::Unauthenticated.into()),
+    // The province's publishers and admins read the province's audit; a unit's
+    // publishers and admins read their own unit's events only.
+    let grant = authorize(&state, &headers, Permission::ReadRegistryAudit, None).await?;
+    let scope = match grant.reach {
+        Reach::Province(code) => EventScope::Province(code),
+        Reach::Unit(code) => EventScope::Unit(code),
     };
     let limit = params.limit.unwrap_or(100).clamp(1, 1000);
-    let mut events = state
+    let events = state
         .store
-        .registry_events(limit)
+        .registry_events(&scope, limit)
         .await
         .map_err(WorkflowError::from)?;
-    if let Some(unit) = own_unit {
-        events.retain(|event| {
-            event
-                .unit
-                .as_deref()
-                .is_none_or(|event_unit| event_unit == unit)
-        });
-    }
     let items: Vec<Value> = events
         .iter()
         .map(|e| json!({ "at": e.at, "actor": { "id": e.actor_id, "role": e.actor_role }, "action": e.action,

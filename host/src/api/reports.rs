@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ApiError, AppState, body_bytes, caller, parse_body, province_admin, query};
+use super::{ApiError, AppState, authorize, body_bytes, caller, parse_body, query};
+use crate::authz::Permission;
 use crate::domain::Actor;
 use crate::reports::{self, Format, Period, ScoringInput, Viewer};
 use crate::workflow::{Caller, WorkflowError};
@@ -130,7 +131,9 @@ pub(super) async fn set_scoring(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let actor = province_admin(&state, &headers).await?;
+    let actor = authorize(&state, &headers, Permission::ManageScoring, None)
+        .await?
+        .actor;
     let body: ScoringBody = parse_body(&body_bytes(body)?)?;
     let table =
         reports::indicators::set_scoring(&state.store, &actor, &body.indicators, state.now())

@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ApiError, AppState, body_bytes, parse_body, path_code, province_admin};
+use super::{ApiError, AppState, authorize, body_bytes, parse_body, path_code};
+use crate::authz::Permission;
 use crate::domain::Author;
 use crate::units::{Outcome, UnitInput, put_unit, unit_view};
 use crate::workflow::WorkflowError;
@@ -59,7 +60,9 @@ pub(super) async fn put(
     Path(code): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let actor = province_admin(&state, &headers).await?;
+    let actor = authorize(&state, &headers, Permission::ManageUnits, None)
+        .await?
+        .actor;
     let body: UnitBody = parse_body(&body_bytes(body)?)?;
     let input = UnitInput {
         line: None,

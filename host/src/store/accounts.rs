@@ -109,6 +109,21 @@ impl Store {
         Ok(rows.iter().map(actor_from_row).collect())
     }
 
+    /// Every account that is not revoked, with its token's hash, for telling accounts
+    /// with well-known tokens apart.
+    pub async fn active_token_hashes(&self) -> Result<Vec<(ActorRecord, String)>> {
+        let rows = sqlx::query(
+            "SELECT id, unit, role, name, created_at, expires_at, revoked_at, token_hash FROM actors
+             WHERE revoked_at IS NULL ORDER BY unit, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| (actor_from_row(row), row.get(7)))
+            .collect())
+    }
+
     pub async fn actor_exists(&self, id: &str) -> Result<bool> {
         Ok(sqlx::query("SELECT 1 FROM actors WHERE id = $1")
             .bind(id)

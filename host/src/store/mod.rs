@@ -57,7 +57,7 @@ pub use dossiers::{
     Deadline, DossierRecord, DossierUpdate, DueFilter, Facts, InboxQuery, InboxRow, NewDossier,
     NewEvent, RecordedFacts,
 };
-pub use registry::{Binding, RegistryEvent, RolloutRecord, StoredBuild};
+pub use registry::{Binding, EventScope, RegistryEvent, RolloutRecord, StoredBuild};
 pub use reports::{GroupCounts, ReportQuery, ScoringRow};
 pub use sync::{FeedPosition, StatusChange};
 pub use units::{Unit, UnitChanges};

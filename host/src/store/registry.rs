@@ -44,6 +44,15 @@ pub struct RegistryEvent {
     pub after: serde_json::Value,
 }
 
+/// Whose registry events to read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventScope {
+    /// The province's own events (publishing, rollouts) and every unit's under it.
+    Province(String),
+    /// One unit's events only.
+    Unit(String),
+}
+
 #[derive(Clone, Debug)]
 pub struct RolloutRecord {
     pub id: i64,
@@ -310,10 +319,13 @@ impl Store {
 
     /// Undoes the latest rollout of a procedure that is not undone yet: every unit it
     /// touched gets its previous binding back, and so does the province default.
-    /// Returns the rollout undone, or `None` when there is nothing to roll back.
+    /// Returns the rollout undone, or `None` when there is nothing to roll back; a
+    /// conflict when the latest rollout is no longer `expected` (the one the caller
+    /// checked), because another host rolled out or back meanwhile.
     pub async fn rollback(
         &self,
         procedure_code: &str,
+        expected: i64,
         event: &RegistryEvent,
     ) -> Result<Option<RolloutRecord>> {
         let mut tx = self.begin_write().await?;
@@ -329,6 +341,12 @@ impl Store {
             return Ok(None);
         };
         let id: i64 = row.get(0);
+        if id != expected {
+            tx.rollback().await?;
+            return Err(StoreError::Conflict(format!(
+                "the latest rollout of {procedure_code} changed (#{expected} is now #{id}); try again"
+            )));
+        }
         let units_json: String = row.get(3);
         let previous_json: String = row.get(4);
         let previous: serde_json::Value = serde_json::from_str(&previous_json)
@@ -442,6 +460,25 @@ impl Store {
         Ok(Some(record))
     }
 
+    /// The latest rollout of a procedure that is not rolled back yet.
+    pub async fn latest_rollout(&self, procedure_code: &str) -> Result<Option<RolloutRecord>> {
+        Ok(self
+            .rollouts(procedure_code)
+            .await?
+            .into_iter()
+            .find(|rollout| rollout.rolled_back_at.is_none()))
+    }
+
+    /// A stored build's plugin code and version, without its bytes.
+    pub async fn build_label(&self, sha256: &str) -> Result<Option<(String, String)>> {
+        let row =
+            sqlx::query("SELECT procedure_code, version FROM plugin_builds WHERE sha256 = $1")
+                .bind(sha256)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|row| (row.get(0), row.get(1))))
+    }
+
     pub async fn rollouts(&self, procedure_code: &str) -> Result<Vec<RolloutRecord>> {
         let rows = sqlx::query(
             "SELECT id, build_sha256, scope, units_json, actor_id, at, rolled_back_at FROM rollouts
@@ -465,13 +502,26 @@ impl Store {
             .collect())
     }
 
-    /// The registry's audit trail, newest first.
-    pub async fn registry_events(&self, limit: i64) -> Result<Vec<RegistryEvent>> {
-        let rows = sqlx::query(
+    /// The registry's audit trail, newest first: a province's (its province-wide events
+    /// and those of every unit under it) or one unit's own events.
+    pub async fn registry_events(
+        &self,
+        scope: &EventScope,
+        limit: i64,
+    ) -> Result<Vec<RegistryEvent>> {
+        let (filter, code) = match scope {
+            EventScope::Province(code) => (
+                "unit IS NULL OR unit IN (SELECT code FROM units WHERE code = $2 OR parent = $2)",
+                code,
+            ),
+            EventScope::Unit(code) => ("unit = $2", code),
+        };
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT at, actor_id, actor_role, action, procedure_code, unit, before_json, after_json
-             FROM registry_events ORDER BY id DESC LIMIT $1",
-        )
+             FROM registry_events WHERE {filter} ORDER BY id DESC LIMIT $1"
+        )))
         .bind(limit)
+        .bind(code)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows

@@ -57,6 +57,9 @@ pub enum WorkflowError {
     DecisionRejected(String),
     #[error(transparent)]
     Plugin(#[from] RuntimeError),
+    /// The build a dossier is pinned to (or a unit is bound to) is not loaded here.
+    #[error("{0}")]
+    BuildUnavailable(crate::registry::Unavailable),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -78,6 +81,8 @@ impl From<RegistryError> for WorkflowError {
         match error {
             RegistryError::Plugin(error) => WorkflowError::Plugin(error),
             RegistryError::Store(error) => WorkflowError::Store(error),
+            RegistryError::Unavailable(unavailable) => WorkflowError::BuildUnavailable(unavailable),
+            RegistryError::Forbidden(message) => WorkflowError::Forbidden(message),
             other => WorkflowError::BadRequest(other.to_string()),
         }
     }
@@ -152,12 +157,10 @@ impl Workflow {
             .ok_or_else(|| WorkflowError::UnknownUnit(code.to_string()))
     }
 
-    fn build(&self, sha: &str) -> Result<Arc<PluginBuild>> {
-        self.registry.build(sha).ok_or_else(|| {
-            WorkflowError::Store(StoreError::Corrupt(format!(
-                "pinned build {sha} is not loaded"
-            )))
-        })
+    /// A build in force; a problem naming it (never a bare 500) when this host has
+    /// not loaded it.
+    async fn build(&self, sha: &str) -> Result<Arc<PluginBuild>> {
+        Ok(self.registry.pinned(sha).await?)
     }
 
     /// Files a dossier: checks it with the procedure's plugin and stores it.
@@ -225,7 +228,7 @@ impl Workflow {
                 procedure: request.procedure_code.clone(),
                 unit: handling_code.clone(),
             })?;
-        let build = self.build(&binding.build_sha256)?;
+        let build = self.build(&binding.build_sha256).await?;
         let now = self.now();
         let submission = Submission {
             procedure_code: request.procedure_code.clone(),
@@ -342,7 +345,7 @@ impl Workflow {
                 }
             }
         };
-        let build = self.build(&record.build_sha256)?;
+        let build = self.build(&record.build_sha256).await?;
         Ok((record, build, actor))
     }
 

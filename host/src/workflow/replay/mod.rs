@@ -88,7 +88,7 @@ impl Workflow {
             // Tenancy as for the dossier view: staff of the handling unit only.
             self.dossier_for(caller, code).await?.0
         };
-        let build = self.build(&record.build_sha256)?;
+        let build = self.build(&record.build_sha256).await?;
         let context = ReplayContext {
             store: &self.store,
             runtime: &self.runtime,
