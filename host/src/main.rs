@@ -524,8 +524,9 @@ async fn audit_command(command: AuditCommand) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("opening the database at {}", database.database_url))?;
             let now = Clock::system().now();
-            let done = commands::anchor(&store, &audit_key_file, day.as_deref(), now, &operator().id)
-                .await;
+            let done =
+                commands::anchor(&store, &audit_key_file, day.as_deref(), now, &operator().id)
+                    .await;
             store.close().await;
             print!("{}", done?);
         }

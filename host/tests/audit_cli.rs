@@ -203,7 +203,10 @@ impl Host {
 
     /// Files a household-business registration at Thanh Ba; returns its code.
     async fn file(&self) -> String {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/scenarios/_filings.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/scenarios/_filings.json"
+        );
         let filings: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let mut body = filings["household"].clone();
         body["receiving_unit"] = json!("thanh-ba");
@@ -243,7 +246,12 @@ impl Host {
             .await
             .unwrap();
         let status = response.status();
-        assert_eq!(status, 200, "{action} on {code}: {}", response.text().await.unwrap());
+        assert_eq!(
+            status,
+            200,
+            "{action} on {code}: {}",
+            response.text().await.unwrap()
+        );
     }
 
     async fn stop(self) {
@@ -346,9 +354,15 @@ fn dossier_tampered_with_is_named_although_its_chain_was_recomputed(backend: Bac
     let clean = province.verify(&public);
     assert_eq!(clean.status.code(), Some(0), "{}", text(&clean));
     let report = stdout(&clean);
-    assert!(report.contains("checked 3 dossier(s), 6 event(s)"), "{report}");
     assert!(
-        report.contains(&format!("not yet anchored: dossier {} events 2..2", codes[2])),
+        report.contains("checked 3 dossier(s), 6 event(s)"),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!(
+            "not yet anchored: dossier {} events 2..2",
+            codes[2]
+        )),
         "{report}"
     );
     assert!(!report.contains("MISMATCH"), "{report}");
@@ -367,7 +381,10 @@ fn dossier_tampered_with_is_named_although_its_chain_was_recomputed(backend: Bac
     );
     assert!(report.contains("FAILED: 1 mismatch(es)"), "{report}");
     for untouched in [&codes[0], &codes[2]] {
-        assert!(!report.contains(&format!("MISMATCH dossier {untouched}")), "{report}");
+        assert!(
+            !report.contains(&format!("MISMATCH dossier {untouched}")),
+            "{report}"
+        );
     }
 }
 
@@ -383,16 +400,19 @@ fn rewritten_anchor_and_foreign_keys_are_refused(backend: Backend) {
     let foreign = province.verify(&stranger);
     assert_eq!(foreign.status.code(), Some(1), "{}", text(&foreign));
     assert!(
-        stdout(&foreign).contains(
-            "MISMATCH anchor 2026-02-16: it is signed by key",
-        ) && stdout(&foreign).contains("which is not among the public keys given"),
+        stdout(&foreign).contains("MISMATCH anchor 2026-02-16: it is signed by key",)
+            && stdout(&foreign).contains("which is not among the public keys given"),
         "{}",
         text(&foreign)
     );
     // No key at all: the chains and heads are checked, the answer is "incomplete".
     let keyless = province.audit(&["verify"]);
     assert_eq!(keyless.status.code(), Some(2), "{}", text(&keyless));
-    assert!(stdout(&keyless).contains("INCOMPLETE"), "{}", text(&keyless));
+    assert!(
+        stdout(&keyless).contains("INCOMPLETE"),
+        "{}",
+        text(&keyless)
+    );
 
     // The administrator rewrites an event, recomputes its chain, and rewrites the anchor
     // to name the new head, its digests recomputed too: only the signature is left.
@@ -401,7 +421,11 @@ fn rewritten_anchor_and_foreign_keys_are_refused(backend: Backend) {
         let pool = province.pool().await;
         drop_triggers(&province, &pool, "audit_anchors").await;
         let store = Store::connect(&province.url).await.unwrap();
-        let mut anchor = store.audit_anchor("2026-02-16").await.unwrap().expect("anchor");
+        let mut anchor = store
+            .audit_anchor("2026-02-16")
+            .await
+            .unwrap()
+            .expect("anchor");
         let mut heads = audit::anchor::parse_heads(&anchor.heads_json).unwrap();
         let head = heads
             .iter_mut()
@@ -410,8 +434,7 @@ fn rewritten_anchor_and_foreign_keys_are_refused(backend: Backend) {
         head.hash = new_head;
         anchor.heads_json = audit::anchor::heads_json(&heads);
         anchor.heads_digest = audit::anchor::sha256_hex(anchor.heads_json.as_bytes());
-        anchor.digest =
-            audit::anchor::sha256_hex(audit::anchor::statement(&anchor).as_bytes());
+        anchor.digest = audit::anchor::sha256_hex(audit::anchor::statement(&anchor).as_bytes());
         sqlx::query(
             "UPDATE audit_anchors SET heads_json = $1, heads_digest = $2, digest = $3 WHERE day = $4",
         )
@@ -434,7 +457,10 @@ fn rewritten_anchor_and_foreign_keys_are_refused(backend: Backend) {
         ),
         "{report}"
     );
-    assert!(!report.contains("MISMATCH dossier"), "the heads were made to match: {report}");
+    assert!(
+        !report.contains("MISMATCH dossier"),
+        "the heads were made to match: {report}"
+    );
 }
 
 fn a_day_is_anchored_once_however_many_hosts_anchor_it(backend: Backend) {
@@ -448,14 +474,25 @@ fn a_day_is_anchored_once_however_many_hosts_anchor_it(backend: Backend) {
     assert!(migrated.status.success(), "{}", text(&migrated));
     let empty = province.verify(&public);
     assert_eq!(empty.status.code(), Some(0), "{}", text(&empty));
-    assert!(stdout(&empty).contains("no anchors yet"), "{}", text(&empty));
+    assert!(
+        stdout(&empty).contains("no anchors yet"),
+        "{}",
+        text(&empty)
+    );
 
     block_on(write_trail(&province));
 
     // Two cron jobs anchor Friday at once: one anchor, both succeed.
     let spawn = || {
         motcua()
-            .args(["audit", "anchor", "--day", "2026-02-13", "--database-url", &province.url])
+            .args([
+                "audit",
+                "anchor",
+                "--day",
+                "2026-02-13",
+                "--database-url",
+                &province.url,
+            ])
             .arg("--audit-key-file")
             .arg(&private)
             .output()
@@ -497,7 +534,10 @@ fn a_day_is_anchored_once_however_many_hosts_anchor_it(backend: Backend) {
         let too_early = audit::anchor_due(&one.state.store, &key, one.state.clock.now(), "one")
             .await
             .unwrap();
-        assert!(too_early.is_none(), "anchored within the grace after midnight");
+        assert!(
+            too_early.is_none(),
+            "anchored within the grace after midnight"
+        );
         let now = civil("2026-02-17 00:10");
         let (a, b) = tokio::join!(
             audit::anchor_due(&one.state.store, &key, now, "host one"),
@@ -532,7 +572,11 @@ fn a_day_is_anchored_once_however_many_hosts_anchor_it(backend: Backend) {
         "{}",
         text(&verified)
     );
-    assert!(!stdout(&verified).contains("not yet anchored"), "{}", text(&verified));
+    assert!(
+        !stdout(&verified).contains("not yet anchored"),
+        "{}",
+        text(&verified)
+    );
 }
 
 macro_rules! on_both_backends {

@@ -357,7 +357,11 @@ mod tests {
         let signature = key.sign("statement");
         assert!(public.verifies("statement", &signature));
         assert!(!public.verifies("statemenT", &signature));
-        assert!(!AnchorKey::generate().public().verifies("statement", &signature));
+        assert!(
+            !AnchorKey::generate()
+                .public()
+                .verifies("statement", &signature)
+        );
         assert!(!public.verifies("statement", "not hex"));
     }
 

@@ -56,9 +56,8 @@ pub async fn anchor(
 ) -> Result<String, AuditError> {
     let key = AnchorKey::read(key_file)?;
     let day = match day {
-        Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
-            AuditError::Refused(format!("`{text}` is not a day like 2026-02-13"))
-        })?,
+        Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map_err(|_| AuditError::Refused(format!("`{text}` is not a day like 2026-02-13")))?,
         None => now.date().pred_opt().unwrap_or(now.date()),
     };
     Ok(match anchor_day(store, &key, day, now, made_by).await? {

@@ -19,7 +19,11 @@ const PAGE: i64 = 2000;
 pub enum Problem {
     /// A dossier's events: the chain is broken, or an anchored event was changed or
     /// removed, or an event was added under a day already anchored.
-    Dossier { code: String, seq: i64, what: String },
+    Dossier {
+        code: String,
+        seq: i64,
+        what: String,
+    },
     /// An anchor was changed, removed from between two others, or signed by a key the
     /// auditor did not give.
     Anchor { day: String, what: String },
@@ -159,9 +163,9 @@ pub async fn verify(store: &Store, keys: &[PublicKey]) -> Result<Report, AuditEr
             problem("its fields do not match its digest: it was changed after it was made".into());
         }
         match keys.iter().find(|key| key.id() == anchor.key_id) {
-            Some(key) if !key.verifies(&statement, &anchor.signature) => problem(
-                "its signature does not verify: it was changed after it was signed".into(),
-            ),
+            Some(key) if !key.verifies(&statement, &anchor.signature) => {
+                problem("its signature does not verify: it was changed after it was signed".into())
+            }
             None if !keys.is_empty() => problem(format!(
                 "it is signed by key {}, which is not among the public keys given",
                 short_id(&anchor.key_id)
@@ -177,7 +181,10 @@ pub async fn verify(store: &Store, keys: &[PublicKey]) -> Result<Report, AuditEr
                 Some((day, _, _)) => format!(
                     "it does not follow the anchor of {day}: an anchor between them was removed, or one was changed"
                 ),
-                None => "it names a previous anchor that is not there: an earlier anchor was removed".into(),
+                None => {
+                    "it names a previous anchor that is not there: an earlier anchor was removed"
+                        .into()
+                }
             });
         }
         if anchor.since != expected_since {
