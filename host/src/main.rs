@@ -106,46 +106,7 @@ enum CommandLine {
     /// check the audit trail against those signatures.
     Audit {
         #[command(subcommand)]
-        command: AuditCommand,
-    },
-}
-
-#[derive(Subcommand)]
-enum AuditCommand {
-    /// Write a new Ed25519 key pair: the private key, readable by its owner only, for
-    /// the hosts or the cron job that anchor; the public key, for auditors.
-    Keygen {
-        /// Where to write the private key (PKCS#8 PEM); an existing file is refused.
-        #[arg(long)]
-        private_key: PathBuf,
-        /// Where to write the public key (PEM); an existing file is refused.
-        #[arg(long)]
-        public_key: PathBuf,
-    },
-    /// Sign the heads of the audit chains as they stood at the end of a civil day
-    /// (default: yesterday), for cron after 00:05. Anchoring a day twice, on any
-    /// host, stores one anchor.
-    Anchor {
-        /// The day (YYYY-MM-DD); it must be over, and after the latest anchored day.
-        #[arg(long)]
-        day: Option<String>,
-        /// The private key to sign with.
-        #[arg(long, env = "MOTCUA_AUDIT_KEY_FILE")]
-        audit_key_file: PathBuf,
-        #[command(flatten)]
-        database: DatabaseArgs,
-    },
-    /// Recompute every dossier's chain and check it against every anchor. Exits 1 on
-    /// any mismatch, 2 when no public key was given to check the signatures with.
-    Verify {
-        /// A public key anchors may be signed with (repeat for keys used over time).
-        #[arg(long = "public-key")]
-        public_keys: Vec<PathBuf>,
-        /// Without --public-key: check with the public half of this private key.
-        #[arg(long, env = "MOTCUA_AUDIT_KEY_FILE")]
-        audit_key_file: Option<PathBuf>,
-        #[command(flatten)]
-        database: DatabaseArgs,
+        command: motcua::audit::commands::AuditCommand,
     },
 }
 
@@ -349,7 +310,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         CommandLine::Plugin { command } => plugin_command(command).await,
         CommandLine::Calendar { command } => calendar_command(command).await,
         CommandLine::Report { command } => report_command(command).await,
-        CommandLine::Audit { command } => audit_command(command).await,
+        CommandLine::Audit { command } => {
+            let code = motcua::audit::commands::run(command, &operator().id).await?;
+            if code != 0 {
+                std::process::exit(code);
+            }
+            Ok(())
+        }
         CommandLine::Serve(args) => {
             let config = config(&args)?;
             let state = app::build_state(&config, Clock::system()).await?;
@@ -505,53 +472,6 @@ fn config(args: &ServerArgs) -> anyhow::Result<Config> {
         audit_key,
         ..Config::new(url.clone())
     })
-}
-
-/// `motcua audit ...`: keys, anchors and the verifier, on the database directly.
-async fn audit_command(command: AuditCommand) -> anyhow::Result<()> {
-    use motcua::audit::commands;
-    match command {
-        AuditCommand::Keygen {
-            private_key,
-            public_key,
-        } => print!("{}", commands::keygen(&private_key, &public_key)?),
-        AuditCommand::Anchor {
-            day,
-            audit_key_file,
-            database,
-        } => {
-            let store = Store::connect(&database.database_url)
-                .await
-                .with_context(|| format!("opening the database at {}", database.database_url))?;
-            let now = Clock::system().now();
-            let done =
-                commands::anchor(&store, &audit_key_file, day.as_deref(), now, &operator().id)
-                    .await;
-            store.close().await;
-            print!("{}", done?);
-        }
-        AuditCommand::Verify {
-            public_keys,
-            audit_key_file,
-            database,
-        } => {
-            let keys = commands::verifying_keys(&public_keys, audit_key_file.as_deref())?;
-            let store = Store::connect(&database.database_url)
-                .await
-                .with_context(|| format!("opening the database at {}", database.database_url))?;
-            let report = motcua::audit::verify(&store, &keys).await;
-            store.close().await;
-            let report = report?;
-            print!("{}", report.text());
-            if !report.consistent() {
-                std::process::exit(1);
-            }
-            if !report.signatures_checked() {
-                std::process::exit(2);
-            }
-        }
-    }
-    Ok(())
 }
 
 /// `motcua calendar import` and `motcua calendar list`, on the database directly.

@@ -1,13 +1,115 @@
-//! What `motcua audit keygen|anchor|verify` do, as text for the terminal; `main.rs`
-//! only parses the command line and sets the exit code.
+//! `motcua audit keygen|anchor|verify`: the subcommand's arguments and what each one
+//! does, as text for the terminal; `main.rs` only sets the exit code.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use chrono::{NaiveDate, NaiveDateTime};
 
 use super::anchor::{AnchorKey, Anchored, AuditError, PublicKey, anchor_day, short_id};
+use crate::clock::Clock;
 use crate::store::Store;
+
+#[derive(clap::Subcommand)]
+pub enum AuditCommand {
+    /// Write a new Ed25519 key pair: the private key, readable by its owner only, for
+    /// the hosts or the cron job that anchor; the public key, for auditors.
+    Keygen {
+        /// Where to write the private key (PKCS#8 PEM); an existing file is refused.
+        #[arg(long)]
+        private_key: PathBuf,
+        /// Where to write the public key (PEM); an existing file is refused.
+        #[arg(long)]
+        public_key: PathBuf,
+    },
+    /// Sign the heads of the audit chains as they stood at the end of a civil day
+    /// (default: yesterday), for cron after 00:05. Anchoring a day twice, on any
+    /// host, stores one anchor.
+    Anchor {
+        /// The day (YYYY-MM-DD); it must be over, and after the latest anchored day.
+        #[arg(long)]
+        day: Option<String>,
+        /// The private key to sign with.
+        #[arg(long, env = "MOTCUA_AUDIT_KEY_FILE")]
+        audit_key_file: PathBuf,
+        #[command(flatten)]
+        database: Database,
+    },
+    /// Recompute every dossier's chain and check it against every anchor. Exits 1 on
+    /// any mismatch, 2 when no public key was given to check the signatures with.
+    Verify {
+        /// A public key anchors may be signed with (repeat for keys used over time).
+        #[arg(long = "public-key")]
+        public_keys: Vec<PathBuf>,
+        /// Without --public-key: check with the public half of this private key.
+        #[arg(long, env = "MOTCUA_AUDIT_KEY_FILE")]
+        audit_key_file: Option<PathBuf>,
+        #[command(flatten)]
+        database: Database,
+    },
+}
+
+#[derive(clap::Args, Clone)]
+pub struct Database {
+    /// sqlite://PATH or postgres://USER@HOST/DB.
+    #[arg(
+        long,
+        visible_alias = "database",
+        env = "MOTCUA_DATABASE_URL",
+        default_value = "sqlite://motcua.db"
+    )]
+    database_url: String,
+}
+
+impl Database {
+    async fn open(&self) -> anyhow::Result<Store> {
+        Store::connect(&self.database_url)
+            .await
+            .with_context(|| format!("opening the database at {}", self.database_url))
+    }
+}
+
+/// Runs `motcua audit ...` on the database directly; returns the exit code: 0, or for
+/// `verify` 1 on a mismatch and 2 when the signatures could not be checked.
+pub async fn run(command: AuditCommand, operator: &str) -> anyhow::Result<i32> {
+    match command {
+        AuditCommand::Keygen {
+            private_key,
+            public_key,
+        } => print!("{}", keygen(&private_key, &public_key)?),
+        AuditCommand::Anchor {
+            day,
+            audit_key_file,
+            database,
+        } => {
+            let store = database.open().await?;
+            let now = Clock::system().now();
+            let done = anchor(&store, &audit_key_file, day.as_deref(), now, operator).await;
+            store.close().await;
+            print!("{}", done?);
+        }
+        AuditCommand::Verify {
+            public_keys,
+            audit_key_file,
+            database,
+        } => {
+            let keys = verifying_keys(&public_keys, audit_key_file.as_deref())?;
+            let store = database.open().await?;
+            let report = super::verify(&store, &keys).await;
+            store.close().await;
+            let report = report?;
+            print!("{}", report.text());
+            if !report.consistent() {
+                return Ok(1);
+            }
+            if !report.signatures_checked() {
+                return Ok(2);
+            }
+        }
+    }
+    Ok(0)
+}
 
 /// Writes a new key pair; refuses to overwrite either file. The private key file is
 /// created readable and writable by its owner only.
