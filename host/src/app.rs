@@ -32,6 +32,9 @@ pub struct Config {
     pub sweep_interval: Duration,
     /// Connection, size, timeout and rate limits applied before any handler runs.
     pub front_door: api::FrontDoor,
+    /// The key each day's audit anchor is signed with; without one, this host makes no
+    /// anchors (`motcua audit anchor` from cron can, on any machine holding the key).
+    pub audit_key: Option<crate::audit::AnchorKey>,
 }
 
 impl Config {
@@ -44,6 +47,7 @@ impl Config {
             refresh_interval: Duration::from_secs(5),
             sweep_interval: Duration::from_secs(60),
             front_door: api::FrontDoor::default(),
+            audit_key: None,
         }
     }
 }
@@ -131,7 +135,41 @@ pub fn start_background(state: &AppState, config: &Config) -> BackgroundTasks {
             }
         })
     };
-    BackgroundTasks(vec![refresher, sweeper])
+    let mut tasks = vec![refresher, sweeper];
+    // Anchoring, once a civil day shortly after midnight, when this host holds the key.
+    // Every host may run it: the day's anchor is stored once (insert-or-skip on the day).
+    if let Some(key) = config.audit_key.clone() {
+        let state = state.clone();
+        let made_by = format!("host {}", host_name());
+        tasks.push(tokio::spawn(async move {
+            let mut interval = tokio::time::interval(ANCHOR_CHECK_INTERVAL);
+            loop {
+                interval.tick().await;
+                let now = state.clock.now();
+                match crate::audit::anchor_due(&state.store, &key, now, &made_by).await {
+                    Ok(Some(crate::audit::Anchored::Made(anchor))) => tracing::info!(
+                        day = %anchor.day, heads = anchor.heads, "signed the audit anchor"
+                    ),
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(%error, "anchoring the audit trail failed"),
+                }
+            }
+        }));
+    }
+    BackgroundTasks(tasks)
+}
+
+/// How often a host holding the audit key checks whether a day is due for its anchor.
+const ANCHOR_CHECK_INTERVAL: Duration = Duration::from_secs(60);
+
+/// This machine's name, for the audit anchors it makes.
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// The background tasks of a host; they stop when this is dropped.

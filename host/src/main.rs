@@ -42,6 +42,10 @@ struct ServerArgs {
     /// Seconds between runs of the deadline sweep.
     #[arg(long, env = "MOTCUA_SWEEP_SECONDS", default_value_t = 60)]
     sweep_seconds: u64,
+    /// The private key (PKCS#8 PEM) this host signs each day's audit anchor with,
+    /// shortly after midnight; without it the host makes no anchors.
+    #[arg(long, env = "MOTCUA_AUDIT_KEY_FILE")]
+    audit_key_file: Option<PathBuf>,
     #[command(flatten)]
     front_door: FrontDoorArgs,
 }
@@ -186,6 +190,12 @@ enum CommandLine {
     Plugin {
         #[command(subcommand)]
         command: PluginCommand,
+    },
+    /// Sign each day's audit-chain heads with a key the database does not hold, and
+    /// check the audit trail against those signatures.
+    Audit {
+        #[command(subcommand)]
+        command: motcua::audit::commands::AuditCommand,
     },
 }
 
@@ -406,15 +416,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         CommandLine::Calendar { command } => calendar_command(command).await,
         CommandLine::Report { command } => report_command(command).await,
         CommandLine::Dossier { command } => dossier_command(command).await,
+        CommandLine::Audit { command } => {
+            let code = motcua::audit::commands::run(command, &operator().id).await?;
+            if code != 0 {
+                std::process::exit(code);
+            }
+            Ok(())
+        }
         CommandLine::Serve(args) => {
-            let config = config(&args);
+            let config = config(&args)?;
             let state = app::build_state(&config, Clock::system()).await?;
             warn_about_demo_tokens(&state.store).await?;
             let listener = bind(&args.listen).await?;
             app::serve(state, &config, listener).await
         }
         CommandLine::Demo(args) => {
-            let config = config(&args);
+            let config = config(&args)?;
             let state = app::build_state(&config, Clock::system()).await?;
             let seeded = motcua::demo::seed(&state).await?;
             let listener = bind(&args.listen).await?;
@@ -630,7 +647,7 @@ async fn report_command(command: ReportCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn config(args: &ServerArgs) -> Config {
+fn config(args: &ServerArgs) -> anyhow::Result<Config> {
     let url = &args.database.database_url;
     let cache_dir = args
         .cache_dir
@@ -641,13 +658,19 @@ fn config(args: &ServerArgs) -> Config {
             }
             None => PathBuf::from("motcua-cache"),
         });
-    Config {
+    let audit_key = args
+        .audit_key_file
+        .as_deref()
+        .map(motcua::audit::AnchorKey::read)
+        .transpose()?;
+    Ok(Config {
         cache_dir: Some(cache_dir),
         refresh_interval: std::time::Duration::from_secs(args.refresh_seconds.max(1)),
         sweep_interval: std::time::Duration::from_secs(args.sweep_seconds.max(1)),
         front_door: args.front_door.front_door(),
+        audit_key,
         ..Config::new(url.clone())
-    }
+    })
 }
 
 /// `motcua calendar import` and `motcua calendar list`, on the database directly.

@@ -42,6 +42,7 @@ pub enum Backend {
 }
 
 mod accounts;
+mod audit;
 mod calendar;
 mod dossiers;
 mod registry;
@@ -50,6 +51,7 @@ mod sync;
 mod units;
 
 pub use accounts::{ActorRecord, Revocation};
+pub use audit::{AnchorRecord, ChainHead};
 pub use calendar::{
     CalendarDay, CalendarLoad, CalendarYear, LoadMode, NewCalendarYear, StoredCalendar,
 };

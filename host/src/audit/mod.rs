@@ -3,6 +3,17 @@
 //! Each dossier's events form a chain: an event's hash covers the previous event's
 //! hash and every field of the event, in a fixed order. Editing, removing or
 //! reordering any event breaks every hash after it, which `verify_chain` reports.
+//!
+//! The chain alone has no key: whoever can write to the database can rewrite an event
+//! and recompute the hashes after it. [`anchor`] signs each day's chain heads with a key
+//! the database does not hold, and [`verify`] checks the trail against those anchors.
+
+pub mod anchor;
+pub mod commands;
+pub mod verify;
+
+pub use anchor::{AnchorKey, Anchored, AuditError, PublicKey, anchor_day, anchor_due};
+pub use verify::{Problem, Report, verify};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
