@@ -216,7 +216,7 @@ async fn eight_decides_of_45_ms_cpu_complete_at_once() {
         watcher.await.expect("watcher");
         for (status, body) in &answers {
             assert_eq!(*status, 200, "a 45 ms decide failed (cap {wide}): {body}");
-            assert_eq!(body["step"], "review", "{body}");
+            assert_eq!(body["step"]["id"], "review", "{body}");
         }
         let most = most.load(Ordering::Relaxed);
         assert!(
