@@ -3,6 +3,12 @@
 //! measured in the same run, is the same `decide` on an instance kept alive, so the
 //! ratio between the two is the price of a fresh sandbox per call.
 //!
+//! The budget's cost is measured in the same run: the same decision under each budget
+//! clock (the thread CPU-time callback motcua uses, the wall-clock epoch deadline it
+//! used before, and fuel), and a call that burns 20 ms of CPU in the `cpu-hungry`
+//! fixture under each, where the CPU-time callback runs on every epoch tick and fuel
+//! is counted in every basic block.
+//!
 //! Run: `cargo bench -p motcua --bench decide`
 
 use std::sync::Arc;
@@ -11,7 +17,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use criterion::{Criterion, criterion_group, criterion_main};
 use motcua::calendar::Calendar;
 use motcua::domain::{Actor, Applicant, Channel, Command, Document, DossierSnapshot, Role, Status};
-use motcua::runtime::{LiveInstance, Runtime, SandboxLimits};
+use motcua::runtime::{BudgetClock, LiveInstance, Runtime, SandboxLimits};
 use serde_json::json;
 
 fn at(text: &str) -> NaiveDateTime {
@@ -78,6 +84,75 @@ fn propose() -> Command {
     }
 }
 
+/// Fuel per millisecond of budget: generous, so that no benchmarked call runs out.
+/// (Fuel counts operations, not time; how many a millisecond holds depends on the code.)
+const FUEL_PER_MS: u64 = 50_000_000;
+
+const CLOCKS: [(&str, BudgetClock); 3] = [
+    ("cpu-clock", BudgetClock::ThreadCpu),
+    ("wall-deadline", BudgetClock::Wall),
+    (
+        "fuel",
+        BudgetClock::Fuel {
+            units_per_ms: FUEL_PER_MS,
+        },
+    ),
+];
+
+fn runtime_with(clock: BudgetClock) -> Runtime {
+    let limits = SandboxLimits {
+        budget_clock: clock,
+        ..Default::default()
+    };
+    Runtime::new(limits, Arc::new(Calendar::shipped())).expect("runtime")
+}
+
+/// The same decision under each budget clock, and a 20 ms CPU burn under each.
+fn budget_clocks(c: &mut Criterion) {
+    let dossier = household_dossier();
+    let command = propose();
+    let mut group = c.benchmark_group("budget");
+    for (name, clock) in CLOCKS {
+        let runtime = runtime_with(clock);
+        let build = runtime
+            .load(motcua::bundled::BUSINESS_HOUSEHOLD)
+            .expect("business-household plugin");
+        group.bench_function(format!("decide-{name}"), |b| {
+            b.iter(|| {
+                runtime
+                    .decide_blocking(&build, "{}".into(), &dossier, &command)
+                    .expect("decide")
+            })
+        });
+    }
+    group.finish();
+
+    let mut burning = dossier.clone();
+    burning.step = "submitted".into();
+    burning.form = json!({ "burn_ms": 20 });
+    let receive = Command {
+        action: "receive".into(),
+        ..command
+    };
+    let mut group = c.benchmark_group("budget");
+    group.sample_size(20);
+    for (name, clock) in CLOCKS {
+        let runtime = runtime_with(clock);
+        let build = runtime
+            .load(&motcua::bundled::built_plugin("fixture_cpu_hungry").expect("fixture built"))
+            .expect("cpu-hungry fixture");
+        group.bench_function(format!("burn-20ms-{name}"), |b| {
+            b.iter(|| {
+                let answer = runtime
+                    .decide_blocking(&build, "{}".into(), &burning, &receive)
+                    .expect("decide");
+                assert!(answer.is_ok(), "{answer:?}");
+            })
+        });
+    }
+    group.finish();
+}
+
 fn bench(c: &mut Criterion) {
     let runtime =
         Runtime::new(SandboxLimits::default(), Arc::new(Calendar::shipped())).expect("runtime");
@@ -114,5 +189,5 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench, budget_clocks);
 criterion_main!(benches);

@@ -230,8 +230,8 @@ async fn a_full_instance_pool_pushes_back_with_503() {
     let procedure = deploy_fixture(&server, "fixture_spin").await;
     let mut hostile = filings()["birth"].clone();
     hostile["procedure"] = json!(procedure);
-    // The spinning call holds the only slot for its whole budget; the second waits
-    // for the queue timeout and is told to come back.
+    // The spinning call holds the only slot (and its unit's only turn) for its whole
+    // budget; the second waits for the queue timeout and is told to come back.
     let (first, second) = tokio::join!(server.post("/api/v1/dossiers", None, &hostile), async {
         tokio::time::sleep(Duration::from_millis(200)).await;
         server
@@ -247,6 +247,11 @@ async fn a_full_instance_pool_pushes_back_with_503() {
     first.problem(StatusCode::BAD_GATEWAY);
     let busy = second.problem(StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(busy["type"], "urn:motcua:problem:busy", "{busy}");
+    // The wait was for Xuân Hòa's own running call: the problem names the unit, and
+    // does not blame the healthy birth-registration plugin.
+    assert_eq!(busy["saturated"], "unit", "{busy}");
+    assert_eq!(busy["unit"], "xuan-hoa", "{busy}");
+    assert!(busy.get("plugin").is_none(), "{busy}");
     // Once the slot is free again, filing works.
     let after = server
         .post("/api/v1/dossiers", None, &filings()["birth"])

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::registry::RegistryError;
 use crate::reports::ReportError;
-use crate::runtime::RuntimeError;
+use crate::runtime::{RuntimeError, Saturation};
 use crate::units::UnitsError;
 use crate::workflow::WorkflowError;
 use crate::workflow::calendar::CalendarLoadError;
@@ -306,6 +306,8 @@ fn registry_problem(error: RegistryError) -> Response {
             detail,
             json!({ "errors": errors }),
         ),
+        // A host too busy to check the component is not the component's fault.
+        RegistryError::Plugin(error @ RuntimeError::Busy { .. }) => plugin_problem(error),
         // Whatever the component did wrong while being checked, the publisher sent it.
         RegistryError::Plugin(error) => problem(
             S::UNPROCESSABLE_ENTITY,
@@ -398,8 +400,19 @@ fn plugin_problem(error: RuntimeError) -> Response {
     let detail = error.to_string();
     tracing::warn!(%error, "plugin call failed");
     match error {
-        RuntimeError::Busy => {
-            let mut response = problem(S::SERVICE_UNAVAILABLE, "busy", "Busy", detail, Value::Null);
+        RuntimeError::Busy { saturated } => {
+            // Names what was saturated (the unit, the build or the host), never the
+            // caller's plugin as if it had failed.
+            let extensions = match saturated {
+                Saturation::Unit { unit, .. } => json!({ "saturated": "unit", "unit": unit }),
+                Saturation::Build { build, .. } => {
+                    json!({ "saturated": "build", "build": build })
+                }
+                Saturation::Host { .. } | Saturation::Starved { .. } => {
+                    json!({ "saturated": "host" })
+                }
+            };
+            let mut response = problem(S::SERVICE_UNAVAILABLE, "busy", "Busy", detail, extensions);
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

@@ -2,24 +2,29 @@
 //!
 //! `Runtime::load` compiles a component once, checks that it links against exactly
 //! the imports the contract grants, and asks it to `describe` itself. Every later
-//! call instantiates a fresh instance from the kept `ProcedurePre` in a fresh `Store`
-//! with the limits of [`engine::SandboxLimits`].
+//! call takes an instance slot ([`slots`]: a bulkhead per unit and per build, waiters
+//! served round-robin between units), then instantiates a fresh instance from the kept
+//! `ProcedurePre` in a fresh `Store` with the limits of [`engine::SandboxLimits`] and a
+//! CPU-time budget ([`budget`]).
 
 pub mod bindings;
+pub mod budget;
 pub mod cache;
 pub mod engine;
+pub mod slots;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Engine, ResourceLimiter, Store, Trap};
 
 use self::bindings::{Procedure, ProcedurePre};
 pub use self::cache::{ArtifactCache, CacheOutcome};
-pub use self::engine::SandboxLimits;
+pub use self::engine::{BudgetClock, SandboxLimits};
+use self::slots::{Caps, Slots};
+pub use self::slots::{Saturation, SlotPermit};
 use crate::calendar::Calendar;
 use crate::domain::{
     Command, Decision, DossierSnapshot, Finding, ProcedureInfo, Refusal, Submission,
@@ -46,8 +51,10 @@ pub enum RuntimeError {
     },
     #[error("plugin {plugin} answered with more than the {cap}-byte cap allows")]
     OutputTooLarge { plugin: String, cap: usize },
-    #[error("every plugin instance slot is busy; try again shortly")]
-    Busy,
+    /// Not the plugin's fault: the unit, the build or the host had no room for the
+    /// call in time (or the host was too loaded to give it CPU).
+    #[error("{saturated}")]
+    Busy { saturated: Saturation },
     #[error("not a usable procedure component: {0}")]
     InvalidComponent(String),
 }
@@ -60,6 +67,9 @@ pub struct PluginCtx {
     memory_cap: usize,
     memory_exceeded: bool,
     log_budget: u32,
+    /// The budget armed for this call, and why it stopped the call (if it did).
+    budget: std::time::Duration,
+    stopped: Option<budget::Stopped>,
 }
 
 impl ResourceLimiter for PluginCtx {
@@ -189,7 +199,7 @@ pub struct Runtime {
     /// The working-day calendar plugins see; replaced as a whole when the province
     /// loads a holiday table, so a call always sees one consistent calendar.
     calendar: std::sync::RwLock<Arc<Calendar>>,
-    slots: Arc<Semaphore>,
+    slots: Arc<Slots>,
     ticker_stop: Arc<AtomicBool>,
 }
 
@@ -235,7 +245,11 @@ impl Runtime {
                     ))
                 })?;
         }
-        let slots = Arc::new(Semaphore::new(limits.max_concurrent_calls));
+        let slots = Slots::new(Caps {
+            total: limits.max_concurrent_calls,
+            per_unit: limits.max_calls_per_unit,
+            per_build: limits.max_calls_per_build,
+        });
         Ok(Runtime {
             engine,
             linker,
@@ -246,15 +260,18 @@ impl Runtime {
         })
     }
 
-    /// Waits for a free instance slot (as every plugin call does).
-    pub async fn acquire_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, RuntimeError> {
-        tokio::time::timeout(
-            self.limits.queue_timeout,
-            self.slots.clone().acquire_owned(),
-        )
-        .await
-        .map_err(|_| RuntimeError::Busy)?
-        .map_err(|_| RuntimeError::Busy)
+    /// Waits for a free instance slot for loading a build (its `describe`), in the
+    /// loading lane: served in turn with the units, exempt from their caps.
+    pub async fn acquire_slot(&self) -> Result<SlotPermit, RuntimeError> {
+        self.slots
+            .acquire(slots::LOADING, slots::LOADING, self.limits.queue_timeout)
+            .await
+            .map_err(|saturated| RuntimeError::Busy { saturated })
+    }
+
+    /// Plugin calls running now: on the whole host, and for `unit`.
+    pub fn running_calls(&self, unit: &str) -> (usize, usize) {
+        self.slots.running(unit)
     }
 
     pub fn engine(&self) -> &Engine {
@@ -321,6 +338,7 @@ impl Runtime {
         let raw = call_in_sandbox(
             &pre,
             &self.limits,
+            self.limits.describe_budget,
             &self.calendar(),
             &provisional,
             "{}".into(),
@@ -375,7 +393,7 @@ impl Runtime {
         Ok(())
     }
 
-    /// Runs `check` on a submission.
+    /// Runs `check` on a submission, in the slots of its handling unit.
     pub async fn check(
         &self,
         build: &Arc<PluginBuild>,
@@ -386,14 +404,18 @@ impl Runtime {
         let size = input.form_json.len() + documents_size(&input.documents) + settings_json.len();
         self.guard_input(build, size)?;
         let findings = self
-            .run(build, settings_json, move |procedure, store| {
-                procedure.call_check(store, &input)
-            })
+            .run(
+                build,
+                &submission.handling_unit,
+                settings_json,
+                move |procedure, store| procedure.call_check(store, &input),
+            )
             .await?;
         Ok(bindings::findings_from_wit(findings))
     }
 
-    /// Runs `decide` on a dossier snapshot and a command.
+    /// Runs `decide` on a dossier snapshot and a command, in the slots of the dossier's
+    /// handling unit.
     pub async fn decide(
         &self,
         build: &Arc<PluginBuild>,
@@ -401,6 +423,7 @@ impl Runtime {
         dossier: &DossierSnapshot,
         command: &Command,
     ) -> Result<Result<Decision, Refusal>, RuntimeError> {
+        let unit = dossier.handling_unit.clone();
         let (dossier, command) = (
             bindings::dossier_to_wit(dossier),
             bindings::command_to_wit(command),
@@ -412,14 +435,14 @@ impl Runtime {
             + settings_json.len();
         self.guard_input(build, size)?;
         let answer = self
-            .run(build, settings_json, move |procedure, store| {
+            .run(build, &unit, settings_json, move |procedure, store| {
                 procedure.call_decide(store, &dossier, &command)
             })
             .await?;
         self.finish_decide(build, answer)
     }
 
-    /// `decide` on the calling thread, without the slot semaphore: for benchmarks and
+    /// `decide` on the calling thread, without taking a slot: for benchmarks and
     /// offline tools that own the whole runtime.
     pub fn decide_blocking(
         &self,
@@ -435,6 +458,7 @@ impl Runtime {
         let answer = call_in_sandbox(
             &build.pre,
             &self.limits,
+            self.limits.call_budget(),
             &self.calendar(),
             &build.label(),
             settings_json,
@@ -465,11 +489,13 @@ impl Runtime {
         Ok(())
     }
 
-    /// Waits for a free instance slot (back-pressure), then runs the call on the
-    /// blocking pool so a plugin that burns its whole budget never stalls the reactor.
+    /// Waits for the unit's turn at a free instance slot (back-pressure, fair between
+    /// units), then runs the call on the blocking pool so a plugin that burns its whole
+    /// budget never stalls the reactor.
     async fn run<R, F>(
         &self,
         build: &Arc<PluginBuild>,
+        unit: &str,
         settings_json: String,
         call: F,
     ) -> Result<R, RuntimeError>
@@ -477,14 +503,13 @@ impl Runtime {
         R: Send + 'static,
         F: FnOnce(&Procedure, &mut Store<PluginCtx>) -> wasmtime::Result<R> + Send + 'static,
     {
-        let permit = tokio::time::timeout(
-            self.limits.queue_timeout,
-            self.slots.clone().acquire_owned(),
-        )
-        .await
-        .map_err(|_| RuntimeError::Busy)?
-        .map_err(|_| RuntimeError::Busy)?;
+        let permit = self
+            .slots
+            .acquire(unit, &build.label(), self.limits.queue_timeout)
+            .await
+            .map_err(|saturated| RuntimeError::Busy { saturated })?;
         let build = build.clone();
+        let label = build.label();
         let limits = self.limits.clone();
         let calendar = self.calendar();
         tokio::task::spawn_blocking(move || {
@@ -492,6 +517,7 @@ impl Runtime {
             call_in_sandbox(
                 &build.pre,
                 &limits,
+                limits.call_budget(),
                 &calendar,
                 &build.label(),
                 settings_json,
@@ -500,7 +526,7 @@ impl Runtime {
         })
         .await
         .map_err(|error| RuntimeError::Trapped {
-            plugin: "?".into(),
+            plugin: label,
             message: format!("call task failed: {error}"),
         })?
     }
@@ -512,7 +538,7 @@ impl Runtime {
 pub struct LiveInstance {
     store: Store<PluginCtx>,
     procedure: Procedure,
-    deadline_ticks: u64,
+    limits: SandboxLimits,
 }
 
 impl LiveInstance {
@@ -524,6 +550,7 @@ impl LiveInstance {
         let mut store = new_store(
             &build.pre,
             &runtime.limits,
+            runtime.limits.call_budget(),
             &runtime.calendar(),
             &build.label(),
             settings_json,
@@ -535,7 +562,7 @@ impl LiveInstance {
         Ok(LiveInstance {
             store,
             procedure,
-            deadline_ticks: runtime.limits.call_deadline_ticks,
+            limits: runtime.limits.clone(),
         })
     }
 
@@ -548,7 +575,7 @@ impl LiveInstance {
             bindings::dossier_to_wit(dossier),
             bindings::command_to_wit(command),
         );
-        self.store.set_epoch_deadline(self.deadline_ticks);
+        budget::arm(&mut self.store, &self.limits, self.limits.call_budget());
         let answer = self
             .procedure
             .call_decide(&mut self.store, &dossier, &command)
@@ -576,6 +603,7 @@ fn is_core_module(bytes: &[u8]) -> bool {
 fn new_store(
     pre: &ProcedurePre<PluginCtx>,
     limits: &SandboxLimits,
+    budget: std::time::Duration,
     calendar: &Arc<Calendar>,
     plugin: &str,
     settings_json: String,
@@ -587,6 +615,8 @@ fn new_store(
         memory_cap: limits.max_memory_bytes,
         memory_exceeded: false,
         log_budget: 32,
+        budget,
+        stopped: None,
     };
     let mut store = Store::new(pre.engine(), ctx);
     store.limiter(|ctx| ctx);
@@ -594,8 +624,7 @@ fn new_store(
     // counted against this while it is lifted, so a list whose items all point at one
     // large string cannot make the host allocate more than the cap.
     store.set_hostcall_fuel(limits.max_output_bytes);
-    store.set_epoch_deadline(limits.call_deadline_ticks);
-    store.epoch_deadline_trap();
+    budget::arm(&mut store, limits, budget);
     store
 }
 
@@ -603,12 +632,13 @@ fn new_store(
 fn call_in_sandbox<R>(
     pre: &ProcedurePre<PluginCtx>,
     limits: &SandboxLimits,
+    budget: std::time::Duration,
     calendar: &Arc<Calendar>,
     plugin: &str,
     settings_json: String,
     call: impl FnOnce(&Procedure, &mut Store<PluginCtx>) -> wasmtime::Result<R>,
 ) -> Result<R, RuntimeError> {
-    let mut store = new_store(pre, limits, calendar, plugin, settings_json);
+    let mut store = new_store(pre, limits, budget, calendar, plugin, settings_json);
     let outcome = pre
         .instantiate(&mut store)
         .and_then(|procedure| call(&procedure, &mut store));
@@ -637,9 +667,20 @@ fn classify(
         };
     }
     match error.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => RuntimeError::Timeout {
-            plugin,
-            budget_ms: limits.call_budget().as_millis(),
+        Some(Trap::Interrupt | Trap::OutOfFuel) => match ctx.stopped {
+            // Stopped at the wall-clock ceiling well within its CPU budget: the host's
+            // load, not the plugin, is to blame.
+            Some(budget::Stopped::WallCeiling { cpu, wall }) => RuntimeError::Busy {
+                saturated: Saturation::Starved {
+                    plugin,
+                    cpu_ms: cpu.map_or(0, |cpu| cpu.as_millis()),
+                    wall_ms: wall.as_millis(),
+                },
+            },
+            Some(budget::Stopped::Budget) | None => RuntimeError::Timeout {
+                plugin,
+                budget_ms: ctx.budget.as_millis(),
+            },
         },
         Some(trap) => RuntimeError::Trapped {
             plugin,
