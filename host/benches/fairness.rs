@@ -125,7 +125,15 @@ async fn start(limits: SandboxLimits) -> Host {
     let base = format!("http://{}", listener.local_addr().expect("address"));
     let router = motcua::api::app(state.clone());
     let server = tokio::spawn(async move {
-        let _ = motcua::api::serve(listener, router).await;
+        // A load test sends every filing from one address: no per-client quotas.
+        let _ = motcua::api::serve_with(
+            listener,
+            router,
+            &motcua::api::FrontDoor::without_quotas(),
+            motcua::registry::DEFAULT_MAX_PLUGIN_BYTES,
+            std::future::pending(),
+        )
+        .await;
     });
     Host {
         base,

@@ -9,10 +9,12 @@
 //! fills its own queue, not everyone's, and a unit with one call waits at most one turn
 //! per other busy unit.
 //!
-//! Waiters hold a oneshot receiver; granting pops the waiter, counts the slot as taken
-//! and sends, all under the one lock, so a slot is never lost between a grant and a
-//! waiter that gives up (timeout, or its request dropped): giving up takes the same lock
-//! and either removes the waiter or finds the grant and hands the slot back.
+//! A waiting call's `Waiting` holds its oneshot receiver until it settles; granting
+//! pops the waiter, counts the slot as taken and sends, all under the one lock. Giving
+//! up (timeout, or the request dropped) takes the same lock and first looks for a grant
+//! on the receiver it still holds: found, the call owns the slot (or hands it back);
+//! not found, the waiter is still queued and leaves. So a slot is never lost nor counted
+//! twice between a grant and a waiter that gives up.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -125,6 +127,7 @@ struct Waiting {
     unit: Arc<str>,
     build: Arc<str>,
     id: u64,
+    granted: oneshot::Receiver<()>,
     settled: bool,
 }
 
@@ -133,6 +136,10 @@ impl Waiting {
     fn give_up(&mut self) -> Option<Saturation> {
         self.settled = true;
         let mut state = self.slots.lock();
+        // Grants are sent under this lock, so what the receiver holds now is final.
+        if self.granted.try_recv().is_ok() {
+            return None;
+        }
         let queue = state.queues.get_mut(&self.unit)?;
         let index = queue.iter().position(|waiter| waiter.id == self.id)?;
         queue.remove(index);
@@ -254,7 +261,7 @@ impl Slots {
             unit: unit.clone(),
             build: build.clone(),
         };
-        let (mut waiting, granted) = {
+        let mut waiting = {
             let mut state = self.lock();
             let queued = state
                 .queues
@@ -279,16 +286,16 @@ impl Slots {
                     build: build.clone(),
                     grant,
                 });
-            let waiting = Waiting {
+            Waiting {
                 slots: self.clone(),
                 unit: unit.clone(),
                 build: build.clone(),
                 id,
+                granted,
                 settled: false,
-            };
-            (waiting, granted)
+            }
         };
-        match tokio::time::timeout(timeout, granted).await {
+        match tokio::time::timeout(timeout, &mut waiting.granted).await {
             Ok(Ok(())) => {
                 waiting.settled = true;
                 Ok(permit())
@@ -302,32 +309,36 @@ impl Slots {
         }
     }
 
-    /// Hands free slots to waiting calls, one unit's turn at a time.
+    /// Hands free slots to waiting calls, one unit's turn at a time: the first unit in
+    /// turn that can run a call gets the slot and goes to the back of the turns; a unit
+    /// that could not run one (its own cap, or every build it waits on at its cap) keeps
+    /// its place, so it is first when its obstacle clears.
     fn dispatch(&self, state: &mut State) {
-        loop {
-            let mut granted_any = false;
-            for _ in 0..state.turns.len() {
-                if state.running >= self.caps.total {
-                    return;
-                }
-                let Some(unit) = state.turns.pop_front() else {
-                    return;
-                };
-                if state.per_unit.get(&unit).copied().unwrap_or(0) < self.unit_cap(&unit) {
-                    granted_any |= self.grant_first_runnable(state, &unit);
-                }
-                if state
-                    .queues
-                    .get(&unit)
-                    .is_some_and(|queue| !queue.is_empty())
-                {
-                    state.turns.push_back(unit);
-                } else {
-                    state.queues.remove(&unit);
-                }
-            }
-            if !granted_any {
+        let mut index = 0;
+        while index < state.turns.len() {
+            if state.running >= self.caps.total {
                 return;
+            }
+            let unit = state.turns[index].clone();
+            let granted = state.per_unit.get(&unit).copied().unwrap_or(0) < self.unit_cap(&unit)
+                && self.grant_first_runnable(state, &unit);
+            let waiting = state
+                .queues
+                .get(&unit)
+                .is_some_and(|queue| !queue.is_empty());
+            if !waiting {
+                state.queues.remove(&unit);
+                state.turns.remove(index);
+            } else if granted {
+                state.turns.remove(index);
+                state.turns.push_back(unit);
+            } else {
+                index += 1;
+                continue;
+            }
+            if granted {
+                // Start again from the first unit in turn.
+                index = 0;
             }
         }
     }
@@ -345,13 +356,14 @@ impl Slots {
             return false;
         };
         let waiter = queue.remove(index).expect("index from position");
-        // A waiter that gave up has already left the queue under this lock, so the
-        // receiver is alive; if not, nothing is taken.
+        // A waiter that gave up has already left the queue under this lock, and a
+        // queued waiter's receiver lives until it does; should a send still fail,
+        // nothing is taken and the next runnable waiter is tried.
         if waiter.grant.send(()).is_ok() {
             state.take(unit, &waiter.build);
             true
         } else {
-            false
+            self.grant_first_runnable(state, unit)
         }
     }
 
@@ -404,14 +416,17 @@ mod tests {
         assert!(slots.acquire("b", "y", Duration::ZERO).await.is_ok());
     }
 
-    #[tokio::test]
-    async fn freed_slots_go_round_robin_between_units() {
-        let slots = Slots::new(caps(1, 1, 8));
-        let first = slots.acquire("a", "x", Duration::ZERO).await.unwrap();
+    /// Runs the calls of `queued` (unit, build) one after another behind a held slot of
+    /// `held`, and returns the units in the order their calls got a slot.
+    async fn grant_order(
+        slots: &Arc<Slots>,
+        held: (&str, &str),
+        queued: &[(&'static str, &'static str)],
+    ) -> Vec<&'static str> {
+        let first = slots.acquire(held.0, held.1, Duration::ZERO).await.unwrap();
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
-        // Unit a queues three calls before unit b queues one.
-        for (unit, build) in [("a", "x"), ("a", "x"), ("a", "x"), ("b", "y")] {
+        for &(unit, build) in queued {
             let (shared, order) = (slots.clone(), order.clone());
             tasks.push(tokio::spawn(async move {
                 let permit = shared
@@ -422,7 +437,6 @@ mod tests {
                 tokio::task::yield_now().await;
                 drop(permit);
             }));
-            tokio::task::yield_now().await;
             while slots
                 .lock()
                 .queues
@@ -439,6 +453,66 @@ mod tests {
             task.await.unwrap();
         }
         let order = order.lock().unwrap().clone();
+        order
+    }
+
+    #[tokio::test]
+    async fn units_waiting_on_one_build_at_its_cap_take_turns() {
+        // One build serves every ward: when its cap is what holds calls back, a unit
+        // that floods it must not be served before a neighbour waiting on it too.
+        let slots = Slots::new(caps(8, 8, 1));
+        let order = grant_order(
+            &slots,
+            ("a", "x"),
+            &[("a", "x"), ("a", "x"), ("a", "x"), ("b", "x")],
+        )
+        .await;
+        assert_eq!(
+            order,
+            ["a", "b", "a", "a"],
+            "b's turn comes after one of a's"
+        );
+        assert_eq!(slots.running("a"), (0, 0), "every slot came back");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_grant_racing_a_timeout_is_counted_once() {
+        // Many short waits against one slot: some time out as the slot is handed to
+        // them. Whatever happens, no slot is counted twice or lost.
+        let slots = Slots::new(caps(1, 1, 1));
+        let mut tasks = Vec::new();
+        for round in 0..200u64 {
+            let shared = slots.clone();
+            tasks.push(tokio::spawn(async move {
+                let wait = Duration::from_micros(50 + (round % 7) * 30);
+                if let Ok(permit) = shared.acquire("a", "x", wait).await {
+                    tokio::task::yield_now().await;
+                    drop(permit);
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(slots.running("a"), (0, 0), "every slot came back");
+        assert!(slots.lock().queues.is_empty(), "no waiter is left behind");
+        let _only = slots.acquire("a", "x", Duration::ZERO).await.unwrap();
+        assert!(
+            slots.acquire("b", "y", Duration::ZERO).await.is_err(),
+            "the one slot is taken once, not twice"
+        );
+    }
+
+    #[tokio::test]
+    async fn freed_slots_go_round_robin_between_units() {
+        // Unit a queues three calls before unit b queues one.
+        let slots = Slots::new(caps(1, 1, 8));
+        let order = grant_order(
+            &slots,
+            ("a", "x"),
+            &[("a", "x"), ("a", "x"), ("a", "x"), ("b", "y")],
+        )
+        .await;
         assert_eq!(
             order,
             ["a", "b", "a", "a"],
