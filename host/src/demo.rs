@@ -68,11 +68,19 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Seeded> {
     let store = &state.store;
     let now = format_civil(state.now());
     // Public demo tokens must never be added to a real deployment: a database that
-    // holds units seeds only if the demo made it (its province admin exists).
+    // holds units seeds only if the demo made it, which only the demo's province admin
+    // holding its public token shows (an admin may name an account anything, but its
+    // token is random).
     let demo_admin = format!("{}-{}", PROVINCE.code, Role::Admin.as_str());
-    if !store.units().await?.is_empty() && !store.actor_exists(&demo_admin).await? {
+    let admin_hash = sha256_hex(demo_token(PROVINCE.code, Role::Admin).as_bytes());
+    let made_by_demo = store
+        .active_token_hashes()
+        .await?
+        .iter()
+        .any(|(actor, hash)| actor.id == demo_admin && *hash == admin_hash);
+    if !store.units().await?.is_empty() && !made_by_demo {
         anyhow::bail!(
-            "this database already holds units and was not made by `motcua demo` (it has no `{demo_admin}` account); the demo would add accounts with public tokens to it. Serve it with `motcua serve`, or give the demo a new database"
+            "this database already holds units and was not made by `motcua demo` (no active `{demo_admin}` account with the demo's token); the demo would add accounts with public tokens to it. Serve it with `motcua serve`, or give the demo a new database"
         );
     }
     // Only what is missing is created: a unit an admin has changed since (its name,

@@ -357,28 +357,48 @@ impl ProcedureInfo {
     /// names, document ids and kinds, fee codes) is a [`check_id`]; every text people
     /// read (names, labels, notes, legal basis) is a [`check_label`]. The first
     /// offender is named by its field, e.g. `steps[1].actions[0].name`.
+    /// Every identifier the build declares is safe to store, match and put in a URL.
+    /// Checked on every load: an identifier that is not is unusable, whenever it came.
     fn check_names(&self) -> Result<(), String> {
-        check_label("name", &self.name)?;
-        check_label("field", &self.field)?;
         check_id("initial_step", &self.initial_step)?;
         for (i, fee) in self.fees.iter().enumerate() {
             check_id(&format!("fees[{i}].code"), &fee.code)?;
-            check_label(&format!("fees[{i}].name"), &fee.name)?;
-            check_label(&format!("fees[{i}].note"), &fee.note)?;
         }
         for (i, document) in self.documents.iter().enumerate() {
             check_id(&format!("documents[{i}].id"), &document.id)?;
-            check_label(&format!("documents[{i}].name"), &document.name)?;
             for (j, option) in document.options.iter().enumerate() {
                 check_id(&format!("documents[{i}].options[{j}].kind"), &option.kind)?;
-                check_label(&format!("documents[{i}].options[{j}].name"), &option.name)?;
             }
         }
         for (i, step) in self.steps.iter().enumerate() {
             check_id(&format!("steps[{i}].id"), &step.id)?;
-            check_label(&format!("steps[{i}].name"), &step.name)?;
             for (j, action) in step.actions.iter().enumerate() {
                 check_id(&format!("steps[{i}].actions[{j}].name"), &action.name)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every name and label shows as what it says: no control or invisible characters.
+    /// Checked when a build is published, not when a stored build is loaded: a build
+    /// already serving dossiers stays loadable after an upgrade tightens this rule
+    /// (its labels are only ever displayed).
+    pub fn check_labels(&self) -> Result<(), String> {
+        check_label("name", &self.name)?;
+        check_label("field", &self.field)?;
+        for (i, fee) in self.fees.iter().enumerate() {
+            check_label(&format!("fees[{i}].name"), &fee.name)?;
+            check_label(&format!("fees[{i}].note"), &fee.note)?;
+        }
+        for (i, document) in self.documents.iter().enumerate() {
+            check_label(&format!("documents[{i}].name"), &document.name)?;
+            for (j, option) in document.options.iter().enumerate() {
+                check_label(&format!("documents[{i}].options[{j}].name"), &option.name)?;
+            }
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            check_label(&format!("steps[{i}].name"), &step.name)?;
+            for (j, action) in step.actions.iter().enumerate() {
                 check_label(&format!("steps[{i}].actions[{j}].label"), &action.label)?;
             }
         }

@@ -279,6 +279,13 @@ impl Registry {
         }
         let _guard = self.changes.lock().await;
         let build = self.compile(bytes.clone()).await?;
+        build
+            .info
+            .check_labels()
+            .map_err(|message| RuntimeError::Malformed {
+                plugin: build.label(),
+                message,
+            })?;
         let stored = StoredBuild {
             sha256: build.sha256.clone(),
             procedure_code: build.info.code.clone(),

@@ -56,15 +56,16 @@ pub(super) async fn readyz(State(state): State<AppState>) -> Response {
     )
 }
 
-/// The accounts whose token is a public demo token, for `/healthz`: empty on a real
-/// deployment; in demo mode it lists the demo accounts, as expected.
+/// Whether accounts hold public demo tokens, for `/healthz`: how many, never which
+/// (an account's id and role name its demo token, and `/healthz` is public). The
+/// server's log at start lists them for the operator.
 pub(super) async fn demo_tokens(state: &AppState) -> Value {
     match crate::accounts::demo_accounts(&state.store).await {
-        Ok(accounts) if accounts.is_empty() => json!({ "present": false, "accounts": [] }),
+        Ok(accounts) if accounts.is_empty() => json!({ "present": false, "accounts": 0 }),
         Ok(accounts) => json!({
             "present": true,
-            "accounts": accounts.iter().map(|account| account.id.clone()).collect::<Vec<_>>(),
-            "warning": "these accounts use public demo tokens (demo-<unit>-<role>); revoke them (`motcua token revoke`) unless this is a demo",
+            "accounts": accounts.len(),
+            "warning": "accounts use public demo tokens (demo-<unit>-<role>); `motcua token list` and revoke them (`motcua token revoke`) unless this is a demo",
         }),
         Err(error) => {
             tracing::warn!(%error, "could not look for demo tokens");
