@@ -639,6 +639,20 @@ async fn refusals_are_problems(backend: Backend) {
         assert_eq!(body["limit"], limit, "{name}: {body}");
     }
 
+    // A citizen's action without the tracking secret (or any token) is refused before
+    // its body is read.
+    let mut stream = TcpStream::connect(address(&server)).await.expect("connect");
+    let head = format!(
+        "POST /api/v1/dossiers/{}/actions HTTP/1.1\r\nHost: motcua\r\n\
+         Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n",
+        filed.code
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    let response = read_response(&mut stream)
+        .await
+        .expect("a 401 before the body");
+    response.problem(401, "unauthenticated");
+
     // A chunked body has no length to refuse up front; it is cut off at the limit.
     let mut stream = TcpStream::connect(address(&server)).await.expect("connect");
     let head = format!(
@@ -687,10 +701,12 @@ async fn refusals_are_problems(backend: Backend) {
         response.problem(StatusCode::BAD_REQUEST);
     }
     let response = server
-        .post(
+        .request(
+            Method::POST,
             "/api/v1/dossiers/%FF/rating",
             None,
-            &json!({ "rating": "satisfied" }),
+            &[("x-tracking-secret", filed.secret.clone())],
+            Some(json!({ "rating": "satisfied" }).to_string().into_bytes()),
         )
         .await;
     response.problem(StatusCode::BAD_REQUEST);

@@ -218,6 +218,18 @@ async fn admit(gate: &Gate, state: &AppState, request: Request) -> Result<Reques
         if let (true, Err(error)) = (bearer, authenticated) {
             return Err(closing_if(has_body, error.into_response()));
         }
+        // A citizen's action or rating needs the tracking secret (or a staff token):
+        // without either, the answer is 401 whatever the body says, so it is not read.
+        let citizen_route = matches!(
+            path.as_str(),
+            "/api/v1/dossiers/{code}/actions" | "/api/v1/dossiers/{code}/rating"
+        );
+        if citizen_route && !bearer && !request.headers().contains_key("x-tracking-secret") {
+            return Err(closing_if(
+                has_body,
+                ApiError::Workflow(WorkflowError::Unauthenticated).into_response(),
+            ));
+        }
     } else if has_body {
         // Staff route: nobody without a valid token gets to send a body.
         match caller(state, request.headers()).await {
