@@ -289,9 +289,10 @@ async fn citizen_rates_a_returned_dossier_once(backend: Backend) {
         .act_ok(OFFICER, &filed.code, "return-result", json!({}))
         .await;
     let before = server.row_counts().await;
+    // No secret at all: refused as unauthenticated before the body is read.
     rate(None, json!({ "rating": "satisfied" }))
         .await
-        .problem(StatusCode::FORBIDDEN);
+        .problem(StatusCode::UNAUTHORIZED);
     rate(Some("not-the-secret"), json!({ "rating": "satisfied" }))
         .await
         .problem(StatusCode::NOT_FOUND);

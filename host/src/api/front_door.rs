@@ -17,6 +17,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 pub mod gate;
+mod linger;
 pub mod listener;
 
 /// A sustained rate and a burst, per client address.

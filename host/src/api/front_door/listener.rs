@@ -21,6 +21,7 @@ use tower::Service;
 
 use super::gate::Gate;
 use super::hyper_read_buffer;
+use super::linger::{LINGERING_AT_ONCE, Lingering};
 
 /// Connections being refused at once; past this an excess connection is closed
 /// without an answer, so that refusing can never cost more than serving.
@@ -43,6 +44,7 @@ pub async fn serve(
     let app = router.layer(Extension(gate.clone()));
     let connections = Arc::new(Semaphore::new(front.max_connections.max(1)));
     let shedding = Arc::new(Semaphore::new(SHEDDING_AT_ONCE));
+    let lingering = Arc::new(Semaphore::new(LINGERING_AT_ONCE));
     let refusal = Arc::new(overloaded(front.max_connections));
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -83,7 +85,8 @@ pub async fn serve(
             request.extensions_mut().insert(ConnectInfo(peer));
             app.clone().call(request)
         });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let io = TokioIo::new(Lingering::new(stream, lingering.clone()));
+        let connection = graceful.watch(http.serve_connection(io, service));
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%peer, %error, "connection closed with an error");
