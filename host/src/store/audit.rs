@@ -146,37 +146,17 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<EventRecord>> {
         let (code, seq) = after.unwrap_or(("", 0));
-        let rows = sqlx::query(
-            "SELECT dossier_code, seq, at, actor_id, actor_role, actor_unit, action, from_step, to_step, from_status,
-                    to_status, note, payload_json, prev_hash, hash
-             FROM dossier_events
-             WHERE dossier_code > $1 OR (dossier_code = $1 AND seq > $2)
-             ORDER BY dossier_code, seq LIMIT $3",
-        )
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM dossier_events
+                 WHERE dossier_code > $1 OR (dossier_code = $1 AND seq > $2)
+                 ORDER BY dossier_code, seq LIMIT $3",
+            super::dossiers::EVENT_COLUMNS
+        )))
         .bind(code)
         .bind(seq)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| EventRecord {
-                dossier_code: row.get(0),
-                seq: row.get(1),
-                at: row.get(2),
-                actor_id: row.get(3),
-                actor_role: row.get(4),
-                actor_unit: row.get(5),
-                action: row.get(6),
-                from_step: row.get(7),
-                to_step: row.get(8),
-                from_status: row.get(9),
-                to_status: row.get(10),
-                note: row.get(11),
-                payload_json: row.get(12),
-                prev_hash: row.get(13),
-                hash: row.get(14),
-            })
-            .collect())
+        Ok(rows.iter().map(super::dossiers::event_from_row).collect())
     }
 }

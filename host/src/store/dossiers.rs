@@ -431,34 +431,13 @@ impl Store {
     }
 
     pub async fn events(&self, code: &str) -> Result<Vec<EventRecord>> {
-        let rows = sqlx::query(
-            "SELECT dossier_code, seq, at, actor_id, actor_role, actor_unit, action, from_step, to_step, from_status,
-                    to_status, note, payload_json, prev_hash, hash
-             FROM dossier_events WHERE dossier_code = $1 ORDER BY seq",
-        )
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM dossier_events WHERE dossier_code = $1 ORDER BY seq"
+        )))
         .bind(code)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| EventRecord {
-                dossier_code: row.get(0),
-                seq: row.get(1),
-                at: row.get(2),
-                actor_id: row.get(3),
-                actor_role: row.get(4),
-                actor_unit: row.get(5),
-                action: row.get(6),
-                from_step: row.get(7),
-                to_step: row.get(8),
-                from_status: row.get(9),
-                to_status: row.get(10),
-                note: row.get(11),
-                payload_json: row.get(12),
-                prev_hash: row.get(13),
-                hash: row.get(14),
-            })
-            .collect())
+        Ok(rows.iter().map(event_from_row).collect())
     }
 
     /// The unit's inbox: dossiers it handles, newest first.
@@ -691,4 +670,29 @@ async fn insert_change(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// The columns of an event, in the order `event_from_row` reads them.
+pub(super) const EVENT_COLUMNS: &str = "dossier_code, seq, at, actor_id, actor_role, actor_unit, \
+     action, from_step, to_step, from_status, to_status, note, payload_json, prev_hash, hash";
+
+/// An event read with `EVENT_COLUMNS`.
+pub(super) fn event_from_row(row: &sqlx::any::AnyRow) -> EventRecord {
+    EventRecord {
+        dossier_code: row.get(0),
+        seq: row.get(1),
+        at: row.get(2),
+        actor_id: row.get(3),
+        actor_role: row.get(4),
+        actor_unit: row.get(5),
+        action: row.get(6),
+        from_step: row.get(7),
+        to_step: row.get(8),
+        from_status: row.get(9),
+        to_status: row.get(10),
+        note: row.get(11),
+        payload_json: row.get(12),
+        prev_hash: row.get(13),
+        hash: row.get(14),
+    }
 }
