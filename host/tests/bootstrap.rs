@@ -6,7 +6,6 @@
 mod common;
 use common::{free_port, motcua, stop};
 
-use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -15,31 +14,9 @@ use serde_json::Value;
 
 /// A plain HTTP/1.1 request over loopback; returns (status, JSON body).
 fn http(address: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, Value) {
-    let mut stream = TcpStream::connect(address).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status line");
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| serde_json::from_str(body).unwrap_or(Value::Null))
-        .unwrap_or(Value::Null);
-    (status, body)
+    let body = (!body.is_empty()).then_some(("application/json", body));
+    let (status, body) = common::http(address, method, path, token, body);
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
 
 fn run(args: &[&str]) -> (bool, String, String) {
