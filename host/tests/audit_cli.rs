@@ -367,6 +367,28 @@ fn dossier_tampered_with_is_named_although_its_chain_was_recomputed(backend: Bac
     );
     assert!(!report.contains("MISMATCH"), "{report}");
 
+    // A daily check names the day the anchors must reach: Friday's passes; expecting
+    // Monday's (deleted, or never made) fails although nothing else is wrong.
+    let public_key = public.to_str().unwrap();
+    let through = |day: &str| {
+        province.audit(&[
+            "verify",
+            "--public-key",
+            public_key,
+            "--anchored-through",
+            day,
+        ])
+    };
+    let reached = through("2026-02-13");
+    assert_eq!(reached.status.code(), Some(0), "{}", text(&reached));
+    let short = through("2026-02-16");
+    assert_eq!(short.status.code(), Some(1), "{}", text(&short));
+    assert!(
+        stdout(&short).contains("FAILED: the anchors end at 2026-02-13, before 2026-02-16"),
+        "{}",
+        text(&short)
+    );
+
     // The administrator rewrites the second dossier's filing and recomputes its chain.
     block_on(rewrite_history(&province, &codes[1]));
     let caught = province.verify(&public);

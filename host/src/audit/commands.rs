@@ -45,6 +45,11 @@ pub enum AuditCommand {
         /// Without --public-key: check with the public half of this private key.
         #[arg(long, env = "MOTCUA_AUDIT_KEY_FILE")]
         audit_key_file: Option<PathBuf>,
+        /// The day (YYYY-MM-DD) the anchors must reach, e.g. yesterday for a daily
+        /// check: anchors that end earlier (the latest ones deleted, or anchoring
+        /// stopped) fail the check, since the events after them are unprotected.
+        #[arg(long)]
+        anchored_through: Option<NaiveDate>,
         #[command(flatten)]
         database: Database,
     },
@@ -92,6 +97,7 @@ pub async fn run(command: AuditCommand, operator: &str) -> anyhow::Result<i32> {
         AuditCommand::Verify {
             public_keys,
             audit_key_file,
+            anchored_through,
             database,
         } => {
             let keys = verifying_keys(&public_keys, audit_key_file.as_deref())?;
@@ -102,6 +108,22 @@ pub async fn run(command: AuditCommand, operator: &str) -> anyhow::Result<i32> {
             print!("{}", report.text());
             if !report.consistent() {
                 return Ok(1);
+            }
+            if let Some(expected) = anchored_through {
+                // Days are stored as YYYY-MM-DD, so they compare as text.
+                let expected = expected.format("%Y-%m-%d").to_string();
+                if report
+                    .last_day
+                    .as_deref()
+                    .is_none_or(|last| last < expected.as_str())
+                {
+                    println!(
+                        "FAILED: the anchors end at {}, before {expected}: the latest anchors \
+                         were deleted or anchoring stopped, and the events since are not protected",
+                        report.last_day.as_deref().unwrap_or("(no anchor)")
+                    );
+                    return Ok(1);
+                }
             }
             if !report.signatures_checked() {
                 return Ok(2);
