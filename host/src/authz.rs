@@ -31,6 +31,10 @@ pub enum Permission {
     ManageAccounts,
     /// Read the registry's audit: publishers and admins, within their reach.
     ReadRegistryAudit,
+    /// Audit any dossier of the province (replay its history): the province's admins
+    /// and leaders. A unit's own staff replay their unit's dossiers through the
+    /// workflow's tenancy, as they read them.
+    AuditDossiers,
 }
 
 impl Permission {
@@ -43,6 +47,7 @@ impl Permission {
             | Permission::ConfigureUnit
             | Permission::ManageAccounts => &[Role::Admin],
             Permission::ReadRegistryAudit => &[Role::Admin, Role::Publisher],
+            Permission::AuditDossiers => &[Role::Admin, Role::Leader],
         }
     }
 
@@ -54,6 +59,7 @@ impl Permission {
                 | Permission::ManageUnits
                 | Permission::ManageCalendar
                 | Permission::ManageScoring
+                | Permission::AuditDossiers
         )
     }
 
@@ -72,6 +78,9 @@ impl Permission {
                 "only an admin of the unit or of its province manages its accounts"
             }
             Permission::ReadRegistryAudit => "publishers and admins read the registry's audit",
+            Permission::AuditDossiers => {
+                "only the province's admins and leaders audit every unit's dossiers"
+            }
         }
     }
 }

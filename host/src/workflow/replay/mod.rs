@@ -40,8 +40,9 @@ use steps::Replayer;
 use super::deadlines::{self, SYSTEM_ACTOR};
 use super::{Caller, DEFAULT_CUTOFF, Result, Workflow, WorkflowError};
 use crate::audit::{EventRecord, verify_chain};
+use crate::authz::{self, Permission};
 use crate::clock::parse_civil;
-use crate::domain::{Actor, Document, Role, Status, UnitKind};
+use crate::domain::{Actor, Document, Role, Status};
 use crate::runtime::{PluginBuild, Runtime, SandboxLimits};
 use crate::store::{
     Deadline, DossierRecord, DossierUpdate, Facts, RecordedFacts, Store, StoreError,
@@ -98,12 +99,11 @@ impl Workflow {
         replay(&context, &record).await
     }
 
+    /// Whether the province's one authorisation rule lets `actor` audit every unit's
+    /// dossiers.
     async fn province_auditor(&self, actor: &Actor) -> Result<bool> {
-        if !matches!(actor.role, Role::Admin | Role::Leader) {
-            return Ok(false);
-        }
-        let unit = self.store.unit(&actor.unit).await?;
-        Ok(unit.is_some_and(|unit| unit.kind == UnitKind::Province))
+        let home = self.store.unit(&actor.unit).await?;
+        Ok(authz::authorize(actor, home.as_ref(), Permission::AuditDossiers, None).is_ok())
     }
 }
 
