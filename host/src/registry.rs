@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -99,12 +100,14 @@ pub struct UnitChange {
     pub settings: Option<Value>,
 }
 
-/// How many builds were compiled, loaded from the cache, or rebuilt from a bad entry.
+/// How many builds were compiled, loaded from the cache, or rebuilt from a bad entry,
+/// and how many attempts to load a stored build failed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LoadStats {
     pub compiled: usize,
     pub cache_hits: usize,
     pub rebuilt: usize,
+    pub failed: usize,
 }
 
 #[derive(Default)]
@@ -112,9 +115,18 @@ struct Image {
     builds: HashMap<String, Arc<PluginBuild>>,
     /// Stored builds that did not load on this host, by sha256, with the reason.
     unavailable: HashMap<String, Unavailable>,
+    /// When each of those is tried again: a build that failed for a reason of its own
+    /// (it does not compile, link, describe or validate under this host's limits)
+    /// fails the same way on every refresh, so reading and compiling it every few
+    /// seconds would only burn CPU and hold up registry changes.
+    next_try: HashMap<String, Instant>,
     bindings: HashMap<(String, String), Binding>,
     defaults: HashMap<String, String>,
 }
+
+/// How long a stored build that failed to load for a reason of its own waits before
+/// this host tries it again (a restart, or publishing the same bytes, tries at once).
+const RETRY_UNLOADABLE: Duration = Duration::from_secs(300);
 
 pub struct Registry {
     runtime: Arc<Runtime>,
@@ -126,6 +138,7 @@ pub struct Registry {
     compiled: AtomicUsize,
     cache_hits: AtomicUsize,
     rebuilt: AtomicUsize,
+    failed: AtomicUsize,
 }
 
 /// The default cap on a published component's size.
@@ -149,6 +162,7 @@ impl Registry {
             compiled: AtomicUsize::new(0),
             cache_hits: AtomicUsize::new(0),
             rebuilt: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
         };
         registry.refresh().await?;
         Ok(registry)
@@ -159,6 +173,7 @@ impl Registry {
             compiled: self.compiled.load(Ordering::Relaxed),
             cache_hits: self.cache_hits.load(Ordering::Relaxed),
             rebuilt: self.rebuilt.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
         }
     }
 
@@ -176,20 +191,33 @@ impl Registry {
             if self.build(&sha).is_some() {
                 continue;
             }
+            let waiting = self
+                .image
+                .read()
+                .expect("registry lock")
+                .next_try
+                .get(&sha)
+                .is_some_and(|at| *at > Instant::now());
+            if waiting {
+                continue;
+            }
             let Some(bytes) = self.store.build_bytes(&sha).await? else {
                 continue;
             };
             // One build that no longer loads (say, after an engine upgrade changed a
             // limit) must not stop this host from seeing every other change.
             // It is remembered with its reason: `/readyz` names it, and its dossiers
-            // answer a problem naming it. The next refresh tries it again.
+            // answer a problem naming it. It is tried again on the next refresh when
+            // the host was only busy, after `RETRY_UNLOADABLE` otherwise.
             match self.compile(bytes).await {
                 Ok(build) => {
                     let mut image = self.image.write().expect("registry lock");
                     image.unavailable.remove(&build.sha256);
+                    image.next_try.remove(&build.sha256);
                     image.builds.insert(build.sha256.clone(), build);
                 }
                 Err(error) => {
+                    self.failed.fetch_add(1, Ordering::Relaxed);
                     let (code, version) = self
                         .store
                         .build_label(&sha)
@@ -204,19 +232,21 @@ impl Registry {
                     if !known {
                         tracing::error!(build = %sha, %code, %version, %error, "a stored plugin build does not load; its dossiers answer 503 and /readyz reports it");
                     }
-                    self.image
-                        .write()
-                        .expect("registry lock")
-                        .unavailable
-                        .insert(
-                            sha.clone(),
-                            Unavailable {
-                                sha256: sha,
-                                code,
-                                version,
-                                reason: error.to_string(),
-                            },
-                        );
+                    let retry = match &error {
+                        RegistryError::Plugin(RuntimeError::Busy { .. }) => Duration::ZERO,
+                        _ => RETRY_UNLOADABLE,
+                    };
+                    let mut image = self.image.write().expect("registry lock");
+                    image.next_try.insert(sha.clone(), Instant::now() + retry);
+                    image.unavailable.insert(
+                        sha.clone(),
+                        Unavailable {
+                            sha256: sha,
+                            code,
+                            version,
+                            reason: error.to_string(),
+                        },
+                    );
                 }
             }
         }

@@ -74,6 +74,18 @@ async fn a_build_that_does_not_load_is_named_not_a_500(backend: Backend) {
         motcua::api::app(state.clone()),
     ));
 
+    // Each build failed once at start; refreshing does not read and compile them
+    // again at once (they fail for reasons of their own, not for a busy host).
+    let failed_at_start = state.registry.stats().failed;
+    assert!(failed_at_start > 0, "the builds failed to load at start");
+    state.refresh().await.expect("refresh");
+    state.refresh().await.expect("refresh");
+    assert_eq!(
+        state.registry.stats().failed,
+        failed_at_start,
+        "a build that cannot load is not retried on every refresh"
+    );
+
     // Liveness holds; readiness names every build that does not load.
     let (status, _, health) = get(&base, "/healthz", None).await;
     assert_eq!(status, StatusCode::OK, "{health}");
