@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::api::{self, AppState};
 use crate::clock::{Clock, format_civil};
+use crate::documents::{ContentStore, DocumentLimits, StorageConfig};
 use crate::registry::Registry;
 use crate::runtime::{ArtifactCache, Runtime, SandboxLimits};
 use crate::store::Store;
@@ -35,6 +36,11 @@ pub struct Config {
     /// The key each day's audit anchor is signed with; without one, this host makes no
     /// anchors (`motcua audit anchor` from cron can, on any machine holding the key).
     pub audit_key: Option<crate::audit::AnchorKey>,
+    /// Where the files of dossiers live; `None` is the directory beside the database
+    /// (`StorageConfig::beside_database`).
+    pub storage: Option<StorageConfig>,
+    /// How large files may be and which types are accepted.
+    pub document_limits: DocumentLimits,
 }
 
 impl Config {
@@ -48,6 +54,8 @@ impl Config {
             sweep_interval: Duration::from_secs(60),
             front_door: api::FrontDoor::default(),
             audit_key: None,
+            storage: None,
+            document_limits: DocumentLimits::default(),
         }
     }
 }
@@ -88,12 +96,20 @@ pub async fn build_state(config: &Config, clock: Clock) -> anyhow::Result<AppSta
         .await
         .context("loading plugin builds")?,
     );
+    let storage = config
+        .storage
+        .clone()
+        .unwrap_or_else(|| StorageConfig::beside_database(&config.database_url));
+    let documents = ContentStore::open(&storage)
+        .with_context(|| format!("opening the document store {storage:?}"))?;
     let workflow = Workflow {
         store,
         runtime,
         registry,
         clock,
         calendar_watch: CalendarWatch::new(fingerprint),
+        documents,
+        document_limits: config.document_limits.clone(),
     };
     workflow
         .start_calendar()

@@ -527,7 +527,9 @@ pub struct Applicant {
     pub address: Option<String>,
 }
 
-/// Metadata of one document component.
+/// Metadata of one document component. `digitized` is the host's to say: true once
+/// the component's file is stored (docs/decisions/0018-documents.md); what a client
+/// sends in it is ignored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Document {
     pub kind: String,
@@ -536,6 +538,19 @@ pub struct Document {
     pub size: u64,
     #[serde(default)]
     pub digitized: bool,
+    /// The type recognised from the stored file's bytes; host-side only, plugins see
+    /// the metadata of contract 0.1.0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+}
+
+/// A file the host stored for a dossier, as recorded on the dossier.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFile {
+    pub sha256: String,
+    pub size: u64,
+    pub content_type: String,
+    pub stored_at: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -571,7 +586,11 @@ pub struct ResultDocument {
     pub kind: String,
     pub name: String,
     pub number: String,
+    /// True once the result's file is stored (the host's to say, like a component's).
     pub digitized: bool,
+    /// The electronic result, once attached by the handling unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<StoredFile>,
 }
 
 /// The dossier as a plugin sees it (and as the engine builds it from the store).

@@ -10,6 +10,7 @@ pub mod bundled;
 pub mod calendar;
 pub mod clock;
 pub mod demo;
+pub mod documents;
 pub mod domain;
 pub mod harness;
 pub mod registry;

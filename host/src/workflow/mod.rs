@@ -143,6 +143,9 @@ pub struct Workflow {
     pub clock: Clock,
     /// What this host last put in force of the database's holiday calendar.
     pub calendar_watch: calendar::CalendarWatch,
+    /// The files of dossiers (docs/decisions/0018-documents.md).
+    pub documents: crate::documents::ContentStore,
+    pub document_limits: crate::documents::DocumentLimits,
 }
 
 impl Workflow {
