@@ -31,6 +31,7 @@ fn household_dossier() -> DossierSnapshot {
         sha256: "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0".into(),
         size: 64_210,
         digitized: true,
+        content_type: None,
     };
     DossierSnapshot {
         code: "000.31.19.H43-260302-0042".into(),

@@ -57,6 +57,7 @@ async fn file_and_receive(state: &AppState, unit: &str) -> String {
         sha256: "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0".into(),
         size: 64_210,
         digitized: true,
+        content_type: None,
     };
     let filed = state
         .file(

@@ -152,6 +152,8 @@ fn result_from_wit(result: wit::ResultDocument) -> domain::ResultDocument {
         name: result.name,
         number: result.number,
         digitized: result.digitized,
+        // A plugin names a result; the file is the host's to attach.
+        file: None,
     }
 }
 

@@ -5,7 +5,7 @@ use sqlx::Row;
 use super::{Result, Store, StoreError};
 
 use crate::audit::{EventRecord, GENESIS};
-use crate::domain::{Applicant, Channel, Document, ResultDocument, Status};
+use crate::domain::{Applicant, Channel, Document, ResultDocument, Status, StoredFile};
 
 /// A dossier row with its documents.
 #[derive(Clone, Debug)]
@@ -146,6 +146,9 @@ pub struct DossierUpdate {
     pub returned_at: Option<String>,
     pub updated_at: String,
     pub new_documents: Vec<Document>,
+    /// A component's file now stored: every declared component with its sha256 is
+    /// marked digitized with the file's content type.
+    pub stored_component: Option<StoredFile>,
     pub deadline: Deadline,
     pub facts: Facts,
 }
@@ -260,7 +263,7 @@ impl Store {
         let status: i64 = row.get(9);
         let result: Option<String> = row.get(19);
         let documents = sqlx::query(
-            "SELECT kind, name, sha256, size, digitized FROM dossier_documents WHERE dossier_code = $1 ORDER BY id",
+            "SELECT kind, name, sha256, size, digitized, content_type FROM dossier_documents WHERE dossier_code = $1 ORDER BY id",
         )
         .bind(code)
         .fetch_all(&self.pool)
@@ -272,6 +275,7 @@ impl Store {
             sha256: row.get(2),
             size: row.get::<i64, _>(3).max(0) as u64,
             digitized: row.get::<i64, _>(4) != 0,
+            content_type: row.get(5),
         })
         .collect();
         Ok(Some(DossierRecord {
@@ -384,6 +388,18 @@ impl Store {
             });
         }
         insert_documents(&mut tx, code, &update.new_documents, &update.updated_at).await?;
+        if let Some(file) = &update.stored_component {
+            sqlx::query(
+                "UPDATE dossier_documents SET digitized = 1, content_type = $1, stored_at = $2
+                 WHERE dossier_code = $3 AND sha256 = $4",
+            )
+            .bind(&file.content_type)
+            .bind(&file.stored_at)
+            .bind(code)
+            .bind(&file.sha256)
+            .execute(&mut *tx)
+            .await?;
+        }
         let seq = append_event(&mut tx, code, event).await?;
         insert_change(&mut tx, code, seq, event).await?;
         tx.commit().await?;

@@ -44,6 +44,7 @@ pub enum Backend {
 mod accounts;
 mod audit;
 mod calendar;
+mod documents;
 mod dossiers;
 mod registry;
 mod reports;
@@ -55,6 +56,7 @@ pub use audit::{AnchorRecord, ChainHead};
 pub use calendar::{
     CalendarDay, CalendarLoad, CalendarYear, LoadMode, NewCalendarYear, StoredCalendar,
 };
+pub use documents::FileReference;
 pub use dossiers::{
     Deadline, DossierRecord, DossierUpdate, DueFilter, Facts, InboxQuery, InboxRow, NewDossier,
     NewEvent, RecordedFacts,

@@ -186,6 +186,7 @@ pub(crate) fn unchanged(record: &DossierRecord, now: NaiveDateTime) -> DossierUp
         returned_at: record.returned_at.clone(),
         updated_at: format_civil(now),
         new_documents: Vec::new(),
+        stored_component: None,
         deadline: record.deadline.clone(),
         facts: record.facts.clone(),
     }
