@@ -129,7 +129,7 @@ impl ContentStore {
     fn location(&self, sha256: &str) -> Path {
         let mut location = self.prefix.clone();
         for part in ["sha256", &sha256[..2], sha256] {
-            location = location.child(part);
+            location = location.join(part);
         }
         location
     }
@@ -333,7 +333,7 @@ impl ContentStore {
 
     /// Every content address stored, with its size (for `motcua documents verify`).
     pub async fn list(&self) -> Result<Vec<(String, u64)>, ContentError> {
-        let root = self.prefix.clone().child("sha256");
+        let root = self.prefix.clone().join("sha256");
         let mut listing = self.objects.list(Some(&root));
         let mut found = Vec::new();
         while let Some(meta) = listing.next().await {
