@@ -3,6 +3,9 @@
 //! server) with the real plugins built from `plugins/`, and talks to it over HTTP.
 
 pub mod scenarios;
+pub mod storage;
+
+pub use storage::{Storage, delete_object, overwrite_object, raw_keys, storage_config};
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -10,6 +13,7 @@ use chrono::NaiveDateTime;
 use motcua::api::{self, AppState, FrontDoor};
 use motcua::app::{self, Config};
 use motcua::clock::Clock;
+use motcua::documents::StorageConfig;
 use motcua::runtime::SandboxLimits;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -36,6 +40,9 @@ pub struct TestServer {
     pub clock: Clock,
     pub backend: Backend,
     pub database_url: String,
+    /// Where this server (and its restarts and second hosts) keeps the files of
+    /// dossiers: by default `documents/` in the test's temporary directory.
+    pub storage: StorageConfig,
     _dir: tempfile::TempDir,
     postgres_database: Option<String>,
     server: tokio::task::JoinHandle<()>,
@@ -55,6 +62,39 @@ macro_rules! on_both_backends {
         mod postgres {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() { super::$name($crate::Backend::Postgres).await })*
+        }
+    };
+}
+
+/// Generates four `#[tokio::test]`s for each named `async fn(Backend, Storage)`, in
+/// modules `sqlite_directory`, `sqlite_s3`, `postgres_directory` and `postgres_s3`:
+/// every database with every kind of document store.
+#[macro_export]
+macro_rules! storages_and_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_directory {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name($crate::Backend::Sqlite, $crate::Storage::Directory).await
+            })*
+        }
+        mod sqlite_s3 {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name($crate::Backend::Sqlite, $crate::Storage::S3).await
+            })*
+        }
+        mod postgres_directory {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name($crate::Backend::Postgres, $crate::Storage::Directory).await
+            })*
+        }
+        mod postgres_s3 {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name($crate::Backend::Postgres, $crate::Storage::S3).await
+            })*
         }
     };
 }
@@ -126,13 +166,39 @@ impl TestServer {
         limits: SandboxLimits,
         front_door: FrontDoor,
     ) -> TestServer {
+        TestServer::launch(backend, Storage::Directory, now, limits, front_door).await
+    }
+
+    /// Starts a server (as `start` does) whose files of dossiers live in `storage`: a
+    /// directory in the test's temporary directory, or a fresh bucket on the S3 test
+    /// server.
+    pub async fn start_with_storage(backend: Backend, storage: Storage, now: &str) -> TestServer {
+        TestServer::launch(
+            backend,
+            storage,
+            now,
+            SandboxLimits::default(),
+            FrontDoor::without_quotas(),
+        )
+        .await
+    }
+
+    async fn launch(
+        backend: Backend,
+        storage: Storage,
+        now: &str,
+        limits: SandboxLimits,
+        front_door: FrontDoor,
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let (database_url, postgres_database) = fresh_database(backend, dir.path()).await;
+        let storage = storage_config(storage, dir.path()).await;
         let clock = Clock::manual(at(now));
         let config = Config {
             limits,
             cache_dir: Some(dir.path().join("cache")),
             front_door: front_door.clone(),
+            storage: Some(storage.clone()),
             ..Config::new(database_url.clone())
         };
         let state = app::build_state(&config, clock.clone())
@@ -153,6 +219,7 @@ impl TestServer {
             clock,
             backend,
             database_url,
+            storage,
             _dir: dir,
             postgres_database,
             server,
@@ -185,6 +252,7 @@ impl TestServer {
             limits: self.state.runtime.limits().clone(),
             cache_dir: Some(self.cache_dir()),
             front_door: self.front_door.clone(),
+            storage: Some(self.storage.clone()),
             ..Config::new(self.database_url.clone())
         };
         let state = app::build_state(&config, self.clock.clone())
@@ -210,6 +278,7 @@ impl TestServer {
             clock: self.clock.clone(),
             backend: self.backend,
             database_url: self.database_url.clone(),
+            storage: self.storage.clone(),
             _dir: tempfile::tempdir().expect("temp dir"),
             postgres_database: None,
             server,
