@@ -17,6 +17,7 @@ use crate::audit::verify_chain;
 use crate::domain::{Actor, Applicant, Channel, Document, Status};
 use crate::runtime::PluginBuild;
 use crate::store::{DossierRecord, DueFilter, InboxQuery};
+use crate::workflow::documents::{ATTACH_DOCUMENT_ACTION, ATTACH_RESULT_ACTION};
 use crate::workflow::{ActionRequest, Caller, FileRequest, Workflow, WorkflowError, deadlines};
 
 #[derive(Deserialize)]
@@ -464,8 +465,15 @@ pub(super) async fn track_view(
     actor: &Actor,
 ) -> Result<Value, ApiError> {
     let events = state.history(&record.code).await?;
+    // The status history: a file stored does not move the dossier.
     let history: Vec<Value> = events
         .iter()
+        .filter(|event| {
+            !matches!(
+                event.action.as_str(),
+                ATTACH_DOCUMENT_ACTION | ATTACH_RESULT_ACTION
+            )
+        })
         .map(|event| {
             json!({
                 "at": event.at,
@@ -497,6 +505,7 @@ pub(super) async fn track_view(
                 "sha256": file.sha256, "size": file.size, "content_type": file.content_type,
             })),
             // Ready to download: returned, with its electronic file.
+            "ready_to_download": record.status == Status::Returned && result.file.is_some(),
             "download": (record.status == Status::Returned && result.file.is_some())
                 .then(|| format!("/api/v1/dossiers/{}/result", record.code)),
         })),
