@@ -41,6 +41,7 @@ on_both_stores!(
     an_upload_cut_short_leaves_nothing,
     an_upload_that_stalls_is_refused_and_leaves_nothing,
     damage_behind_the_stores_back_is_reported_on_read,
+    a_truncated_object_is_replaced_by_the_next_upload,
     list_shows_what_is_stored,
 );
 
@@ -574,6 +575,28 @@ async fn damage_behind_the_stores_back_is_reported_on_read(storage: Storage) {
         store.get(&sha256(&kept)).await.expect("get").as_ref(),
         &kept[..]
     );
+}
+
+async fn a_truncated_object_is_replaced_by_the_next_upload(storage: Storage) {
+    let (store, config, _dir) = fresh(storage).await;
+    let bytes = samples::pdf("Trich luc", 30_000);
+    put_ok(&store, &bytes).await;
+    overwrite_object(&config, &sha256(&bytes), &bytes[..1_000]).await;
+    assert!(matches!(
+        store.get(&sha256(&bytes)).await,
+        Err(ContentError::Corrupt { .. })
+    ));
+    // The right bytes uploaded again are written over the damaged object.
+    let again = put_ok(&store, &bytes).await;
+    assert!(
+        !again.already_stored,
+        "a damaged object is not taken as stored"
+    );
+    assert_eq!(
+        store.get(&sha256(&bytes)).await.expect("get").as_ref(),
+        &bytes[..]
+    );
+    assert_eq!(raw_keys(&config).await, vec![object_key(&sha256(&bytes))]);
 }
 
 async fn list_shows_what_is_stored(storage: Storage) {
