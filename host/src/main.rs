@@ -14,6 +14,7 @@ use motcua::store::{Revocation, Store};
 use motcua::units;
 
 mod cli {
+    pub(crate) mod documents;
     pub(crate) mod server;
 }
 use cli::server::{ServerArgs, bind, config, print_demo, warn_about_demo_tokens};
@@ -115,6 +116,11 @@ enum CommandLine {
     Audit {
         #[command(subcommand)]
         command: motcua::audit::commands::AuditCommand,
+    },
+    /// Check the document store: every file the dossiers hold, read back against its sha256.
+    Documents {
+        #[command(subcommand)]
+        command: cli::documents::DocumentsCommand,
     },
 }
 
@@ -335,6 +341,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         CommandLine::Calendar { command } => calendar_command(command).await,
         CommandLine::Report { command } => report_command(command).await,
         CommandLine::Dossier { command } => dossier_command(command).await,
+        CommandLine::Documents { command } => {
+            let code = cli::documents::run(command).await?;
+            if code != 0 {
+                std::process::exit(code);
+            }
+            Ok(())
+        }
         CommandLine::Audit { command } => {
             let code = motcua::audit::commands::run(command, &operator().id).await?;
             if code != 0 {

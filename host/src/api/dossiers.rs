@@ -17,6 +17,7 @@ use crate::audit::verify_chain;
 use crate::domain::{Actor, Applicant, Channel, Document, Status};
 use crate::runtime::PluginBuild;
 use crate::store::{DossierRecord, DueFilter, InboxQuery};
+use crate::workflow::documents::{ATTACH_DOCUMENT_ACTION, ATTACH_RESULT_ACTION};
 use crate::workflow::{ActionRequest, Caller, FileRequest, Workflow, WorkflowError, deadlines};
 
 #[derive(Deserialize)]
@@ -108,7 +109,8 @@ pub(super) async fn dossier_view(
         "channel": record.channel,
         "applicant": record.applicant,
         "form": record.form,
-        "documents": record.documents,
+        "documents": documents_view(record),
+        "digitized": record.facts.digitized,
         "step": { "id": record.step, "name": step_name },
         "status": status_view(record.status),
         "submitted_at": record.submitted_at,
@@ -123,7 +125,11 @@ pub(super) async fn dossier_view(
             "paid_vnd": record.fees_paid_vnd,
             "paid_online": record.paid_online,
         },
-        "result": record.result,
+        "result": record.result.as_ref().map(|result| {
+            let mut view = json!(result);
+            view["download"] = json!(result.file.as_ref().map(|_| format!("/api/v1/dossiers/{}/result", record.code)));
+            view
+        }),
         "rating": record.facts.rating,
         "settled_at": record.settled_at,
         "returned_at": record.returned_at,
@@ -132,6 +138,22 @@ pub(super) async fn dossier_view(
         "history": events.iter().map(event_view).collect::<Vec<_>>(),
         "actions": actions,
     }))
+}
+
+/// The components with where their stored files are read.
+fn documents_view(record: &DossierRecord) -> Vec<Value> {
+    record
+        .documents
+        .iter()
+        .map(|document| {
+            let mut view = json!(document);
+            view["download"] = json!(document.digitized.then(|| format!(
+                "/api/v1/dossiers/{}/documents/{}",
+                record.code, document.sha256
+            )));
+            view
+        })
+        .collect()
 }
 
 /// The name of the dossier's step: the build's, or the host's own closing step.
@@ -443,8 +465,15 @@ pub(super) async fn track_view(
     actor: &Actor,
 ) -> Result<Value, ApiError> {
     let events = state.history(&record.code).await?;
+    // The status history: a file stored does not move the dossier.
     let history: Vec<Value> = events
         .iter()
+        .filter(|event| {
+            !matches!(
+                event.action.as_str(),
+                ATTACH_DOCUMENT_ACTION | ATTACH_RESULT_ACTION
+            )
+        })
         .map(|event| {
             json!({
                 "at": event.at,
@@ -469,7 +498,17 @@ pub(super) async fn track_view(
         "due_date": record.due_date,
         "due": due_view(state, record),
         "rating": record.facts.rating,
-        "result": record.result.as_ref().map(|r| json!({ "kind": r.kind, "name": r.name })),
+        "result": record.result.as_ref().map(|result| json!({
+            "kind": result.kind,
+            "name": result.name,
+            "file": result.file.as_ref().map(|file| json!({
+                "sha256": file.sha256, "size": file.size, "content_type": file.content_type,
+            })),
+            // Ready to download: returned, with its electronic file.
+            "ready_to_download": record.status == Status::Returned && result.file.is_some(),
+            "download": (record.status == Status::Returned && result.file.is_some())
+                .then(|| format!("/api/v1/dossiers/{}/result", record.code)),
+        })),
         "fees": { "requested_vnd": record.fees_requested_vnd, "paid_vnd": record.fees_paid_vnd },
         "pending_supplement": Workflow::pending_supplement(record, &events),
         "history": history,

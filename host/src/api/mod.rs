@@ -69,6 +69,15 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/dossiers/{code}/audit", get(dossiers::audit))
         .route("/api/v1/dossiers/{code}/rating", post(dossiers::rate))
         .route("/api/v1/dossiers/{code}/replay", get(replay::replay))
+        .route(
+            "/api/v1/dossiers/{code}/documents/{sha256}",
+            put(documents::put_component).get(documents::get_component),
+        )
+        .route("/api/v1/dossiers/{code}/result", get(documents::get_result))
+        .route(
+            "/api/v1/dossiers/{code}/result/{sha256}",
+            put(documents::put_result),
+        )
         .route("/api/v1/units", get(units::list))
         .route("/api/v1/units/{unit}", get(units::get).put(units::put))
         .route("/api/v1/units/{unit}/dossiers", get(dossiers::inbox))
@@ -122,6 +131,7 @@ pub fn app(state: AppState) -> Router {
 
 mod accounts;
 mod calendar;
+mod documents;
 mod dossiers;
 pub mod front_door;
 mod health;

@@ -5,12 +5,14 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::documents::ContentError;
 use crate::registry::RegistryError;
 use crate::reports::ReportError;
 use crate::runtime::{RuntimeError, Saturation};
 use crate::units::UnitsError;
 use crate::workflow::WorkflowError;
 use crate::workflow::calendar::CalendarLoadError;
+use crate::workflow::documents::FileRefusal;
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -258,6 +260,8 @@ pub(super) fn workflow_problem(error: WorkflowError) -> Response {
         ),
         WorkflowError::Plugin(error) => plugin_problem(error),
         WorkflowError::BuildUnavailable(unavailable) => build_unavailable(unavailable),
+        WorkflowError::File { refusal, message } => file_problem(refusal, message),
+        WorkflowError::Content(error) => content_problem(error),
         WorkflowError::Store(error) => {
             tracing::error!(%error, "store failure");
             problem(
@@ -266,6 +270,114 @@ pub(super) fn workflow_problem(error: WorkflowError) -> Response {
                 "Internal error",
                 "an internal error occurred; it has been logged".into(),
                 none,
+            )
+        }
+    }
+}
+
+/// A file request refused for a reason of the dossier's.
+fn file_problem(refusal: FileRefusal, detail: String) -> Response {
+    use StatusCode as S;
+    let (status, title, extra) = match &refusal {
+        FileRefusal::NotDeclared => (S::NOT_FOUND, "No such component", Value::Null),
+        FileRefusal::NotStored => (S::NOT_FOUND, "File not uploaded yet", Value::Null),
+        FileRefusal::ResultFileMissing => (S::NOT_FOUND, "No result file", Value::Null),
+        FileRefusal::NoResult => (S::CONFLICT, "No result issued yet", Value::Null),
+        FileRefusal::ResultFileAttached => {
+            (S::CONFLICT, "Result file already attached", Value::Null)
+        }
+        FileRefusal::ResultNotReady => (S::CONFLICT, "Result not returned yet", Value::Null),
+        FileRefusal::DocumentTooLarge { limit } => (
+            S::PAYLOAD_TOO_LARGE,
+            "Document too large",
+            json!({ "limit": limit }),
+        ),
+        FileRefusal::DossierTooLarge { limit } => (
+            S::PAYLOAD_TOO_LARGE,
+            "The dossier's documents are too large",
+            json!({ "limit": limit }),
+        ),
+    };
+    problem(status, refusal.name(), title, detail, extra)
+}
+
+/// What the content store refused or could not do. A stored file that is missing or
+/// corrupt is the province's fault, not the caller's: 503 naming the file (never
+/// wrong bytes), logged for the operator (`motcua documents verify`).
+fn content_problem(error: ContentError) -> Response {
+    use StatusCode as S;
+    let detail = error.to_string();
+    match error {
+        ContentError::TooLarge { limit } => problem(
+            S::PAYLOAD_TOO_LARGE,
+            "document-too-large",
+            "Document too large",
+            detail,
+            json!({ "limit": limit }),
+        ),
+        ContentError::SizeMismatch { declared, received } => problem(
+            S::UNPROCESSABLE_ENTITY,
+            "document-size-mismatch",
+            "The file is not the declared size",
+            detail,
+            json!({ "declared": declared, "received": received }),
+        ),
+        ContentError::DigestMismatch { declared, received } => problem(
+            S::UNPROCESSABLE_ENTITY,
+            "document-digest-mismatch",
+            "The file is not the declared one",
+            detail,
+            json!({ "declared": declared, "received": received }),
+        ),
+        ContentError::UnsupportedType { detected, allowed } => problem(
+            S::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-document-type",
+            "Document type not accepted",
+            detail,
+            json!({ "detected": detected, "allowed": allowed }),
+        ),
+        ContentError::Interrupted(_) => problem(
+            S::BAD_REQUEST,
+            "upload-interrupted",
+            "Upload cut short",
+            detail,
+            Value::Null,
+        ),
+        ContentError::Stalled { seconds } => problem(
+            S::REQUEST_TIMEOUT,
+            "upload-stalled",
+            "Upload stalled",
+            detail,
+            json!({ "limit_seconds": seconds }),
+        ),
+        ContentError::Missing { sha256 } => {
+            tracing::error!(%sha256, "a stored document is missing from the document store");
+            problem(
+                S::SERVICE_UNAVAILABLE,
+                "document-missing",
+                "Stored document missing",
+                detail,
+                json!({ "sha256": sha256 }),
+            )
+        }
+        ContentError::Corrupt { sha256, actual } => {
+            tracing::error!(%sha256, %actual, "a stored document is corrupt");
+            problem(
+                S::SERVICE_UNAVAILABLE,
+                "document-corrupt",
+                "Stored document corrupt",
+                detail,
+                json!({ "sha256": sha256 }),
+            )
+        }
+        ContentError::Backend(error) => {
+            tracing::error!(%error, "document store failure");
+            problem(
+                S::SERVICE_UNAVAILABLE,
+                "document-store-unavailable",
+                "Document store unavailable",
+                "the document store did not answer; try again later".into(),
+                Value::Null,
             )
         }
     }

@@ -10,6 +10,7 @@ use motcua::store::Store;
 use tokio::net::TcpListener;
 
 use crate::DatabaseArgs;
+use crate::cli::documents::{DocumentLimitArgs, StorageArgs};
 
 #[derive(clap::Args, Clone)]
 pub(crate) struct ServerArgs {
@@ -34,6 +35,10 @@ pub(crate) struct ServerArgs {
     pub(crate) audit_key_file: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) front_door: FrontDoorArgs,
+    #[command(flatten)]
+    pub(crate) storage: StorageArgs,
+    #[command(flatten)]
+    pub(crate) document_limits: DocumentLimitArgs,
 }
 
 /// The main settings of the front door (docs/decisions/0012-front-door.md); the rest
@@ -136,6 +141,8 @@ pub(crate) fn config(args: &ServerArgs) -> anyhow::Result<Config> {
         sweep_interval: std::time::Duration::from_secs(args.sweep_seconds.max(1)),
         front_door: args.front_door.front_door(),
         audit_key,
+        storage: Some(args.storage.config_for(url)),
+        document_limits: args.document_limits.limits()?,
         ..Config::new(url.clone())
     })
 }

@@ -11,6 +11,7 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
 use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
 
 use super::{ContentError, ContentType, DocumentLimits, Expected, StorageConfig, is_sha256};
 
@@ -32,7 +33,14 @@ pub struct ContentStore {
     label: String,
     /// How long an upload may send nothing before it is abandoned.
     idle_timeout: Duration,
+    /// Transfers in progress at once: each holds up to a file (a read is checked whole
+    /// before it is sent) or a few multipart parts in memory, so memory stays bounded
+    /// whatever the number of connections; the others wait their turn.
+    transfers: Arc<Semaphore>,
 }
+
+/// Transfers (uploads and reads) in progress at once, per host.
+pub const DEFAULT_CONCURRENT_TRANSFERS: usize = 16;
 
 /// A stored file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,6 +80,7 @@ impl ContentStore {
                     prefix: Path::default(),
                     label: format!("directory {}", dir.display()),
                     idle_timeout: Duration::from_secs(30),
+                    transfers: Arc::new(Semaphore::new(DEFAULT_CONCURRENT_TRANSFERS)),
                 })
             }
             StorageConfig::S3(s3) => {
@@ -110,6 +119,7 @@ impl ContentStore {
                     prefix: Path::from(prefix.trim_matches('/')),
                     label: format!("bucket {}", s3.url),
                     idle_timeout: Duration::from_secs(30),
+                    transfers: Arc::new(Semaphore::new(DEFAULT_CONCURRENT_TRANSFERS)),
                 })
             }
         }
@@ -129,7 +139,7 @@ impl ContentStore {
     fn location(&self, sha256: &str) -> Path {
         let mut location = self.prefix.clone();
         for part in ["sha256", &sha256[..2], sha256] {
-            location = location.child(part);
+            location = location.join(part);
         }
         location
     }
@@ -159,6 +169,7 @@ impl ContentStore {
                 limit: limits.max_file_bytes,
             });
         }
+        let _turn = self.turn().await?;
         // The first bytes decide the type before anything is written.
         let mut head: Vec<u8> = Vec::with_capacity(SNIFF_BYTES);
         let mut pending: Vec<Bytes> = Vec::new();
@@ -282,6 +293,13 @@ impl ContentStore {
         Ok(())
     }
 
+    async fn turn(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ContentError> {
+        self.transfers
+            .acquire()
+            .await
+            .map_err(|_| ContentError::Backend("the document store is shutting down".into()))
+    }
+
     async fn next_chunk(&self, body: &mut Body) -> Result<Option<Bytes>, ContentError> {
         match tokio::time::timeout(self.idle_timeout, body.next()).await {
             Ok(Some(Ok(chunk))) => Ok(Some(chunk)),
@@ -296,6 +314,7 @@ impl ContentStore {
     /// The file stored under `sha256`, checked against it: `Missing` or `Corrupt`
     /// rather than wrong bytes.
     pub async fn get(&self, sha256: &str) -> Result<Bytes, ContentError> {
+        let _turn = self.turn().await?;
         let bytes = self.read(sha256).await?;
         let actual = hex::encode(Sha256::digest(&bytes));
         if actual != sha256 {
@@ -333,7 +352,7 @@ impl ContentStore {
 
     /// Every content address stored, with its size (for `motcua documents verify`).
     pub async fn list(&self) -> Result<Vec<(String, u64)>, ContentError> {
-        let root = self.prefix.clone().child("sha256");
+        let root = self.prefix.clone().join("sha256");
         let mut listing = self.objects.list(Some(&root));
         let mut found = Vec::new();
         while let Some(meta) = listing.next().await {

@@ -199,3 +199,53 @@ impl From<object_store::Error> for ContentError {
 pub fn is_sha256(text: &str) -> bool {
     text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_directory_store_sits_beside_a_sqlite_file() {
+        for (url, dir) in [
+            ("sqlite://motcua.db", "motcua-documents"),
+            (
+                "sqlite:///var/lib/motcua/phu-tho.db?mode=rwc",
+                "/var/lib/motcua/phu-tho-documents",
+            ),
+            ("sqlite::memory:", "motcua-documents"),
+            ("postgres://motcua@db/motcua", "motcua-documents"),
+        ] {
+            assert_eq!(
+                StorageConfig::beside_database(url),
+                StorageConfig::Directory(PathBuf::from(dir)),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn content_types_are_named_by_mime_type_or_short_name() {
+        for (text, mime) in [
+            ("pdf", "application/pdf"),
+            ("JPG", "image/jpeg"),
+            (" image/png ", "image/png"),
+        ] {
+            assert_eq!(text.parse::<ContentType>().unwrap().as_str(), mime);
+        }
+        let error = "application/x-unknown".parse::<ContentType>().unwrap_err();
+        assert!(error.contains("application/pdf"), "{error}");
+    }
+
+    #[test]
+    fn types_are_recognised_from_bytes_not_names() {
+        assert_eq!(
+            ContentType::sniff(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n").map(|t| t.0),
+            Some("application/pdf".to_string())
+        );
+        assert_eq!(
+            ContentType::sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").map(|t| t.0),
+            Some("image/png".to_string())
+        );
+        assert_eq!(ContentType::sniff(b"just some text"), None);
+    }
+}

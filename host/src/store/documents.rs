@@ -31,11 +31,10 @@ impl Store {
             what: row.get(3),
         })
         .collect();
-        let results = sqlx::query(
-            "SELECT code, result_json FROM dossiers WHERE result_json IS NOT NULL",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let results =
+            sqlx::query("SELECT code, result_json FROM dossiers WHERE result_json IS NOT NULL")
+                .fetch_all(&self.pool)
+                .await?;
         for row in results {
             let text: String = row.get(1);
             let Ok(result) = serde_json::from_str::<ResultDocument>(&text) else {

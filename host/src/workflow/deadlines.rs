@@ -149,23 +149,6 @@ pub(crate) fn follow_status(
         update.facts.processing_seconds =
             Some((seconds_since(Some(&started), now) - update.deadline.waited_seconds).max(0));
     }
-    update.facts.digitized = digitized(record, update);
-}
-
-/// A dossier is digitized when it holds at least one component and every component is
-/// digitized, and, once settled, its result is digitized too.
-fn digitized(record: &DossierRecord, update: &DossierUpdate) -> bool {
-    let mut documents = record.documents.iter().chain(update.new_documents.iter());
-    let mut any = false;
-    let components = documents.all(|document| {
-        any = true;
-        document.digitized
-    }) && any;
-    let result = match update.status {
-        Status::Settled | Status::Returned => update.result.as_ref().is_some_and(|r| r.digitized),
-        _ => true,
-    };
-    components && result
 }
 
 /// The update that leaves a dossier as it is, to be changed field by field.

@@ -7,6 +7,7 @@
 
 pub mod calendar;
 pub mod deadlines;
+pub mod documents;
 pub mod rating;
 pub mod replay;
 
@@ -20,7 +21,7 @@ use crate::calendar::Calendar;
 use crate::clock::{Clock, format_civil, parse_civil};
 use crate::domain::{
     Actor, Applicant, Channel, Command, Decision, Document, DossierSnapshot, Effect, Finding,
-    MissingItem, Refusal, Role, Severity, Status, Submission,
+    MissingItem, Refusal, ResultDocument, Role, Severity, Status, Submission,
 };
 use crate::registry::{Registry, RegistryError};
 use crate::runtime::{PluginBuild, Runtime, RuntimeError, sha256_hex};
@@ -60,6 +61,15 @@ pub enum WorkflowError {
     /// The build a dossier is pinned to (or a unit is bound to) is not loaded here.
     #[error("{0}")]
     BuildUnavailable(crate::registry::Unavailable),
+    /// A file request refused for a reason of the dossier's (docs/decisions/0018).
+    #[error("{message}")]
+    File {
+        refusal: documents::FileRefusal,
+        message: String,
+    },
+    /// The content store refused or failed (type, size, digest, missing, corrupt).
+    #[error(transparent)]
+    Content(crate::documents::ContentError),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -129,7 +139,6 @@ pub struct ActionRequest {
 }
 
 /// Sanity limits on what a request may carry, before any plugin sees it.
-const MAX_DOCUMENTS: usize = 64;
 const MAX_TEXT: usize = 4096;
 /// No statutory processing time comes near ten years of working days.
 const MAX_WORKING_DAYS: u32 = 2_600;
@@ -167,7 +176,7 @@ impl Workflow {
     }
 
     /// Files a dossier: checks it with the procedure's plugin and stores it.
-    pub async fn file(&self, caller: &Caller, request: FileRequest) -> Result<Filed> {
+    pub async fn file(&self, caller: &Caller, mut request: FileRequest) -> Result<Filed> {
         check_text("receiving_unit", &request.receiving_unit, false)?;
         check_text(
             "handling_unit",
@@ -218,7 +227,7 @@ impl Workflow {
             }
         };
         validate_applicant(&request.applicant)?;
-        validate_documents(&request.documents)?;
+        documents::declare(&self.document_limits, &[], None, &mut request.documents)?;
         if !request.form.is_object() {
             return Err(WorkflowError::BadRequest(
                 "`form` must be a JSON object".into(),
@@ -271,8 +280,7 @@ impl Workflow {
             status: step.status,
             submitted_at: at.clone(),
             tracking_secret_hash: sha256_hex(secret.as_bytes()),
-            digitized: !request.documents.is_empty()
-                && request.documents.iter().all(|document| document.digitized),
+            digitized: documents::digitized(&build.info, &request.documents, None),
             documents: request.documents,
             settings_json: binding.settings_json.clone(),
         };
@@ -379,13 +387,18 @@ impl Workflow {
                 "`payload` must be a JSON object".into(),
             ));
         }
-        let new_documents: Vec<Document> = match request.payload.get("documents") {
+        let mut new_documents: Vec<Document> = match request.payload.get("documents") {
             None => Vec::new(),
             Some(value) => serde_json::from_value(value.clone()).map_err(|error| {
                 WorkflowError::BadRequest(format!("payload.documents: {error}"))
             })?,
         };
-        validate_documents(&new_documents)?;
+        documents::declare(
+            &self.document_limits,
+            &record.documents,
+            record.result.as_ref(),
+            &mut new_documents,
+        )?;
 
         let now = self.now();
         let mut snapshot = snapshot(&record)?;
@@ -639,7 +652,13 @@ pub fn apply_decision(
                 update.paid_online |= *online;
             }
             Effect::IssueResult { result } => {
-                update.result = Some(result.clone());
+                // Whether a result has its file is the host's to say: a newly issued
+                // result has none until the handling unit attaches it.
+                update.result = Some(ResultDocument {
+                    digitized: false,
+                    file: None,
+                    ..result.clone()
+                });
             }
             Effect::NotifyApplicant { .. } => {}
         }
@@ -672,6 +691,11 @@ pub fn apply_decision(
         update.returned_at = Some(format_civil(now));
     }
     deadlines::follow_status(calendar, record, &mut update, clock_started, now, cutoff);
+    update.facts.digitized = documents::digitized(
+        &build.info,
+        record.documents.iter().chain(update.new_documents.iter()),
+        update.result.as_ref(),
+    );
     Ok(update)
 }
 
@@ -785,39 +809,6 @@ fn validate_applicant(applicant: &Applicant) -> Result<()> {
                 )));
             }
             check_text(field, value, false)?;
-        }
-    }
-    Ok(())
-}
-
-fn validate_documents(documents: &[Document]) -> Result<()> {
-    if documents.len() > MAX_DOCUMENTS {
-        return Err(WorkflowError::BadRequest(format!(
-            "at most {MAX_DOCUMENTS} documents per request"
-        )));
-    }
-    for (index, document) in documents.iter().enumerate() {
-        if document.kind.trim().is_empty() || document.kind.len() > 128 {
-            return Err(WorkflowError::BadRequest(format!(
-                "documents[{index}].kind must be 1 to 128 characters"
-            )));
-        }
-        if document.name.trim().is_empty() || document.name.len() > 512 {
-            return Err(WorkflowError::BadRequest(format!(
-                "documents[{index}].name must be 1 to 512 characters"
-            )));
-        }
-        if document.sha256.len() != 64 || !document.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(WorkflowError::BadRequest(format!(
-                "documents[{index}].sha256 must be 64 hexadecimal digits"
-            )));
-        }
-        check_text(&format!("documents[{index}].kind"), &document.kind, false)?;
-        check_text(&format!("documents[{index}].name"), &document.name, false)?;
-        if document.size == 0 {
-            return Err(WorkflowError::BadRequest(format!(
-                "documents[{index}].size must be positive"
-            )));
         }
     }
     Ok(())

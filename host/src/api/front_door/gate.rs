@@ -117,6 +117,9 @@ enum BodyClass {
     PluginInput,
     /// Small JSON.
     Small,
+    /// A dossier's file: streamed to the handler (never collected here) within the
+    /// per-file cap; the content store abandons it when it stalls.
+    Document,
 }
 
 /// How a route is treated at the door. Routes not named here are staff routes with
@@ -137,7 +140,13 @@ fn route_class(method: &Method, path: &str) -> (BodyClass, Option<QuotaKind>) {
         ("POST", "/api/v1/dossiers/{code}/rating") => {
             (BodyClass::Small, Some(QuotaKind::CitizenAction))
         }
-        ("GET", "/api/v1/track/{code}") => (BodyClass::Small, Some(QuotaKind::Tracking)),
+        ("GET", "/api/v1/track/{code}") | ("GET", "/api/v1/dossiers/{code}/result") => {
+            (BodyClass::Small, Some(QuotaKind::Tracking))
+        }
+        ("PUT", "/api/v1/dossiers/{code}/documents/{sha256}") => {
+            (BodyClass::Document, Some(QuotaKind::CitizenAction))
+        }
+        ("PUT", "/api/v1/dossiers/{code}/result/{sha256}") => (BodyClass::Document, None),
         ("PUT", "/api/v1/units/{unit}/settings")
         | ("PUT", "/api/v1/units/{unit}/procedures/{code}") => (BodyClass::PluginInput, None),
         _ => (BodyClass::Small, None),
@@ -222,7 +231,9 @@ async fn admit(gate: &Gate, state: &AppState, request: Request) -> Result<Reques
         // without either, the answer is 401 whatever the body says, so it is not read.
         let citizen_route = matches!(
             path.as_str(),
-            "/api/v1/dossiers/{code}/actions" | "/api/v1/dossiers/{code}/rating"
+            "/api/v1/dossiers/{code}/actions"
+                | "/api/v1/dossiers/{code}/rating"
+                | "/api/v1/dossiers/{code}/documents/{sha256}"
         );
         if citizen_route && !bearer && !request.headers().contains_key("x-tracking-secret") {
             return Err(closing_if(
@@ -253,6 +264,9 @@ async fn admit(gate: &Gate, state: &AppState, request: Request) -> Result<Reques
             cap.saturating_add(cap / 4)
         }
         BodyClass::Small => front.small_body_bytes,
+        BodyClass::Document => {
+            usize::try_from(state.document_limits.max_file_bytes).unwrap_or(usize::MAX)
+        }
     };
     let declared = request
         .headers()
@@ -263,6 +277,12 @@ async fn admit(gate: &Gate, state: &AppState, request: Request) -> Result<Reques
         return Err(closing(too_large(class, limit, declared)));
     }
     let (parts, body) = request.into_parts();
+    if class == BodyClass::Document {
+        return Ok(Request::from_parts(
+            parts,
+            Body::new(Limited::new(body, limit)),
+        ));
+    }
     let read = tokio::time::timeout(front.body_timeout, Limited::new(body, limit).collect()).await;
     let bytes: Bytes = match read {
         Ok(Ok(collected)) => collected.to_bytes(),
@@ -370,6 +390,7 @@ pub fn client_key(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAd
 fn too_large(class: BodyClass, limit: usize, declared: Option<u64>) -> Response {
     let (slug, title) = match class {
         BodyClass::PluginUpload => ("plugin-too-large", "Plugin too large"),
+        BodyClass::Document => ("document-too-large", "Document too large"),
         _ => ("body-too-large", "Body too large"),
     };
     let size = declared.map_or("larger than that".to_string(), |declared| {

@@ -38,6 +38,7 @@ pub use report::{
 use steps::Replayer;
 
 use super::deadlines::{self, SYSTEM_ACTOR};
+use super::documents::{ATTACH_DOCUMENT_ACTION, ATTACH_RESULT_ACTION};
 use super::{Caller, DEFAULT_CUTOFF, Result, Workflow, WorkflowError};
 use crate::audit::{EventRecord, verify_chain};
 use crate::authz::{self, Permission};
@@ -206,7 +207,7 @@ fn filed_state(
     state.updated_at = record.submitted_at.clone();
     state.deadline = Deadline::default();
     state.facts = Facts {
-        digitized: !documents.is_empty() && documents.iter().all(|document| document.digitized),
+        digitized: super::documents::digitized(&build.info, &documents, None),
         ..Facts::default()
     };
     state.documents = documents;
@@ -247,6 +248,15 @@ fn adopt_recorded(state: &mut DossierRecord, event: &EventRecord, at: NaiveDateT
 }
 
 /// The documents a command added, as its recorded request carries them.
+/// A component as declared, before any file: what the request and the stored row must
+/// agree on.
+fn as_declared(mut document: Document) -> Document {
+    document.sha256.make_ascii_lowercase();
+    document.digitized = false;
+    document.content_type = None;
+    document
+}
+
 fn request_documents(payload: &Value) -> std::result::Result<Vec<Document>, String> {
     match payload
         .get("request")
@@ -258,7 +268,13 @@ fn request_documents(payload: &Value) -> std::result::Result<Vec<Document>, Stri
 }
 
 fn is_decision(index: usize, event: &EventRecord, payload: &Value) -> bool {
-    let host_step = (index == 0 && event.from_step.is_none())
+    let file_step = matches!(
+        event.action.as_str(),
+        ATTACH_DOCUMENT_ACTION | ATTACH_RESULT_ACTION
+    ) && payload.get("sha256").is_some()
+        && payload.get("effects").is_none();
+    let host_step = file_step
+        || (index == 0 && event.from_step.is_none())
         || (event.actor_role == SYSTEM_ACTOR
             && matches!(event.action.as_str(), CLOSE_ACTION | RECOMPUTE_ACTION))
         || (event.action == RATING_ACTION
@@ -302,7 +318,12 @@ pub async fn replay(context: &ReplayContext<'_>, record: &DossierRecord) -> Resu
     let added_count: usize = added.iter().map(Vec::len).sum();
     let filed_count = record.documents.len().saturating_sub(added_count);
     let mut stored_documents = record.documents.iter().cloned();
-    let filed_documents: Vec<Document> = stored_documents.by_ref().take(filed_count).collect();
+    // As they were declared: their files were uploaded by later events.
+    let filed_documents: Vec<Document> = stored_documents
+        .by_ref()
+        .take(filed_count)
+        .map(as_declared)
+        .collect();
 
     let (settings, settings_source) = match &record.settings_json {
         Some(settings) => (settings.clone(), "pinned"),
@@ -358,9 +379,13 @@ pub async fn replay(context: &ReplayContext<'_>, record: &DossierRecord) -> Resu
             EventKind::Filing
         } else if is_decision(index, event, payload) {
             decisions += 1;
-            let stored: Vec<Document> =
-                stored_documents.by_ref().take(added[index].len()).collect();
-            comparison.compare("documents", to_json(&stored), to_json(&added[index]));
+            let stored: Vec<Document> = stored_documents
+                .by_ref()
+                .take(added[index].len())
+                .map(as_declared)
+                .collect();
+            let requested: Vec<Document> = added[index].iter().cloned().map(as_declared).collect();
+            comparison.compare("documents", to_json(&stored), to_json(&requested));
             let calendar = replayer
                 .calendar_for(payload, &mut calendars, &mut comparison)
                 .await?;

@@ -13,9 +13,10 @@ use super::{
 use crate::audit::EventRecord;
 use crate::calendar::Calendar;
 use crate::clock::parse_civil;
-use crate::domain::{Actor, Command, Document, Role, Severity, Status, Submission};
+use crate::domain::{Actor, Command, Document, Role, Severity, Status, StoredFile, Submission};
 use crate::store::DossierRecord;
 use crate::workflow::deadlines::{self, CLOSED_INCOMPLETE_STEP, clock_runs};
+use crate::workflow::documents::{ATTACH_DOCUMENT_ACTION, ATTACH_RESULT_ACTION, digitized};
 use crate::workflow::{
     DEFAULT_CUTOFF, Result, apply_decision, authorize_action, parse_date, snapshot,
 };
@@ -205,7 +206,10 @@ impl Replayer<'_> {
             return adopt_recorded(state, event, at);
         }
         let new_documents = match request_documents(payload) {
-            Ok(documents) => documents,
+            Ok(mut documents) => {
+                crate::workflow::documents::as_declared(&state.documents, &mut documents);
+                documents
+            }
             Err(error) => {
                 comparison.fail(
                     "request.documents",
@@ -408,6 +412,51 @@ impl Replayer<'_> {
                     json!(format!("citizen:{}", self.record.applicant.citizen_id)),
                 );
                 update.facts.rating = Some(rating.to_string());
+            }
+            ATTACH_DOCUMENT_ACTION => {
+                let sha256 = payload["sha256"].as_str().unwrap_or_default().to_string();
+                let declared = state.documents.iter().any(|d| d.sha256 == sha256);
+                let held = state
+                    .documents
+                    .iter()
+                    .any(|d| d.sha256 == sha256 && d.digitized);
+                comparison.compare("declared", json!(true), json!(declared));
+                comparison.compare("stored_before", json!(false), json!(held));
+                let content_type = payload["content_type"].as_str().map(str::to_string);
+                for document in state.documents.iter_mut().filter(|d| d.sha256 == sha256) {
+                    document.digitized = true;
+                    document.content_type = content_type.clone();
+                }
+                update.facts.digitized = digitized(
+                    &self.context.build.info,
+                    &state.documents,
+                    update.result.as_ref(),
+                );
+            }
+            ATTACH_RESULT_ACTION => {
+                comparison.compare(
+                    "result_before",
+                    json!("issued, without a file"),
+                    json!(match &state.result {
+                        Some(result) if result.file.is_none() => "issued, without a file",
+                        Some(_) => "issued, with a file",
+                        None => "not issued",
+                    }),
+                );
+                if let Some(result) = update.result.as_mut() {
+                    result.digitized = true;
+                    result.file = Some(StoredFile {
+                        sha256: payload["sha256"].as_str().unwrap_or_default().into(),
+                        size: payload["size"].as_u64().unwrap_or_default(),
+                        content_type: payload["content_type"].as_str().unwrap_or_default().into(),
+                        stored_at: event.at.clone(),
+                    });
+                }
+                update.facts.digitized = digitized(
+                    &self.context.build.info,
+                    &state.documents,
+                    update.result.as_ref(),
+                );
             }
             other => {
                 comparison.fail("action", json!(other), "no host step of that name");

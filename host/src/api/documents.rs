@@ -1,0 +1,218 @@
+//! The files of a dossier over HTTP (docs/decisions/0018-documents.md):
+//! `PUT|GET /api/v1/dossiers/{code}/documents/{sha256}` for components,
+//! `PUT /api/v1/dossiers/{code}/result/{sha256}` and `GET /api/v1/dossiers/{code}/result`
+//! for the electronic result. Bodies are raw bytes, streamed to the content store.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures::StreamExt;
+use http_body_util::LengthLimitError;
+use serde_json::{Value, json};
+
+use super::{ApiError, AppState, caller, path_code, problem, query};
+use crate::documents::{self, ContentError};
+use crate::workflow::Caller;
+use crate::workflow::documents::Attached;
+
+/// The request body as the content store reads it: a body over the route's limit is
+/// `TooLarge`, a connection that breaks is `Interrupted`.
+fn content_body(body: Body, limit: u64) -> documents::Body {
+    Box::pin(body.into_data_stream().map(move |chunk| {
+        chunk.map_err(|error| {
+            let inner = error.into_inner();
+            if inner.downcast_ref::<LengthLimitError>().is_some() {
+                ContentError::TooLarge { limit }
+            } else {
+                ContentError::Interrupted(inner.to_string())
+            }
+        })
+    }))
+}
+
+fn attached_view(attached: &Attached) -> Response {
+    let status = if attached.newly_attached {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut view = json!({
+        "sha256": attached.file.sha256,
+        "size": attached.file.size,
+        "content_type": attached.file.content_type,
+        "already_stored": attached.already_stored,
+    });
+    if !attached.components.is_empty() {
+        view["components"] = json!(attached.components);
+    }
+    (status, Json(view)).into_response()
+}
+
+/// A file's bytes with what a browser needs to save it, and its address as the ETag.
+fn file_response(bytes: Bytes, content_type: &str, sha256: &str, name: &str) -> Response {
+    let mut response = (StatusCode::OK, bytes).into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(content_type) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&format!("\"{sha256}\"")) {
+        headers.insert(header::ETAG, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&content_disposition(name, content_type)) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    response
+}
+
+/// `attachment` with the name as RFC 5987 UTF-8 (Vietnamese names keep their marks) and
+/// an ASCII fallback.
+fn content_disposition(name: &str, content_type: &str) -> String {
+    let extension = match content_type {
+        "application/pdf" => ".pdf",
+        "image/jpeg" => ".jpg",
+        "image/png" => ".png",
+        _ => "",
+    };
+    let full = format!("{name}{extension}");
+    let ascii: String = full
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = full
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+fn sha256_path(value: &str) -> Result<(), ApiError> {
+    if documents::is_sha256(&value.to_ascii_lowercase()) {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound(format!(
+            "`{}` is not a sha256 content address (64 hexadecimal digits)",
+            value.escape_debug()
+        )))
+    }
+}
+
+/// Uploads the file of a declared component.
+pub(super) async fn put_component(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((code, sha256)): Path<(String, String)>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    path_code(&code, "dossier")?;
+    sha256_path(&sha256)?;
+    let caller = caller(&state, &headers).await?;
+    let limit = state.document_limits.max_file_bytes;
+    let attached = state
+        .attach_component(&caller, &code, &sha256, content_body(body, limit))
+        .await?;
+    Ok(attached_view(&attached))
+}
+
+/// Reads a component's file, checked against its sha256.
+pub(super) async fn get_component(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((code, sha256)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    path_code(&code, "dossier")?;
+    sha256_path(&sha256)?;
+    let caller = caller(&state, &headers).await?;
+    let (document, bytes) = state.component_content(&caller, &code, &sha256).await?;
+    let content_type = document
+        .content_type
+        .as_deref()
+        .unwrap_or("application/octet-stream");
+    Ok(file_response(
+        bytes,
+        content_type,
+        &document.sha256,
+        &document.name,
+    ))
+}
+
+/// Attaches the electronic result's file.
+pub(super) async fn put_result(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((code, sha256)): Path<(String, String)>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    path_code(&code, "dossier")?;
+    sha256_path(&sha256)?;
+    let caller = caller(&state, &headers).await?;
+    let Some(size) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok())
+    else {
+        return Ok(problem(
+            StatusCode::LENGTH_REQUIRED,
+            "length-required",
+            "Content-Length required",
+            "send the result's file with its Content-Length".into(),
+            Value::Null,
+        ));
+    };
+    let limit = state.document_limits.max_file_bytes;
+    let attached = state
+        .attach_result(&caller, &code, &sha256, size, content_body(body, limit))
+        .await?;
+    Ok(attached_view(&attached))
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct ResultParams {
+    /// The tracking secret, for a plain download link (as `GET /api/v1/track/{code}`).
+    secret: Option<String>,
+}
+
+/// Reads the result's file: the citizen once the dossier is returned.
+pub(super) async fn get_result(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    params: Result<Query<ResultParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    path_code(&code, "dossier")?;
+    let params = query(params)?;
+    let caller = match (caller(&state, &headers).await?, params.secret) {
+        (Caller::Anonymous, Some(secret)) => Caller::Citizen { secret },
+        (caller, _) => caller,
+    };
+    let (result, file, bytes) = state.result_content(&caller, &code).await?;
+    Ok(file_response(
+        bytes,
+        &file.content_type,
+        &file.sha256,
+        &result.name,
+    ))
+}
