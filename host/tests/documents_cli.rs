@@ -136,17 +136,20 @@ impl Province {
             .expect("spawn motcua demo");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
-        loop {
+        let address = loop {
             let line = lines
                 .next()
                 .expect("the demo printed that it is ready")
                 .expect("line");
-            if line.contains("ready at http://") {
-                break;
+            if let Some(rest) = line.split("ready at http://").nth(1) {
+                break rest.trim().to_string();
             }
-        }
+        };
         // Keep reading the banner so the pipe never fills while it stops.
         std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+        // Serving requests: past the point where it listens for SIGTERM.
+        let (status, body) = request(&address, "GET", "/healthz", &[], b"");
+        assert_eq!(status, 200, "{body}");
         stop(child);
     }
 
