@@ -3,5 +3,10 @@
 -- a flag a client sent before this version is not a file, so it is cleared.
 ALTER TABLE dossier_documents ADD COLUMN content_type TEXT;
 ALTER TABLE dossier_documents ADD COLUMN stored_at TEXT;
-UPDATE dossier_documents SET digitized = 0;
+-- Content addresses are lowercase hex (uploads name them so).
+UPDATE dossier_documents SET digitized = 0, sha256 = lower(sha256);
+-- The same for a result's flag and the dossier's own; facts already recorded in the audit
+-- trail (dossier_changes) stay as they were written.
+UPDATE dossiers SET result_json = json_set(result_json, '$.digitized', json('false')) WHERE result_json IS NOT NULL;
+UPDATE dossiers SET digitized = 0;
 CREATE INDEX dossier_documents_by_sha256 ON dossier_documents (sha256);

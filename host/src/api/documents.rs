@@ -9,13 +9,12 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use futures::StreamExt;
 use http_body_util::LengthLimitError;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{ApiError, AppState, caller, path_code, problem, query};
-use crate::documents::{self, ContentError};
+use super::{ApiError, AppState, caller, path_code, query};
+use crate::documents::{self, ContentError, Fetched};
 use crate::workflow::Caller;
 use crate::workflow::documents::Attached;
 
@@ -34,7 +33,9 @@ fn content_body(body: Body, limit: u64) -> documents::Body {
     }))
 }
 
-fn attached_view(attached: &Attached) -> Response {
+/// What an upload did. Whether the same bytes were already stored is told to staff
+/// only: to a citizen it would say that someone else filed the same file.
+fn attached_view(attached: &Attached, caller: &Caller) -> Response {
     let status = if attached.newly_attached {
         StatusCode::CREATED
     } else {
@@ -44,8 +45,10 @@ fn attached_view(attached: &Attached) -> Response {
         "sha256": attached.file.sha256,
         "size": attached.file.size,
         "content_type": attached.file.content_type,
-        "already_stored": attached.already_stored,
     });
+    if matches!(caller, Caller::Staff(_)) {
+        view["already_stored"] = json!(attached.already_stored);
+    }
     if !attached.components.is_empty() {
         view["components"] = json!(attached.components);
     }
@@ -53,9 +56,11 @@ fn attached_view(attached: &Attached) -> Response {
 }
 
 /// A file's bytes with what a browser needs to save it, and its address as the ETag.
-fn file_response(bytes: Bytes, content_type: &str, sha256: &str, name: &str) -> Response {
-    let mut response = (StatusCode::OK, bytes).into_response();
+fn file_response(fetched: Fetched, content_type: &str, sha256: &str, name: &str) -> Response {
+    let length = fetched.bytes.len();
+    let mut response = (StatusCode::OK, Body::from_stream(fetched.into_stream())).into_response();
     let headers = response.headers_mut();
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     if let Ok(value) = HeaderValue::from_str(content_type) {
         headers.insert(header::CONTENT_TYPE, value);
     }
@@ -134,7 +139,7 @@ pub(super) async fn put_component(
     let attached = state
         .attach_component(&caller, &code, &sha256, content_body(body, limit))
         .await?;
-    Ok(attached_view(&attached))
+    Ok(attached_view(&attached, &caller))
 }
 
 /// Reads a component's file, checked against its sha256.
@@ -169,24 +174,15 @@ pub(super) async fn put_result(
     path_code(&code, "dossier")?;
     sha256_path(&sha256)?;
     let caller = caller(&state, &headers).await?;
-    let Some(size) = headers
+    let size = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok())
-    else {
-        return Ok(problem(
-            StatusCode::LENGTH_REQUIRED,
-            "length-required",
-            "Content-Length required",
-            "send the result's file with its Content-Length".into(),
-            Value::Null,
-        ));
-    };
+        .and_then(|value| value.parse::<u64>().ok());
     let limit = state.document_limits.max_file_bytes;
     let attached = state
         .attach_result(&caller, &code, &sha256, size, content_body(body, limit))
         .await?;
-    Ok(attached_view(&attached))
+    Ok(attached_view(&attached, &caller))
 }
 
 #[derive(serde::Deserialize)]

@@ -297,8 +297,22 @@ fn file_problem(refusal: FileRefusal, detail: String) -> Response {
             "The dossier's documents are too large",
             json!({ "limit": limit }),
         ),
+        FileRefusal::SizeConflict => (
+            S::UNPROCESSABLE_ENTITY,
+            "One file declared with two sizes",
+            Value::Null,
+        ),
+        FileRefusal::ResultChanged => (S::CONFLICT, "Result issued again", Value::Null),
+        FileRefusal::LengthRequired => (S::LENGTH_REQUIRED, "Content-Length required", Value::Null),
+        FileRefusal::Contended => (S::SERVICE_UNAVAILABLE, "Dossier busy", Value::Null),
     };
-    problem(status, refusal.name(), title, detail, extra)
+    let mut response = problem(status, refusal.name(), title, detail, extra);
+    if refusal == FileRefusal::Contended {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
 }
 
 /// What the content store refused or could not do. A stored file that is missing or
@@ -350,6 +364,26 @@ fn content_problem(error: ContentError) -> Response {
             detail,
             json!({ "limit_seconds": seconds }),
         ),
+        ContentError::TooSlow => problem(
+            S::REQUEST_TIMEOUT,
+            "upload-too-slow",
+            "Upload too slow",
+            detail,
+            json!({ "min_bytes_per_second": 32 * 1024 }),
+        ),
+        ContentError::Busy => {
+            let mut response = problem(
+                S::SERVICE_UNAVAILABLE,
+                "busy",
+                "Too many transfers",
+                detail,
+                json!({ "saturated": "documents" }),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            response
+        }
         ContentError::Missing { sha256 } => {
             tracing::error!(%sha256, "a stored document is missing from the document store");
             problem(

@@ -143,6 +143,11 @@ pub(crate) async fn run(command: DocumentsCommand) -> anyhow::Result<i32> {
                     report.corrupt.len(),
                     report.unreferenced.len()
                 );
+                for leftover in &report.staging_leftovers {
+                    println!(
+                        "leftover of an unfinished upload (safe to delete when no upload runs): {leftover}"
+                    );
+                }
                 for (what, damaged) in [("MISSING", &report.missing), ("CORRUPT", &report.corrupt)]
                 {
                     for file in damaged {

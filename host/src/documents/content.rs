@@ -11,7 +11,7 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 
 use super::{ContentError, ContentType, DocumentLimits, Expected, StorageConfig, is_sha256};
 
@@ -31,16 +31,54 @@ pub struct ContentStore {
     objects: Arc<dyn ObjectStore>,
     prefix: Path,
     label: String,
+    /// The directory of a directory store (for its leftover staging files).
+    root: Option<std::path::PathBuf>,
     /// How long an upload may send nothing before it is abandoned.
     idle_timeout: Duration,
-    /// Transfers in progress at once: each holds up to a file (a read is checked whole
-    /// before it is sent) or a few multipart parts in memory, so memory stays bounded
-    /// whatever the number of connections; the others wait their turn.
-    transfers: Arc<Semaphore>,
+    /// Uploads in progress at once (each holds a few multipart parts in memory).
+    uploads: Arc<Semaphore>,
+    /// Reads in progress at once (each holds its file, checked whole before it is sent,
+    /// until the last byte is handed to the connection).
+    reads: Arc<Semaphore>,
 }
 
-/// Transfers (uploads and reads) in progress at once, per host.
-pub const DEFAULT_CONCURRENT_TRANSFERS: usize = 16;
+/// Uploads in progress at once, per host; more wait up to [`SLOT_WAIT`].
+pub const CONCURRENT_UPLOADS: usize = 16;
+/// Reads in progress at once, per host.
+pub const CONCURRENT_READS: usize = 32;
+/// How long a transfer waits for its turn before it is answered 503 `busy`.
+const SLOT_WAIT: Duration = Duration::from_secs(10);
+/// The slowest an upload may be on average, after a grace period: a client that
+/// trickles bytes to keep an upload slot is cut off.
+const MIN_UPLOAD_BYTES_PER_SECOND: u64 = 32 * 1024;
+const UPLOAD_GRACE: Duration = Duration::from_secs(30);
+/// A read is handed to the connection in pieces of this size, its slot held until the
+/// last one is taken.
+const READ_PIECE: usize = 64 * 1024;
+
+/// A checked file on its way to a client: its bytes and the read slot it holds until
+/// they are all taken.
+pub struct Fetched {
+    pub bytes: Bytes,
+    permit: OwnedSemaphorePermit,
+}
+
+impl Fetched {
+    /// The bytes as a stream of pieces; the read slot is released after the last one.
+    pub fn into_stream(
+        self,
+    ) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> + Send + 'static {
+        let Fetched { bytes, permit } = self;
+        let pieces: Vec<Bytes> = (0..bytes.len())
+            .step_by(READ_PIECE)
+            .map(|start| bytes.slice(start..(start + READ_PIECE).min(bytes.len())))
+            .collect();
+        futures::stream::iter(pieces.into_iter().map(Ok)).chain(futures::stream::once(async move {
+            drop(permit);
+            Ok(Bytes::new())
+        }))
+    }
+}
 
 /// A stored file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,8 +117,10 @@ impl ContentStore {
                     objects: Arc::new(local),
                     prefix: Path::default(),
                     label: format!("directory {}", dir.display()),
+                    root: Some(dir.clone()),
                     idle_timeout: Duration::from_secs(30),
-                    transfers: Arc::new(Semaphore::new(DEFAULT_CONCURRENT_TRANSFERS)),
+                    uploads: Arc::new(Semaphore::new(CONCURRENT_UPLOADS)),
+                    reads: Arc::new(Semaphore::new(CONCURRENT_READS)),
                 })
             }
             StorageConfig::S3(s3) => {
@@ -118,8 +158,10 @@ impl ContentStore {
                     objects: Arc::new(objects),
                     prefix: Path::from(prefix.trim_matches('/')),
                     label: format!("bucket {}", s3.url),
+                    root: None,
                     idle_timeout: Duration::from_secs(30),
-                    transfers: Arc::new(Semaphore::new(DEFAULT_CONCURRENT_TRANSFERS)),
+                    uploads: Arc::new(Semaphore::new(CONCURRENT_UPLOADS)),
+                    reads: Arc::new(Semaphore::new(CONCURRENT_READS)),
                 })
             }
         }
@@ -169,13 +211,32 @@ impl ContentStore {
                 limit: limits.max_file_bytes,
             });
         }
-        let _turn = self.turn().await?;
+        let _turn = turn(&self.uploads).await?;
+        let deadline = tokio::time::Instant::now()
+            + UPLOAD_GRACE
+            + Duration::from_secs(expected.size / MIN_UPLOAD_BYTES_PER_SECOND);
+        match tokio::time::timeout_at(deadline, self.put_within(expected, limits, &mut body)).await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => Err(ContentError::TooSlow),
+        }
+    }
+
+    /// `put` once it has its slot, within its deadline. Dropped at the deadline, an
+    /// unfinished multipart upload is aborted by its own drop (a directory's staging
+    /// file is removed; an S3 upload never completes and stays invisible).
+    async fn put_within(
+        &self,
+        expected: &Expected,
+        limits: &DocumentLimits,
+        body: &mut Body,
+    ) -> Result<Stored, ContentError> {
         // The first bytes decide the type before anything is written.
         let mut head: Vec<u8> = Vec::with_capacity(SNIFF_BYTES);
         let mut pending: Vec<Bytes> = Vec::new();
         let mut ended = false;
         while head.len() < SNIFF_BYTES {
-            match self.next_chunk(&mut body).await? {
+            match self.next_chunk(body).await? {
                 Some(chunk) => {
                     let take = (SNIFF_BYTES - head.len()).min(chunk.len());
                     head.extend_from_slice(&chunk[..take]);
@@ -198,8 +259,11 @@ impl ContentStore {
         };
 
         let location = self.location(&expected.sha256);
+        // Content already stored is read through and checked, not written again, unless
+        // what is stored is not even the right size (a damaged object is replaced:
+        // content-addressed, the right bytes are the only bytes it can hold).
         let already_stored = match self.objects.head(&location).await {
-            Ok(_) => true,
+            Ok(meta) => meta.size == expected.size,
             Err(object_store::Error::NotFound { .. }) => false,
             Err(error) => return Err(error.into()),
         };
@@ -210,7 +274,7 @@ impl ContentStore {
             Some(WriteMultipart::new_with_chunk_size(upload, PART_BYTES))
         };
         let outcome = self
-            .stream_into(expected, limits, &mut body, pending, ended, sink.as_mut())
+            .stream_into(expected, limits, body, pending, ended, sink.as_mut())
             .await;
         match (outcome, sink) {
             (Ok(()), Some(sink)) => {
@@ -293,13 +357,6 @@ impl ContentStore {
         Ok(())
     }
 
-    async fn turn(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ContentError> {
-        self.transfers
-            .acquire()
-            .await
-            .map_err(|_| ContentError::Backend("the document store is shutting down".into()))
-    }
-
     async fn next_chunk(&self, body: &mut Body) -> Result<Option<Bytes>, ContentError> {
         match tokio::time::timeout(self.idle_timeout, body.next()).await {
             Ok(Some(Ok(chunk))) => Ok(Some(chunk)),
@@ -314,16 +371,33 @@ impl ContentStore {
     /// The file stored under `sha256`, checked against it: `Missing` or `Corrupt`
     /// rather than wrong bytes.
     pub async fn get(&self, sha256: &str) -> Result<Bytes, ContentError> {
-        let _turn = self.turn().await?;
+        Ok(self.fetch(sha256).await?.bytes)
+    }
+
+    /// Like [`ContentStore::get`], keeping the read slot until the bytes are sent.
+    pub async fn fetch(&self, sha256: &str) -> Result<Fetched, ContentError> {
+        let permit = match tokio::time::timeout(SLOT_WAIT, self.reads.clone().acquire_owned()).await
+        {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) => {
+                return Err(ContentError::Backend(
+                    "the document store is shutting down".into(),
+                ));
+            }
+            Err(_) => return Err(ContentError::Busy),
+        };
         let bytes = self.read(sha256).await?;
-        let actual = hex::encode(Sha256::digest(&bytes));
+        let checked = bytes.clone();
+        let actual = tokio::task::spawn_blocking(move || hex::encode(Sha256::digest(&checked)))
+            .await
+            .map_err(|error| ContentError::Backend(format!("hashing a read: {error}")))?;
         if actual != sha256 {
             return Err(ContentError::Corrupt {
                 sha256: sha256.to_string(),
                 actual,
             });
         }
-        Ok(bytes)
+        Ok(Fetched { bytes, permit })
     }
 
     async fn read(&self, sha256: &str) -> Result<Bytes, ContentError> {
@@ -350,6 +424,31 @@ impl ContentStore {
         }
     }
 
+    /// Files a directory store's unfinished uploads left behind (`<sha256>#<n>`: an
+    /// upload cut by a crash or a failed rename); never visible as content, safe to
+    /// delete once no upload is running. Empty for S3.
+    pub fn staging_leftovers(&self) -> Vec<std::path::PathBuf> {
+        fn walk(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, found);
+                } else if entry.file_name().to_string_lossy().contains('#') {
+                    found.push(path);
+                }
+            }
+        }
+        let mut found = Vec::new();
+        if let Some(root) = &self.root {
+            walk(root, &mut found);
+        }
+        found.sort();
+        found
+    }
+
     /// Every content address stored, with its size (for `motcua documents verify`).
     pub async fn list(&self) -> Result<Vec<(String, u64)>, ContentError> {
         let root = self.prefix.clone().join("sha256");
@@ -363,5 +462,16 @@ impl ContentStore {
         }
         found.sort();
         Ok(found)
+    }
+}
+
+/// A slot of `slots`, or `Busy` after [`SLOT_WAIT`].
+async fn turn(slots: &Semaphore) -> Result<SemaphorePermit<'_>, ContentError> {
+    match tokio::time::timeout(SLOT_WAIT, slots.acquire()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        Ok(Err(_)) => Err(ContentError::Backend(
+            "the document store is shutting down".into(),
+        )),
+        Err(_) => Err(ContentError::Busy),
     }
 }

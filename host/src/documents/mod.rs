@@ -17,7 +17,7 @@ use thiserror::Error;
 mod content;
 pub mod verify;
 
-pub use content::{Body, ContentStore, Stored};
+pub use content::{Body, ContentStore, Fetched, Stored};
 
 /// Where the content lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -185,6 +185,12 @@ pub enum ContentError {
     Interrupted(String),
     #[error("the upload stalled: no data for {seconds} seconds")]
     Stalled { seconds: u64 },
+    #[error(
+        "the upload is too slow: it did not finish in time at the least rate this server accepts"
+    )]
+    TooSlow,
+    #[error("too many files are being transferred; try again in a few seconds")]
+    Busy,
     #[error("document store: {0}")]
     Backend(String),
 }

@@ -23,6 +23,8 @@ pub struct VerifyReport {
     /// Stored content no dossier refers to (an upload whose dossier update failed, or a
     /// store shared with another database): harmless, listed for the operator.
     pub unreferenced: Vec<String>,
+    /// A directory store's leftovers of unfinished uploads (never content).
+    pub staging_leftovers: Vec<String>,
 }
 
 /// A file that cannot be served, with every dossier that holds it.
@@ -80,6 +82,11 @@ pub async fn verify(store: &Store, content: &ContentStore) -> Result<VerifyRepor
             report.unreferenced.push(sha256);
         }
     }
+    report.staging_leftovers = content
+        .staging_leftovers()
+        .into_iter()
+        .map(|path| path.display().to_string())
+        .collect();
     Ok(report)
 }
 

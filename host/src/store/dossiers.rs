@@ -583,8 +583,9 @@ async fn insert_documents(
 ) -> Result<()> {
     for document in documents {
         sqlx::query(
-            "INSERT INTO dossier_documents (dossier_code, kind, name, sha256, size, digitized, added_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO dossier_documents (dossier_code, kind, name, sha256, size, digitized, added_at,
+                                            content_type, stored_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(code)
         .bind(&document.kind)
@@ -593,6 +594,9 @@ async fn insert_documents(
         .bind(i64::try_from(document.size).unwrap_or(i64::MAX))
         .bind(i64::from(document.digitized))
         .bind(at)
+        .bind(&document.content_type)
+        // A component declared with a file the dossier already holds is stored from now.
+        .bind(document.digitized.then_some(at))
         .execute(&mut **tx)
         .await?;
     }

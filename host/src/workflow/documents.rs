@@ -10,12 +10,11 @@
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
 use serde_json::json;
 
 use super::{Caller, Result, Workflow, WorkflowError, check_text, deadlines};
 use crate::clock::format_civil;
-use crate::documents::{Body, ContentError, DocumentLimits, Expected, Stored, is_sha256};
+use crate::documents::{Body, ContentError, DocumentLimits, Expected, Fetched, Stored, is_sha256};
 use crate::domain::{Document, ProcedureInfo, ResultDocument, Role, Status, StoredFile};
 use crate::store::{DossierRecord, NewEvent, StoreError};
 
@@ -61,6 +60,15 @@ pub enum FileRefusal {
     DocumentTooLarge { limit: u64 },
     /// 413: the dossier's files would add up over the per-dossier cap.
     DossierTooLarge { limit: u64 },
+    /// 422: one sha256 declared with two sizes.
+    SizeConflict,
+    /// 409: the result was issued again while its file was being uploaded.
+    ResultChanged,
+    /// 411: the result's file was sent without its length.
+    LengthRequired,
+    /// 503: the dossier kept changing while the file was recorded (the file is stored;
+    /// sending it again records it).
+    Contended,
 }
 
 impl FileRefusal {
@@ -75,6 +83,10 @@ impl FileRefusal {
             FileRefusal::ResultNotReady => "result-not-ready",
             FileRefusal::DocumentTooLarge { .. } => "document-too-large",
             FileRefusal::DossierTooLarge { .. } => "dossier-documents-too-large",
+            FileRefusal::SizeConflict => "document-size-conflict",
+            FileRefusal::ResultChanged => "result-changed",
+            FileRefusal::LengthRequired => "length-required",
+            FileRefusal::Contended => "busy",
         }
     }
 }
@@ -157,6 +169,21 @@ pub(crate) fn declare(
                 format!(
                     "documents[{index}] is declared as {} bytes; one file may be at most {} bytes",
                     document.size, limits.max_file_bytes
+                ),
+            );
+        }
+    }
+    for (index, document) in documents.iter().enumerate() {
+        let sha256 = document.sha256.to_ascii_lowercase();
+        let other = held.iter().chain(documents[..index].iter()).find(|other| {
+            other.sha256.eq_ignore_ascii_case(&sha256) && other.size != document.size
+        });
+        if let Some(other) = other {
+            return refuse(
+                FileRefusal::SizeConflict,
+                format!(
+                    "documents[{index}] declares file {sha256} as {} bytes, but it is declared as {} bytes already",
+                    document.size, other.size
                 ),
             );
         }
@@ -273,6 +300,10 @@ impl Workflow {
                 break; // another request recorded the same file meanwhile
             }
             let now = self.now();
+            let file = StoredFile {
+                stored_at: format_civil(now),
+                ..file.clone()
+            };
             let mut update = deadlines::unchanged(&record, now);
             update.stored_component = Some(file.clone());
             let documents: Vec<Document> = record
@@ -315,12 +346,10 @@ impl Workflow {
                 Err(error) => return Err(error.into()),
             }
         }
-        Ok(Attached {
-            file,
-            components,
-            already_stored: true,
-            newly_attached: false,
-        })
+        refuse(
+            FileRefusal::Contended,
+            format!("dossier {code} kept changing while its file was recorded; send it again"),
+        )
     }
 
     /// Attaches the electronic result's file: a specialist or leader of the handling
@@ -330,7 +359,7 @@ impl Workflow {
         caller: &Caller,
         code: &str,
         sha256: &str,
-        size: u64,
+        size: Option<u64>,
         body: Body,
     ) -> Result<Attached> {
         let (record, build, actor) = self.dossier_for(caller, code).await?;
@@ -372,6 +401,12 @@ impl Workflow {
                 ),
             );
         }
+        let Some(size) = size else {
+            return refuse(
+                FileRefusal::LengthRequired,
+                "send the result's file with its Content-Length".into(),
+            );
+        };
         let limits = &self.document_limits;
         let total = total_bytes(record.documents.iter(), None, Some((&sha256, size)));
         if size <= limits.max_file_bytes && total > limits.max_dossier_bytes {
@@ -450,12 +485,12 @@ impl Workflow {
                 Err(error) => return Err(error.into()),
             }
         }
-        Ok(Attached {
-            file,
-            components: Vec::new(),
-            already_stored: true,
-            newly_attached: false,
-        })
+        refuse(
+            FileRefusal::Contended,
+            format!(
+                "dossier {code} kept changing while its result's file was recorded; send it again"
+            ),
+        )
     }
 
     /// A component's file, checked against its sha256: staff of the handling unit.
@@ -464,7 +499,7 @@ impl Workflow {
         caller: &Caller,
         code: &str,
         sha256: &str,
-    ) -> Result<(Document, Bytes)> {
+    ) -> Result<(Document, Fetched)> {
         let (record, _build, _actor) = self.dossier_for(caller, code).await?;
         if !matches!(caller, Caller::Staff(_)) {
             return Err(WorkflowError::Forbidden(
@@ -491,12 +526,12 @@ impl Workflow {
                 format!("the file of `{}` has not been uploaded yet", document.name),
             );
         }
-        let bytes = self
+        let fetched = self
             .documents
-            .get(&sha256)
+            .fetch(&sha256)
             .await
             .map_err(WorkflowError::Content)?;
-        Ok((document, bytes))
+        Ok((document, fetched))
     }
 
     /// The result's file: the citizen once the dossier is returned, staff of the
@@ -505,7 +540,7 @@ impl Workflow {
         &self,
         caller: &Caller,
         code: &str,
-    ) -> Result<(ResultDocument, StoredFile, Bytes)> {
+    ) -> Result<(ResultDocument, StoredFile, Fetched)> {
         let (record, _build, _actor) = self.dossier_for(caller, code).await?;
         let Some(result) = record.result.clone() else {
             return refuse(
@@ -528,12 +563,12 @@ impl Workflow {
                 format!("the result of dossier {code} has no electronic file"),
             );
         };
-        let bytes = self
+        let fetched = self
             .documents
-            .get(&file.sha256)
+            .fetch(&file.sha256)
             .await
             .map_err(WorkflowError::Content)?;
-        Ok((result, file, bytes))
+        Ok((result, file, fetched))
     }
 
     /// Stores content in its own task, so that a client going away mid-upload still

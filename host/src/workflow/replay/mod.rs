@@ -634,10 +634,11 @@ fn final_differences(stored: &DossierRecord, replayed: &DossierRecord) -> Vec<Di
             json!(stored.facts.rating),
             json!(replayed.facts.rating),
         ),
+        // Every component with its file state (digitized, content type).
         (
             "documents",
-            json!(stored.documents.len()),
-            json!(replayed.documents.len()),
+            json!(stored.documents),
+            json!(replayed.documents),
         ),
     ];
     fields
