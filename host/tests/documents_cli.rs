@@ -356,13 +356,13 @@ fn verify_names_what_is_damaged(backend: Backend) {
     upload(
         &address,
         &second,
-        ("X-Tracking-Secret", second_secret.clone()),
+        ("X-Tracking-Secret", second_secret),
         &second_certificate,
     );
     let shared = upload(
         &address,
         &second,
-        ("X-Tracking-Secret", second_secret),
+        bearer("demo-xuan-hoa-officer"),
         &mother_id,
     );
     assert_eq!(shared["already_stored"], true, "{shared}");

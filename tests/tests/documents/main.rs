@@ -108,8 +108,9 @@ async fn upload_and_download_within_the_handling_unit(backend: Backend, storage:
         response.body,
         json!({
             "sha256": certificate_sha, "size": certificate.len(), "content_type": "application/pdf",
-            "components": ["Giấy chứng sinh"], "already_stored": false,
-        })
+            "components": ["Giấy chứng sinh"],
+        }),
+        "a citizen is not told whether the bytes were stored before"
     );
     // Again: this dossier has it already.
     let again = upload(
@@ -187,57 +188,43 @@ async fn upload_and_download_within_the_handling_unit(backend: Backend, storage:
     server.finish().await;
 }
 
-/// The same bytes declared by two dossiers, and twice within one, are stored once.
+/// The same bytes declared by three dossiers, and twice within one, are stored once.
+/// Staff are told the bytes were already stored; a citizen is not, since it would say
+/// that someone else filed the same file.
 async fn the_same_bytes_are_stored_once(backend: Backend, storage: Storage) {
     let server = TestServer::start_with_storage(backend, storage, "2026-03-02 08:00").await;
     // A scan of a few hundred KiB, so the upload streams in many chunks.
     let id_card = large_pdf("Căn cước công dân của mẹ — stored once", 600 << 10);
     let id_sha = sha256(&id_card);
-    let first_certificate = png("Giấy chứng sinh của con thứ nhất — stored once");
-    let second_certificate = png("Giấy chứng sinh của con thứ hai — stored once");
-    let first = server
-        .file(
-            None,
-            &birth(
-                "xuan-hoa",
-                vec![
-                    component(
-                        "hospital-birth-certificate",
-                        "Giấy chứng sinh",
-                        &first_certificate,
-                    ),
-                    component("citizen-id-card", "Căn cước công dân của mẹ", &id_card),
-                    // The same scan filed again as the proof of the marriage: one file.
-                    component("marriage-certificate", "Bản sao kèm căn cước", &id_card),
-                ],
-            ),
-        )
-        .await;
-    let second = server
-        .file(
-            None,
-            &birth(
-                "xuan-hoa",
-                vec![
-                    component(
-                        "hospital-birth-certificate",
-                        "Giấy chứng sinh",
-                        &second_certificate,
-                    ),
-                    component("citizen-id-card", "Căn cước công dân của mẹ", &id_card),
-                ],
-            ),
-        )
-        .await;
+    let certificates: Vec<Vec<u8>> = (1..=3)
+        .map(|child| {
+            png(&format!(
+                "Giấy chứng sinh của con thứ {child} — stored once"
+            ))
+        })
+        .collect();
+    let mut dossiers = Vec::new();
+    for (index, certificate) in certificates.iter().enumerate() {
+        let mut documents = vec![
+            component("hospital-birth-certificate", "Giấy chứng sinh", certificate),
+            component("citizen-id-card", "Căn cước công dân của mẹ", &id_card),
+        ];
+        if index == 0 {
+            // The same scan filed again as the proof of the marriage: one file.
+            documents.push(component(
+                "marriage-certificate",
+                "Bản sao kèm căn cước",
+                &id_card,
+            ));
+        }
+        dossiers.push(server.file(None, &birth("xuan-hoa", documents)).await);
+    }
+    let [first, second, third] = &dossiers[..] else {
+        unreachable!("three dossiers filed")
+    };
 
-    let response = upload(
-        &server,
-        &first.code,
-        &id_sha,
-        Who::Citizen(&first.secret),
-        &id_card,
-    )
-    .await;
+    // The officer uploads it for the first dossier: new to the store.
+    let response = upload(&server, &first.code, &id_sha, Who::Staff(OFFICER), &id_card).await;
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
     assert_eq!(response.body["already_stored"], false);
     assert_eq!(
@@ -247,24 +234,36 @@ async fn the_same_bytes_are_stored_once(backend: Backend, storage: Storage) {
     );
     assert_eq!(state_of(&server, &first.code).await.1, [false, true, true]);
 
+    // The second citizen uploads the same bytes and is not told they were there.
     let response = upload(
         &server,
         &second.code,
         &id_sha,
-        Who::Staff(OFFICER),
+        Who::Citizen(&second.secret),
         &id_card,
     )
     .await;
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
     assert_eq!(
-        response.body["already_stored"], true,
-        "the other dossier stored it"
+        response.body,
+        json!({
+            "sha256": id_sha, "size": id_card.len(), "content_type": "application/pdf",
+            "components": ["Căn cước công dân của mẹ"],
+        })
     );
-    assert_eq!(response.body["content_type"], "application/pdf");
+
+    // Staff are.
+    let response = upload(&server, &third.code, &id_sha, Who::Staff(OFFICER), &id_card).await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+    assert_eq!(
+        response.body["already_stored"], true,
+        "another dossier stored it"
+    );
     let keys = settle_keys(&server, 1).await;
     assert!(keys[0].contains(&id_sha), "{keys:?}");
 
-    for code in [&first.code, &second.code] {
+    for filed in &dossiers {
+        let code = &filed.code;
         let got = download(&server, &document_path(code, &id_sha), Who::Staff(OFFICER)).await;
         assert_eq!(got.status, StatusCode::OK, "{got:?}");
         assert!(got.bytes == id_card, "{code}: the bytes uploaded");
@@ -278,9 +277,9 @@ async fn the_same_bytes_are_stored_once(backend: Backend, storage: Storage) {
     let response = upload(
         &server,
         &second.code,
-        &sha256(&first_certificate),
+        &sha256(&certificates[0]),
         Who::Staff(OFFICER),
-        &first_certificate,
+        &certificates[0],
     )
     .await;
     refused(&response, StatusCode::NOT_FOUND, "document-not-declared");
@@ -758,6 +757,7 @@ async fn the_citizen_downloads_the_electronic_result(backend: Backend, storage: 
         Value::Null,
         "not returned yet"
     );
+    assert_eq!(tracked.body["result"]["ready_to_download"], false);
     download(&server, &result_path, secret)
         .await
         .problem(StatusCode::CONFLICT, "result-not-ready");
@@ -772,6 +772,18 @@ async fn the_citizen_downloads_the_electronic_result(backend: Backend, storage: 
         tracked.body["result"]["download"],
         result_path.as_str(),
         "ready to download"
+    );
+    assert_eq!(tracked.body["result"]["ready_to_download"], true);
+    // The citizen's status history is the dossier's steps, not its files.
+    let history = tracked.body["history"].as_array().expect("history");
+    let steps: Vec<&str> = history
+        .iter()
+        .map(|event| event["step"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        steps,
+        ["submitted", "review", "signing", "settled", "returned"],
+        "filed, received, submitted for signing, signed, returned; no file events"
     );
     let got = download(&server, &result_path, secret).await;
     assert_eq!(got.status, StatusCode::OK, "{got:?}");
