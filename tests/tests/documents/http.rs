@@ -211,6 +211,22 @@ pub(crate) async fn settle_keys(server: &TestServer, expected: usize) -> Vec<Str
     }
 }
 
+/// Waits until the store holds something (an upload under way); returns what.
+pub(crate) async fn wait_for_keys(server: &TestServer) -> Vec<String> {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let keys = raw_keys(&server.storage).await;
+        if !keys.is_empty() {
+            return keys;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "nothing in the store after {PATIENCE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 // ---- raw sockets ---------------------------------------------------------------------
 
 /// A response read off a raw socket.

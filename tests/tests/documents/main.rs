@@ -393,12 +393,20 @@ async fn refused_uploads_leave_nothing(backend: Backend, storage: Storage) {
         .await
         .expect("most of the body");
     stream.flush().await.expect("flush");
+    // The upload is under way in the store (a staging file, a pending multipart upload).
+    let in_progress = wait_for_keys(&server).await;
     stream.shutdown().await.expect("close the sending side");
-    // The server may still answer on the open half; if it does, it says why.
-    if let Some(response) = read_response(&mut stream).await {
-        response.problem(400, "upload-interrupted");
-    }
+    // The server answers on the half still open, once the upload is abandoned.
+    read_response(&mut stream)
+        .await
+        .expect("an answer to the cut upload")
+        .problem(400, "upload-interrupted");
     drop(stream);
+    let left = raw_keys(&server.storage).await;
+    assert!(
+        left.is_empty(),
+        "the cut upload left {left:?} (under way: {in_progress:?})"
+    );
 
     settle_keys(&server, 0).await;
     assert_eq!(
