@@ -288,8 +288,8 @@ pub(crate) fn january_indicators() -> Vec<Value> {
         // xuan-hoa: on time (7 − 1)/7 = 85.71 % < 95: 20 × 6/7 ÷ 0.95 = 18.045 → 18.05.
         // Online 5/7 = 71.43 % < 80: 12 × 5/7 ÷ 0.8 = 10.714 → 10.71. Online payment:
         // fee-bearing H1, H2, H3, H5, L1; paid online H1, L1: 2/5 = 40 % < 50: 10 × 0.4 ÷
-        // 0.5 = 8. Digitized: all but H3 (paper): 6/7 = 85.71 % < 100: 22 × 6/7 = 18.857
-        // → 18.86. Satisfaction: H1 rated satisfied, 1/1 = 100 % → 18. Total 18.05 +
+        // 0.5 = 8. Digitized: all but H3 (on paper, no files), with the results of H1 and
+        // H2 attached: 6/7 = 85.71 % < 100: 22 × 6/7 = 18.857 → 18.86. Satisfaction: H1 rated satisfied, 1/1 = 100 % → 18. Total 18.05 +
         // 10.71 + 8 + 18.86 + 18 = 73.62.
         unit_scores(
             1,
@@ -307,7 +307,8 @@ pub(crate) fn january_indicators() -> Vec<Value> {
             Some(1.54),
         ),
         // thanh-ba: T1 stopped, not late: 1/1 → 20; online 1/1 → 12; fee requested, not
-        // paid online: 0/1 → 0; digitized 1/1 → 22; nobody rated: full 18. Total 72.
+        // paid online: 0/1 → 0; digitized 1/1 (its files stored, no result) → 22;
+        // nobody rated: full 18. Total 72.
         unit_scores(
             2,
             "thanh-ba",
@@ -323,8 +324,8 @@ pub(crate) fn january_indicators() -> Vec<Value> {
             (0, vec![]),
             None,
         ),
-        // viet-tri: V1 late 0/1 → 0; in person 0/1 → 0; no fee: full 10; paper 0/1 → 0;
-        // rated dissatisfied 0/1 → 0. Total 10.
+        // viet-tri: V1 late 0/1 → 0; in person 0/1 → 0; no fee: full 10; on paper, no
+        // files: 0/1 → 0; rated dissatisfied 0/1 → 0. Total 10.
         unit_scores(
             3,
             "viet-tri",
@@ -365,7 +366,8 @@ pub(crate) fn february_indicators(h5: &str) -> Vec<Value> {
         ),
         // xuan-hoa: on time (5 − 2)/5 = 60 % < 95: 20 × 0.6 ÷ 0.95 = 12.632 → 12.63.
         // Online 2/2 → 12. Fee-bearing H4, H5, L1, L2; paid online H4, L1: 2/4 = 50 % →
-        // 10. Digitized 5/5 → 22. Nobody rated: 18. Total 74.63. Overdue: H5.
+        // 10. Digitized 5/5 (B1, L1 and H4 with their results attached) → 22. Nobody
+        // rated: 18. Total 74.63. Overdue: H5.
         unit_scores(
             2,
             "xuan-hoa",
@@ -382,8 +384,8 @@ pub(crate) fn february_indicators(h5: &str) -> Vec<Value> {
             Some(19.57),
         ),
         // viet-tri: 3/3 on time → 20. Online 2/3 = 66.67 % < 80: 12 × 2/3 ÷ 0.8 = 10.
-        // Fee-bearing V2, V4, none paid online: 0/2 → 0. Digitized 3/3 → 22. V2 rated very
-        // satisfied: 1/1 → 18. Total 70.
+        // Fee-bearing V2, V4, none paid online: 0/2 → 0. Digitized 3/3 (V2 with its
+        // result attached) → 22. V2 rated very satisfied: 1/1 → 18. Total 70.
         unit_scores(
             3,
             "viet-tri",

@@ -46,6 +46,12 @@
 //! - V2: 11 Feb 09:00 − 9 Feb 09:30 = 1 day 23 h 30 min = 171 000 s.
 //! - L1: 25 Feb 09:00 − 5 Jan 09:00 = 51 days = 4 406 400 s, less the payment wait
 //!   8 Jan 09:00 → 15 Jan 10:00 = 7 days 1 h = 608 400 s: 3 798 000 s.
+//!
+//! Digitization counts the files the server stored: a dossier is digitized when every
+//! required component's file is stored and, once a result is issued, the result's file
+//! too. Every filing but the two on paper (H3, V1) uploads its components' files right
+//! after filing, and the leader attaches the electronic result half an hour after
+//! settling H1, H2, B1, L1, H4 and V2; V1's certificate is handed over on paper only.
 
 mod expected;
 mod province;

@@ -1,9 +1,12 @@
 //! The province of the reports test, built through the API at chosen times (the table
-//! in main.rs), and the helpers that file and act.
+//! in main.rs), and the helpers that file, upload and act.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use motcua_e2e::TestServer;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use sha2::Digest;
 
 pub(crate) const BIRTH: &str = "1.001193";
 pub(crate) const HOUSEHOLD: &str = "1.001612";
@@ -18,9 +21,33 @@ pub(crate) fn token(unit: &str, role: &str) -> String {
     format!("demo-{unit}-{role}")
 }
 
-/// A filing body from `_filings.json` for `unit` and `channel`; `paper` marks every
-/// document as not digitized.
-pub(crate) fn filing(name: &str, unit: &str, channel: &str, paper: bool) -> Value {
+/// A small PDF whose text carries `label`: the scan of a component, or a result.
+fn pdf(label: &str) -> Vec<u8> {
+    format!(
+        "%PDF-1.4\n% {label}\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
+         2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n\
+         trailer << /Root 1 0 R >>\n%%EOF\n"
+    )
+    .into_bytes()
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// A filing body and the files its components declare.
+pub(crate) struct Filing {
+    body: Value,
+    /// What `file` uploads after filing: every component's file, or none on paper.
+    files: Vec<Vec<u8>>,
+}
+
+/// A filing body from `_filings.json` for `unit` and `channel`, its components declaring
+/// files made for this filing. `paper`: the components stay on paper, nothing is
+/// uploaded, so the dossier is not digitized.
+pub(crate) fn filing(name: &str, unit: &str, channel: &str, paper: bool) -> Filing {
+    static FILINGS: AtomicU64 = AtomicU64::new(0);
+    let number = FILINGS.fetch_add(1, Ordering::Relaxed);
     let mut body = filings()[name].clone();
     body["receiving_unit"] = json!(unit);
     body["channel"] = json!(channel);
@@ -28,12 +55,24 @@ pub(crate) fn filing(name: &str, unit: &str, channel: &str, paper: bool) -> Valu
         // Born before every filing of the scenario.
         body["form"]["child"]["birth_date"] = json!("2025-12-20");
     }
-    if paper {
-        for document in body["documents"].as_array_mut().expect("documents") {
-            document["digitized"] = json!(false);
+    let mut files = Vec::new();
+    for document in body["documents"].as_array_mut().expect("documents") {
+        let bytes = pdf(&format!(
+            "{name} #{number}, {unit}, {channel}: {}",
+            document["name"].as_str().expect("name")
+        ));
+        document["sha256"] = json!(sha256(&bytes));
+        document["size"] = json!(bytes.len());
+        // The server says what is digitized: the components whose files it stored.
+        document
+            .as_object_mut()
+            .expect("document")
+            .remove("digitized");
+        if !paper {
+            files.push(bytes);
         }
     }
-    body
+    Filing { body, files }
 }
 
 pub(crate) fn supplement_items() -> Value {
@@ -45,14 +84,70 @@ pub(crate) struct Province {
     pub(crate) h5: String,
 }
 
-/// Files a dossier at `at`: online without a token, otherwise as the unit's officer.
-pub(crate) async fn file(server: &TestServer, at: &str, body: Value) -> motcua_e2e::Filed {
+/// Files a dossier at `at` and uploads its components' files: online the citizen does
+/// both without a token (uploading with the tracking secret), otherwise the unit's
+/// officer.
+pub(crate) async fn file(server: &TestServer, at: &str, filing: Filing) -> motcua_e2e::Filed {
     server.set_time(at);
+    let body = filing.body;
     let channel = body["channel"].as_str().unwrap().to_string();
     let unit = body["receiving_unit"].as_str().unwrap().to_string();
     let officer = token(&unit, "officer");
     let token = (channel != "online").then_some(officer.as_str());
-    server.file(token, &body).await
+    let filed = server.file(token, &body).await;
+    for bytes in filing.files {
+        let headers = match token {
+            Some(_) => vec![],
+            None => vec![("x-tracking-secret", filed.secret.clone())],
+        };
+        upload(
+            server,
+            &format!(
+                "/api/v1/dossiers/{}/documents/{}",
+                filed.code,
+                sha256(&bytes)
+            ),
+            token,
+            headers,
+            bytes,
+        )
+        .await;
+    }
+    filed
+}
+
+/// Uploads a file; panics unless it is newly attached.
+async fn upload(
+    server: &TestServer,
+    path: &str,
+    token: Option<&str>,
+    mut headers: Vec<(&str, String)>,
+    bytes: Vec<u8>,
+) {
+    headers.push(("content-type", "application/octet-stream".to_string()));
+    let response = server
+        .request(Method::PUT, path, token, &headers, Some(bytes))
+        .await;
+    assert_eq!(
+        response.status,
+        StatusCode::CREATED,
+        "{path}: {}",
+        response.body
+    );
+}
+
+/// Attaches the electronic result of a settled dossier at `at`, as the unit's leader.
+pub(crate) async fn attach_result(server: &TestServer, at: &str, unit: &str, code: &str) {
+    server.set_time(at);
+    let bytes = pdf(&format!("Kết quả giải quyết hồ sơ {code}"));
+    upload(
+        server,
+        &format!("/api/v1/dossiers/{code}/result/{}", sha256(&bytes)),
+        Some(&token(unit, "leader")),
+        vec![],
+        bytes,
+    )
+    .await;
 }
 
 pub(crate) async fn act(
@@ -166,6 +261,7 @@ pub(crate) async fn build_province(server: &TestServer) -> Province {
         json!({}),
     )
     .await;
+    attach_result(server, "2026-01-07 09:30", "xuan-hoa", &h1.code).await;
     act(
         server,
         "2026-01-07 14:00",
@@ -239,6 +335,7 @@ pub(crate) async fn build_province(server: &TestServer) -> Province {
         json!({}),
     )
     .await;
+    attach_result(server, "2026-02-25 09:30", "xuan-hoa", &l1.code).await;
 
     // B2: refused at intake.
     let b2 = file(
@@ -365,6 +462,7 @@ pub(crate) async fn build_province(server: &TestServer) -> Province {
         json!({}),
     )
     .await;
+    attach_result(server, "2026-01-15 09:30", "xuan-hoa", &h2.code).await;
     let view = server.dossier(&xh("officer"), &h2.code).await;
     assert_eq!(view["due"]["statutory_date"], "2026-01-19", "{view}");
 
@@ -482,6 +580,7 @@ pub(crate) async fn build_province(server: &TestServer) -> Province {
         json!({}),
     )
     .await;
+    attach_result(server, "2026-02-02 10:30", "xuan-hoa", &b1.code).await;
     act(
         server,
         "2026-02-02 14:00",
@@ -570,6 +669,7 @@ pub(crate) async fn build_province(server: &TestServer) -> Province {
         json!({}),
     )
     .await;
+    attach_result(server, "2026-02-11 09:30", "viet-tri", &v2.code).await;
     act(
         server,
         "2026-02-11 14:00",
@@ -628,6 +728,7 @@ pub(crate) async fn build_province(server: &TestServer) -> Province {
         json!({}),
     )
     .await;
+    attach_result(server, "2026-02-24 09:30", "xuan-hoa", &h4.code).await;
 
     // V4: waiting for a supplement at the end of February.
     let v4 = file(
