@@ -179,6 +179,9 @@ impl Host {
     async fn start(province: &Province, now: &str, seed: bool) -> Host {
         let config = Config {
             cache_dir: Some(province.dir.path().join("cache")),
+            storage: Some(motcua::documents::StorageConfig::Directory(
+                province.dir.path().join("documents"),
+            )),
             ..Config::new(province.url.clone())
         };
         let state = app::build_state(&config, Clock::manual(civil(now)))

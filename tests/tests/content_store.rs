@@ -41,7 +41,7 @@ on_both_stores!(
     an_upload_cut_short_leaves_nothing,
     an_upload_that_stalls_is_refused_and_leaves_nothing,
     damage_behind_the_stores_back_is_reported_on_read,
-    a_truncated_object_is_replaced_by_the_next_upload,
+    a_damaged_object_is_repaired_by_the_next_upload,
     list_shows_what_is_stored,
 );
 
@@ -577,26 +577,37 @@ async fn damage_behind_the_stores_back_is_reported_on_read(storage: Storage) {
     );
 }
 
-async fn a_truncated_object_is_replaced_by_the_next_upload(storage: Storage) {
+async fn a_damaged_object_is_repaired_by_the_next_upload(storage: Storage) {
     let (store, config, _dir) = fresh(storage).await;
-    let bytes = samples::pdf("Trich luc", 30_000);
-    put_ok(&store, &bytes).await;
-    overwrite_object(&config, &sha256(&bytes), &bytes[..1_000]).await;
-    assert!(matches!(
-        store.get(&sha256(&bytes)).await,
-        Err(ContentError::Corrupt { .. })
-    ));
-    // The right bytes uploaded again are written over the damaged object.
-    let again = put_ok(&store, &bytes).await;
-    assert!(
-        !again.already_stored,
-        "a damaged object is not taken as stored"
-    );
-    assert_eq!(
-        store.get(&sha256(&bytes)).await.expect("get").as_ref(),
-        &bytes[..]
-    );
-    assert_eq!(raw_keys(&config).await, vec![object_key(&sha256(&bytes))]);
+    let truncated = samples::pdf("Trich luc", 30_000);
+    let flipped = samples::pdf("Ban sao", 30_000);
+    put_ok(&store, &truncated).await;
+    put_ok(&store, &flipped).await;
+    overwrite_object(&config, &sha256(&truncated), &truncated[..1_000]).await;
+    // Same size, one byte changed: only reading the whole file tells.
+    let mut tampered = flipped.clone();
+    tampered[20_000] ^= 0x01;
+    overwrite_object(&config, &sha256(&flipped), &tampered).await;
+    for bytes in [&truncated, &flipped] {
+        assert!(matches!(
+            store.get(&sha256(bytes)).await,
+            Err(ContentError::Corrupt { .. })
+        ));
+        // The right bytes uploaded again are written over the damaged object, which
+        // stays one object under its address.
+        let again = put_ok(&store, bytes).await;
+        assert!(again.already_stored, "the address was already taken");
+        assert_eq!(
+            store.get(&sha256(bytes)).await.expect("get").as_ref(),
+            &bytes[..]
+        );
+    }
+    let mut keys = vec![
+        object_key(&sha256(&truncated)),
+        object_key(&sha256(&flipped)),
+    ];
+    keys.sort();
+    assert_eq!(raw_keys(&config).await, keys);
 }
 
 async fn list_shows_what_is_stored(storage: Storage) {

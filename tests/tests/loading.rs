@@ -62,6 +62,7 @@ async fn a_build_that_does_not_load_is_named_not_a_500(backend: Backend) {
     let config = Config {
         limits,
         cache_dir: Some(server.cache_dir()),
+        storage: Some(server.storage.clone()),
         ..Config::new(server.database_url.clone())
     };
     let state = app::build_state(&config, server.clock.clone())

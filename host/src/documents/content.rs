@@ -86,8 +86,8 @@ pub struct Stored {
     pub sha256: String,
     pub size: u64,
     pub content_type: ContentType,
-    /// The same content was already stored (by this dossier or another): nothing was
-    /// written.
+    /// The same content was already stored (by this dossier or another): it is still
+    /// one object.
     pub already_stored: bool,
 }
 
@@ -190,7 +190,7 @@ impl ContentStore {
     /// from the first bytes and must be allowed by `limits`; the size and the sha256
     /// must be the declared ones. Nothing becomes visible unless every check holds: a
     /// refused, failed or interrupted upload is aborted, and a file already stored is
-    /// read through and checked but not written again.
+    /// checked and written again under the same name (so it is still stored once).
     ///
     /// Run it in its own task (`tokio::spawn`) when the body comes from a client: if
     /// the request is dropped, the upload still ends in an abort.
@@ -215,28 +215,13 @@ impl ContentStore {
         let deadline = tokio::time::Instant::now()
             + UPLOAD_GRACE
             + Duration::from_secs(expected.size / MIN_UPLOAD_BYTES_PER_SECOND);
-        match tokio::time::timeout_at(deadline, self.put_within(expected, limits, &mut body)).await
-        {
-            Ok(outcome) => outcome,
-            Err(_) => Err(ContentError::TooSlow),
-        }
-    }
-
-    /// `put` once it has its slot, within its deadline. Dropped at the deadline, an
-    /// unfinished multipart upload is aborted by its own drop (a directory's staging
-    /// file is removed; an S3 upload never completes and stays invisible).
-    async fn put_within(
-        &self,
-        expected: &Expected,
-        limits: &DocumentLimits,
-        body: &mut Body,
-    ) -> Result<Stored, ContentError> {
+        let body = &mut body;
         // The first bytes decide the type before anything is written.
         let mut head: Vec<u8> = Vec::with_capacity(SNIFF_BYTES);
         let mut pending: Vec<Bytes> = Vec::new();
         let mut ended = false;
         while head.len() < SNIFF_BYTES {
-            match self.next_chunk(body).await? {
+            match self.next_chunk(body, deadline).await? {
                 Some(chunk) => {
                     let take = (SNIFF_BYTES - head.len()).min(chunk.len());
                     head.extend_from_slice(&chunk[..take]);
@@ -259,35 +244,30 @@ impl ContentStore {
         };
 
         let location = self.location(&expected.sha256);
-        // Content already stored is read through and checked, not written again, unless
-        // what is stored is not even the right size (a damaged object is replaced:
-        // content-addressed, the right bytes are the only bytes it can hold).
+        // Content already stored is written again all the same, under the same name: the
+        // checked bytes are the only bytes that address can hold, so an object damaged
+        // behind the store's back is repaired by the next upload, and it is still one
+        // object (completing replaces it atomically, on a directory and on S3).
         let already_stored = match self.objects.head(&location).await {
-            Ok(meta) => meta.size == expected.size,
+            Ok(_) => true,
             Err(object_store::Error::NotFound { .. }) => false,
             Err(error) => return Err(error.into()),
         };
-        let mut sink = if already_stored {
-            None
-        } else {
-            let upload = self.objects.put_multipart(&location).await?;
-            Some(WriteMultipart::new_with_chunk_size(upload, PART_BYTES))
-        };
+        let upload = self.objects.put_multipart(&location).await?;
+        let mut sink = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
         let outcome = self
-            .stream_into(expected, limits, body, pending, ended, sink.as_mut())
+            .stream_into(expected, limits, body, pending, ended, &mut sink, deadline)
             .await;
-        match (outcome, sink) {
-            (Ok(()), Some(sink)) => {
+        match outcome {
+            Ok(()) => {
                 sink.finish().await?;
             }
-            (Ok(()), None) => {}
-            (Err(error), Some(sink)) => {
+            Err(error) => {
                 if let Err(abort) = sink.abort().await {
                     tracing::warn!(%abort, "aborting a refused upload");
                 }
                 return Err(error);
             }
-            (Err(error), None) => return Err(error),
         }
         Ok(Stored {
             sha256: expected.sha256.clone(),
@@ -297,8 +277,9 @@ impl ContentStore {
         })
     }
 
-    /// Hashes and counts the whole body (the chunks already read first), writing it to
-    /// `sink` when there is one; checks size and digest at the end.
+    /// Hashes, counts and writes the whole body (the chunks already read first);
+    /// checks size and digest at the end.
+    #[allow(clippy::too_many_arguments)]
     async fn stream_into(
         &self,
         expected: &Expected,
@@ -306,7 +287,8 @@ impl ContentStore {
         body: &mut Body,
         pending: Vec<Bytes>,
         mut ended: bool,
-        mut sink: Option<&mut WriteMultipart>,
+        sink: &mut WriteMultipart,
+        deadline: tokio::time::Instant,
     ) -> Result<(), ContentError> {
         let mut hasher = Sha256::new();
         let mut received: u64 = 0;
@@ -315,7 +297,7 @@ impl ContentStore {
             let chunk = match queue.next() {
                 Some(chunk) => chunk,
                 None if ended => break,
-                None => match self.next_chunk(body).await? {
+                None => match self.next_chunk(body, deadline).await? {
                     Some(chunk) => chunk,
                     None => {
                         ended = true;
@@ -336,10 +318,8 @@ impl ContentStore {
                 });
             }
             hasher.update(&chunk);
-            if let Some(sink) = sink.as_deref_mut() {
-                sink.wait_for_capacity(2).await?;
-                sink.put(chunk);
-            }
+            sink.wait_for_capacity(2).await?;
+            sink.put(chunk);
         }
         if received != expected.size {
             return Err(ContentError::SizeMismatch {
@@ -357,11 +337,20 @@ impl ContentStore {
         Ok(())
     }
 
-    async fn next_chunk(&self, body: &mut Body) -> Result<Option<Bytes>, ContentError> {
-        match tokio::time::timeout(self.idle_timeout, body.next()).await {
+    /// The next chunk of the body, within the idle timeout and the upload's deadline
+    /// (the least average rate), so that a slow client is refused through the same
+    /// path as any other refusal, which aborts the upload.
+    async fn next_chunk(
+        &self,
+        body: &mut Body,
+        deadline: tokio::time::Instant,
+    ) -> Result<Option<Bytes>, ContentError> {
+        let idle = tokio::time::Instant::now() + self.idle_timeout;
+        match tokio::time::timeout_at(idle.min(deadline), body.next()).await {
             Ok(Some(Ok(chunk))) => Ok(Some(chunk)),
             Ok(Some(Err(error))) => Err(error),
             Ok(None) => Ok(None),
+            Err(_) if deadline <= idle => Err(ContentError::TooSlow),
             Err(_) => Err(ContentError::Stalled {
                 seconds: self.idle_timeout.as_secs(),
             }),

@@ -534,6 +534,21 @@ async fn declared_sizes_over_the_caps_are_refused(backend: Backend, storage: Sto
         StatusCode::PAYLOAD_TOO_LARGE,
         "dossier-documents-too-large",
     );
+    // The shared file again, declared small: one file has one size, or the small
+    // declaration would hide the large one from the dossier's cap.
+    let response = server
+        .act_as_citizen(
+            &filed.secret,
+            &filed.code,
+            "complete-supplement",
+            json!({ "documents": [declared(7, &shared, 1)] }),
+        )
+        .await;
+    refused(
+        &response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "document-size-conflict",
+    );
     let one_too_large = declared(9, &sha256("bản bổ sung lớn".as_bytes()), MAX_FILE_BYTES + 1);
     let response = server
         .act_as_citizen(
