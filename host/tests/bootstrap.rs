@@ -4,7 +4,7 @@
 //! public demo tokens makes `motcua serve` warn at start and `/healthz` say so.
 
 mod common;
-use common::{free_port, motcua, stop};
+use common::{free_port, motcua, postgres_admin, postgres_admin_url, stop};
 
 use std::net::TcpStream;
 use std::process::Stdio;
@@ -64,34 +64,16 @@ fn init_on_sqlite() {
 
 #[test]
 fn init_on_postgres() {
-    use sqlx::{Connection, Executor};
-    let admin = std::env::var("MOTCUA_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+    let admin = postgres_admin_url();
     let name = format!(
         "motcua_init_{}_{}",
         std::process::id(),
         chrono::Utc::now().timestamp_micros() % 1_000_000
     );
-    let postgres = |statement: String| {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let mut connection = sqlx::PgConnection::connect(&admin)
-                .await
-                .unwrap_or_else(|error| panic!("PostgreSQL at {admin} is required: {error}"));
-            connection
-                .execute(sqlx::AssertSqlSafe(statement.clone()))
-                .await
-                .unwrap_or_else(|error| panic!("{statement}: {error}"));
-            connection.close().await.ok();
-        });
-    };
-    postgres(format!("CREATE DATABASE {name}"));
+    postgres_admin(format!("CREATE DATABASE {name}"));
     let base = admin.rsplit_once('/').expect("admin URL has a database").0;
     init_creates_the_province_and_its_first_admin_once(&format!("{base}/{name}"));
-    postgres(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    postgres_admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
 }
 
 fn init_creates_the_province_and_its_first_admin_once(url: &str) {

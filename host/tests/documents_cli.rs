@@ -7,7 +7,7 @@
 
 #[allow(dead_code)]
 mod common;
-use common::{free_port, motcua, stop};
+use common::{free_port, motcua, postgres_admin, postgres_admin_url, stop};
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -22,30 +22,6 @@ use sha2::Digest;
 enum Backend {
     Sqlite,
     Postgres,
-}
-
-fn postgres_admin_url() -> String {
-    std::env::var("MOTCUA_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
-}
-
-fn postgres_admin(statement: String) {
-    use sqlx::{Connection, Executor};
-    let admin = postgres_admin_url();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    runtime.block_on(async {
-        let mut connection = sqlx::PgConnection::connect(&admin)
-            .await
-            .unwrap_or_else(|error| panic!("PostgreSQL at {admin} is required: {error}"));
-        connection
-            .execute(sqlx::AssertSqlSafe(statement.clone()))
-            .await
-            .unwrap_or_else(|error| panic!("{statement}: {error}"));
-        connection.close().await.ok();
-    });
 }
 
 /// A fresh database and the directory the documents go to; dropping it drops a

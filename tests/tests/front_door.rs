@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use motcua::api::{FrontDoor, RateQuota};
 use motcua::runtime::SandboxLimits;
+use motcua_e2e::raw::{PATIENCE, read_response};
 use motcua_e2e::{Backend, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -19,7 +20,6 @@ const PUBLISHER: &str = "demo-phu-tho-publisher";
 
 /// How long a test waits for something the server must do before giving up on it:
 /// a guard against hanging, far beyond the timeouts under test.
-const PATIENCE: Duration = Duration::from_secs(30);
 
 /// The memory test measures the process's RSS, which other tests in this binary would
 /// move: it runs alone, the others share.
@@ -32,67 +32,6 @@ fn filings() -> Value {
 
 fn address(server: &TestServer) -> String {
     server.base.trim_start_matches("http://").to_string()
-}
-
-/// A response read off a raw socket.
-#[derive(Debug)]
-struct Raw {
-    status: u16,
-    /// The head, lowercased.
-    head: String,
-    body: Value,
-}
-
-impl Raw {
-    fn problem(&self, status: u16, slug: &str) -> &Value {
-        assert_eq!(self.status, status, "{self:?}");
-        assert!(
-            self.head.contains("content-type: application/problem+json"),
-            "{self:?}"
-        );
-        assert_eq!(
-            self.body["type"],
-            format!("urn:motcua:problem:{slug}"),
-            "{self:?}"
-        );
-        &self.body
-    }
-}
-
-/// Reads one response (head and a `Content-Length` body); `None` if the server closed
-/// the connection without one.
-async fn read_response<R: AsyncRead + Unpin>(stream: &mut R) -> Option<Raw> {
-    let mut buffer = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            break end + 4;
-        }
-        match tokio::time::timeout(PATIENCE, stream.read(&mut chunk)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => return None,
-            Ok(Ok(n)) => buffer.extend_from_slice(&chunk[..n]),
-            Err(_) => panic!("no response within {PATIENCE:?}"),
-        }
-    };
-    let head = String::from_utf8_lossy(&buffer[..head_end]).to_lowercase();
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .expect("status code");
-    let length: usize = head
-        .lines()
-        .find_map(|line| line.strip_prefix("content-length:"))
-        .map_or(0, |value| value.trim().parse().expect("content length"));
-    while buffer.len() < head_end + length {
-        match tokio::time::timeout(PATIENCE, stream.read(&mut chunk)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => break,
-            Ok(Ok(n)) => buffer.extend_from_slice(&chunk[..n]),
-            Err(_) => panic!("no body within {PATIENCE:?}"),
-        }
-    }
-    let body = serde_json::from_slice(&buffer[head_end..]).unwrap_or(Value::Null);
-    Some(Raw { status, head, body })
 }
 
 /// Waits for the server to close the connection; returns what it sent before.

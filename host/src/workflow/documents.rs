@@ -10,13 +10,14 @@
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDateTime;
 use serde_json::json;
 
 use super::{Caller, Result, Workflow, WorkflowError, check_text, deadlines};
 use crate::clock::format_civil;
 use crate::documents::{Body, ContentError, DocumentLimits, Expected, Fetched, Stored, is_sha256};
-use crate::domain::{Document, ProcedureInfo, ResultDocument, Role, Status, StoredFile};
-use crate::store::{DossierRecord, NewEvent, StoreError};
+use crate::domain::{Actor, Document, ProcedureInfo, ResultDocument, Role, Status, StoredFile};
+use crate::store::{DossierRecord, DossierUpdate, NewEvent, StoreError};
 
 const MAX_DOCUMENTS: usize = 64;
 
@@ -289,67 +290,48 @@ impl Workflow {
         };
         let stored = self.store_content(expected, body).await?;
         let file = stored_file(&stored, &format_civil(self.now()));
-        let actor_role = actor.role;
-        for _ in 0..RECORD_ATTEMPTS {
-            let record = self.reload(code).await?;
-            if record
-                .documents
-                .iter()
-                .any(|document| document.sha256 == sha256 && document.digitized)
-            {
-                break; // another request recorded the same file meanwhile
-            }
-            let now = self.now();
-            let file = StoredFile {
-                stored_at: format_civil(now),
-                ..file.clone()
-            };
-            let mut update = deadlines::unchanged(&record, now);
-            update.stored_component = Some(file.clone());
-            let documents: Vec<Document> = record
-                .documents
-                .iter()
-                .cloned()
-                .map(|mut document| {
-                    if document.sha256 == sha256 {
-                        document.digitized = true;
-                    }
-                    document
-                })
-                .collect();
-            update.facts.digitized = digitized(&build.info, &documents, update.result.as_ref());
-            let event = file_event(
-                &record,
-                &actor.id,
-                actor_role,
+        let payload = json!({ "sha256": file.sha256, "size": file.size,
+                              "content_type": file.content_type, "components": components });
+        let newly_attached = self
+            .record_file(
+                code,
+                &actor,
                 ATTACH_DOCUMENT_ACTION,
-                format_civil(now),
-                json!({ "sha256": file.sha256, "size": file.size,
-                        "content_type": file.content_type, "components": components,
-                        // The facts this event wrote are compared by the replay.
-                        "host": {} }),
-            );
-            match self
-                .store
-                .apply_action(code, record.version, &update, &event)
-                .await
-            {
-                Ok(_) => {
-                    return Ok(Attached {
-                        file,
-                        components,
-                        already_stored: stored.already_stored,
-                        newly_attached: true,
+                payload,
+                |record, now| {
+                    if record
+                        .documents
+                        .iter()
+                        .any(|document| document.sha256 == sha256 && document.digitized)
+                    {
+                        return Ok(None); // another request recorded the same file meanwhile
+                    }
+                    let mut update = deadlines::unchanged(record, now);
+                    update.stored_component = Some(StoredFile {
+                        stored_at: format_civil(now),
+                        ..file.clone()
                     });
-                }
-                Err(StoreError::VersionConflict { .. }) => continue,
-                Err(error) => return Err(error.into()),
-            }
-        }
-        refuse(
-            FileRefusal::Contended,
-            format!("dossier {code} kept changing while its file was recorded; send it again"),
-        )
+                    let documents: Vec<Document> = record
+                        .documents
+                        .iter()
+                        .cloned()
+                        .map(|mut document| {
+                            document.digitized |= document.sha256 == sha256;
+                            document
+                        })
+                        .collect();
+                    update.facts.digitized =
+                        digitized(&build.info, &documents, update.result.as_ref());
+                    Ok(Some(update))
+                },
+            )
+            .await?;
+        Ok(Attached {
+            file,
+            components,
+            already_stored: stored.already_stored,
+            newly_attached,
+        })
     }
 
     /// Attaches the electronic result's file: a specialist or leader of the handling
@@ -430,67 +412,54 @@ impl Workflow {
             )
             .await?;
         let file = stored_file(&stored, &format_civil(self.now()));
-        for _ in 0..RECORD_ATTEMPTS {
-            let record = self.reload(code).await?;
-            let Some(mut result) = record.result.clone() else {
-                return refuse(
-                    FileRefusal::NoResult,
-                    format!("dossier {code} has no result"),
-                );
-            };
-            match &result.file {
-                Some(held) if held.sha256 == sha256 => break,
-                Some(_) => {
+        let payload = json!({ "sha256": file.sha256, "size": file.size,
+                              "content_type": file.content_type });
+        let newly_attached = self
+            .record_file(code, &actor, ATTACH_RESULT_ACTION, payload, |record, now| {
+                let Some(current) = record.result.clone() else {
+                    return refuse(FileRefusal::NoResult, format!("dossier {code} has no result"));
+                };
+                if (&current.kind, &current.name, &current.number)
+                    != (&result.kind, &result.name, &result.number)
+                {
                     return refuse(
-                        FileRefusal::ResultFileAttached,
-                        format!("dossier {code}'s result already has its file"),
+                        FileRefusal::ResultChanged,
+                        format!(
+                            "dossier {code}'s result was issued again ({}) while its file was uploaded; attach the new result's file",
+                            current.number
+                        ),
                     );
                 }
-                None => {}
-            }
-            let now = self.now();
-            let file = StoredFile {
-                stored_at: format_civil(now),
-                ..file.clone()
-            };
-            result.digitized = true;
-            result.file = Some(file.clone());
-            let mut update = deadlines::unchanged(&record, now);
-            update.result = Some(result);
-            update.facts.digitized =
-                digitized(&build.info, &record.documents, update.result.as_ref());
-            let event = file_event(
-                &record,
-                &actor.id,
-                actor.role,
-                ATTACH_RESULT_ACTION,
-                format_civil(now),
-                json!({ "sha256": file.sha256, "size": file.size,
-                        "content_type": file.content_type, "host": {} }),
-            );
-            match self
-                .store
-                .apply_action(code, record.version, &update, &event)
-                .await
-            {
-                Ok(_) => {
-                    return Ok(Attached {
-                        file,
-                        components: Vec::new(),
-                        already_stored: stored.already_stored,
-                        newly_attached: true,
-                    });
+                match &current.file {
+                    Some(held) if held.sha256 == sha256 => return Ok(None),
+                    Some(_) => {
+                        return refuse(
+                            FileRefusal::ResultFileAttached,
+                            format!("dossier {code}'s result already has its file"),
+                        );
+                    }
+                    None => {}
                 }
-                Err(StoreError::VersionConflict { .. }) => continue,
-                Err(error) => return Err(error.into()),
-            }
-        }
-        refuse(
-            FileRefusal::Contended,
-            format!(
-                "dossier {code} kept changing while its result's file was recorded; send it again"
-            ),
-        )
+                let mut update = deadlines::unchanged(record, now);
+                update.result = Some(ResultDocument {
+                    digitized: true,
+                    file: Some(StoredFile {
+                        stored_at: format_civil(now),
+                        ..file.clone()
+                    }),
+                    ..current
+                });
+                update.facts.digitized =
+                    digitized(&build.info, &record.documents, update.result.as_ref());
+                Ok(Some(update))
+            })
+            .await?;
+        Ok(Attached {
+            file,
+            components: Vec::new(),
+            already_stored: stored.already_stored,
+            newly_attached,
+        })
     }
 
     /// A component's file, checked against its sha256: staff of the handling unit.
@@ -584,6 +553,43 @@ impl Workflow {
             .map_err(WorkflowError::Content)
     }
 
+    /// Records a stored file on dossier `code` in one audited transaction: `change`
+    /// makes the update from the dossier as it now is (`None`: the file is already
+    /// recorded), tried again when another request changed the dossier in between.
+    /// True when this call recorded it.
+    async fn record_file(
+        &self,
+        code: &str,
+        actor: &Actor,
+        action: &str,
+        mut payload: serde_json::Value,
+        change: impl Fn(&DossierRecord, NaiveDateTime) -> Result<Option<DossierUpdate>>,
+    ) -> Result<bool> {
+        // The facts the event writes are compared by the replay.
+        payload["host"] = json!({});
+        for _ in 0..RECORD_ATTEMPTS {
+            let record = self.reload(code).await?;
+            let now = self.now();
+            let Some(update) = change(&record, now)? else {
+                return Ok(false);
+            };
+            let event = file_event(&record, actor, action, format_civil(now), payload.clone());
+            match self
+                .store
+                .apply_action(code, record.version, &update, &event)
+                .await
+            {
+                Ok(_) => return Ok(true),
+                Err(StoreError::VersionConflict { .. }) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        refuse(
+            FileRefusal::Contended,
+            format!("dossier {code} kept changing while a file was recorded; send it again"),
+        )
+    }
+
     async fn reload(&self, code: &str) -> Result<DossierRecord> {
         self.store
             .dossier(code)
@@ -594,16 +600,15 @@ impl Workflow {
 
 fn file_event(
     record: &DossierRecord,
-    actor_id: &str,
-    role: Role,
+    actor: &Actor,
     action: &str,
     at: String,
     payload: serde_json::Value,
 ) -> NewEvent {
     NewEvent {
         at,
-        actor_id: actor_id.to_string(),
-        actor_role: role.as_str().into(),
+        actor_id: actor.id.clone(),
+        actor_role: actor.role.as_str().into(),
         actor_unit: record.handling_unit.clone(),
         action: action.into(),
         from_step: Some(record.step.clone()),

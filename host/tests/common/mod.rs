@@ -83,3 +83,31 @@ pub fn http(
         .unwrap_or_default();
     (status, body)
 }
+
+/// The PostgreSQL server the tests use (`MOTCUA_TEST_POSTGRES_URL`, else the local one).
+#[allow(dead_code)]
+pub fn postgres_admin_url() -> String {
+    std::env::var("MOTCUA_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// Runs one administrative statement (CREATE or DROP DATABASE) on that server.
+#[allow(dead_code)]
+pub fn postgres_admin(statement: String) {
+    use sqlx::{Connection, Executor};
+    let admin = postgres_admin_url();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(async {
+        let mut connection = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|error| panic!("PostgreSQL at {admin} is required: {error}"));
+        connection
+            .execute(sqlx::AssertSqlSafe(statement.clone()))
+            .await
+            .unwrap_or_else(|error| panic!("{statement}: {error}"));
+        connection.close().await.ok();
+    });
+}

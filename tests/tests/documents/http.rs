@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
+pub(crate) use motcua_e2e::raw::{PATIENCE, read_response};
 use motcua_e2e::{Response, TestServer, raw_keys};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use crate::OFFICER;
@@ -15,7 +16,6 @@ use crate::files::sha256;
 
 /// How long a test waits for something the server must do before giving up on it: a
 /// guard against hanging, far beyond what any step needs.
-const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Who sends a request.
 #[derive(Clone, Copy)]
@@ -228,61 +228,6 @@ pub(crate) async fn wait_for_keys(server: &TestServer) -> Vec<String> {
 }
 
 // ---- raw sockets ---------------------------------------------------------------------
-
-/// A response read off a raw socket.
-#[derive(Debug)]
-pub(crate) struct Raw {
-    pub(crate) status: u16,
-    pub(crate) head: String,
-    pub(crate) body: Value,
-}
-
-impl Raw {
-    pub(crate) fn problem(&self, status: u16, slug: &str) {
-        assert_eq!(self.status, status, "{self:?}");
-        assert!(
-            self.head.contains("content-type: application/problem+json"),
-            "{self:?}"
-        );
-        assert_problem_type(&self.body, slug);
-    }
-}
-
-/// Reads one response (head and a `Content-Length` body); `None` if the server closed
-/// the connection without one.
-pub(crate) async fn read_response<R: AsyncRead + Unpin>(stream: &mut R) -> Option<Raw> {
-    let mut buffer = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            break end + 4;
-        }
-        match tokio::time::timeout(PATIENCE, stream.read(&mut chunk)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => return None,
-            Ok(Ok(n)) => buffer.extend_from_slice(&chunk[..n]),
-            Err(_) => panic!("no response within {PATIENCE:?}"),
-        }
-    };
-    let head = String::from_utf8_lossy(&buffer[..head_end]).to_lowercase();
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .expect("status code");
-    let length: usize = head
-        .lines()
-        .find_map(|line| line.strip_prefix("content-length:"))
-        .map_or(0, |value| value.trim().parse().expect("content length"));
-    while buffer.len() < head_end + length {
-        match tokio::time::timeout(PATIENCE, stream.read(&mut chunk)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => break,
-            Ok(Ok(n)) => buffer.extend_from_slice(&chunk[..n]),
-            Err(_) => panic!("no body within {PATIENCE:?}"),
-        }
-    }
-    let body = serde_json::from_slice(&buffer[head_end..]).unwrap_or(Value::Null);
-    Some(Raw { status, head, body })
-}
 
 /// Opens a connection and sends a PUT's head as staff; `length` is the Content-Length
 /// to announce, or `None` for a chunked body.

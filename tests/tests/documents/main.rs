@@ -8,6 +8,7 @@
 
 mod files;
 mod http;
+mod races;
 
 use motcua_e2e::{Backend, Storage, TestServer, delete_object, overwrite_object, raw_keys};
 use reqwest::StatusCode;
@@ -16,6 +17,7 @@ use tokio::io::AsyncWriteExt;
 
 use files::*;
 use http::*;
+use races::*;
 
 pub(crate) const OFFICER: &str = "demo-xuan-hoa-officer";
 const SPECIALIST: &str = "demo-xuan-hoa-specialist";
@@ -886,4 +888,5 @@ motcua_e2e::storages_and_backends!(
     declared_sizes_over_the_caps_are_refused,
     damaged_objects_are_named_on_read,
     the_citizen_downloads_the_electronic_result,
+    parallel_uploads_are_all_recorded_once,
 );
