@@ -20,4 +20,5 @@ pub mod scaffold;
 pub mod schema;
 pub mod store;
 pub mod units;
+pub mod web;
 pub mod workflow;

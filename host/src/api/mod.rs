@@ -113,6 +113,7 @@ pub fn app(state: AppState) -> Router {
             get(reports::scoring).put(reports::set_scoring),
         )
         .route("/api/v1/sync/status-changes", get(sync::status_changes))
+        .merge(crate::web::routes())
         .fallback(|| async {
             ApiError::NotFound("no such endpoint; see README.md for the API".into())
         })

@@ -120,6 +120,9 @@ enum BodyClass {
     /// A dossier's file: streamed to the handler (never collected here) within the
     /// per-file cap; the content store abandons it when it stalls.
     Document,
+    /// A filing from the console's form with its files (multipart): streamed, within
+    /// the per-dossier cap and a megabyte for the form.
+    ConsoleFiling,
 }
 
 /// How a route is treated at the door. Routes not named here are staff routes with
@@ -147,6 +150,10 @@ fn route_class(method: &Method, path: &str) -> (BodyClass, Option<QuotaKind>) {
             (BodyClass::Document, Some(QuotaKind::CitizenAction))
         }
         ("PUT", "/api/v1/dossiers/{code}/result/{sha256}") => (BodyClass::Document, None),
+        ("POST", "/units/{unit}/procedures/{code}/file") => {
+            (BodyClass::ConsoleFiling, Some(QuotaKind::Filing))
+        }
+        ("GET", "/track") => (BodyClass::Small, Some(QuotaKind::Tracking)),
         ("PUT", "/api/v1/units/{unit}/settings")
         | ("PUT", "/api/v1/units/{unit}/procedures/{code}") => (BodyClass::PluginInput, None),
         _ => (BodyClass::Small, None),
@@ -267,6 +274,9 @@ async fn admit(gate: &Gate, state: &AppState, request: Request) -> Result<Reques
         BodyClass::Document => {
             usize::try_from(state.document_limits.max_file_bytes).unwrap_or(usize::MAX)
         }
+        BodyClass::ConsoleFiling => usize::try_from(state.document_limits.max_dossier_bytes)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1 << 20),
     };
     let declared = request
         .headers()
@@ -277,7 +287,7 @@ async fn admit(gate: &Gate, state: &AppState, request: Request) -> Result<Reques
         return Err(closing(too_large(class, limit, declared)));
     }
     let (parts, body) = request.into_parts();
-    if class == BodyClass::Document {
+    if matches!(class, BodyClass::Document | BodyClass::ConsoleFiling) {
         return Ok(Request::from_parts(
             parts,
             Body::new(Limited::new(body, limit)),
@@ -429,11 +439,15 @@ fn closing_if(unread_body: bool, response: Response) -> Response {
 pub async fn framework_problems(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    let is_problem = response
+    // Problems, and the console's own error pages (people read those), stay as they are.
+    let is_answer = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes().starts_with(b"application/problem+json"));
-    if status.as_u16() < 400 || is_problem {
+        .is_some_and(|value| {
+            let value = value.as_bytes();
+            value.starts_with(b"application/problem+json") || value.starts_with(b"text/html")
+        });
+    if status.as_u16() < 400 || is_answer {
         return response;
     }
     let (parts, body) = response.into_parts();

@@ -1,0 +1,153 @@
+//! The web console: pages for people who do not use curl, served by the same binary at
+//! `/` (docs/decisions/0019-web-console.md). Server-rendered askama templates (checked at
+//! compile time, escaping every value) beside this module in `templates/`; the one
+//! stylesheet is embedded, nothing is fetched from elsewhere. The pages call the same
+//! workflow as the API, so tenancy and every check are the API's.
+//!
+//! So far: the citizen portal (`citizen.rs`): the procedures a unit offers, the filing
+//! form generated from the plugin's form schema (`schema_form.rs`) with its documents,
+//! findings at their fields, the receipt and tracking.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+
+use crate::api::AppState;
+use crate::workflow::WorkflowError;
+
+mod citizen;
+pub mod schema_form;
+
+/// The console's routes; `api::app` serves them behind the same front door.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(citizen::home))
+        .route("/units/{unit}", get(citizen::unit))
+        .route(
+            "/units/{unit}/procedures/{code}/file",
+            get(citizen::file_form).post(citizen::file),
+        )
+        .route("/track", get(citizen::track))
+        .route("/assets/console.css", get(stylesheet))
+        .layer(middleware::from_fn(security_headers))
+}
+
+const STYLESHEET: &str = include_str!("assets/console.css");
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+        .into_response()
+}
+
+/// Every page: only this origin's stylesheet, no scripts, no framing, no sniffing, and
+/// no referrer (tracking pages carry the tracking secret in their address).
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// A page that could not be shown, as a page (not a problem document): people read it.
+#[derive(Debug)]
+pub struct PageError {
+    status: StatusCode,
+    title: &'static str,
+    message: String,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+impl PageError {
+    fn not_found(message: impl Into<String>) -> PageError {
+        PageError {
+            status: StatusCode::NOT_FOUND,
+            title: "Không tìm thấy",
+            message: message.into(),
+        }
+    }
+}
+
+impl From<WorkflowError> for PageError {
+    fn from(error: WorkflowError) -> Self {
+        let message = error.to_string();
+        let (status, title) = match &error {
+            WorkflowError::DossierNotFound(_) | WorkflowError::UnknownUnit(_) => {
+                (StatusCode::NOT_FOUND, "Không tìm thấy")
+            }
+            WorkflowError::UnknownProcedure { .. } => {
+                (StatusCode::NOT_FOUND, "Thủ tục không được tiếp nhận")
+            }
+            WorkflowError::Unauthenticated | WorkflowError::Forbidden(_) => {
+                (StatusCode::FORBIDDEN, "Không có quyền")
+            }
+            WorkflowError::Plugin(_)
+            | WorkflowError::BuildUnavailable(_)
+            | WorkflowError::Content(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Dịch vụ tạm thời gián đoạn",
+            ),
+            WorkflowError::Store(_) => {
+                tracing::error!(%error, "a console page failed");
+                return PageError {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    title: "Lỗi hệ thống",
+                    message: "Đã có lỗi; lỗi đã được ghi lại. Vui lòng thử lại sau.".into(),
+                };
+            }
+            _ => (StatusCode::UNPROCESSABLE_ENTITY, "Yêu cầu không hợp lệ"),
+        };
+        PageError {
+            status,
+            title,
+            message,
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let page = ErrorPage {
+            title: self.title,
+            message: &self.message,
+        };
+        (self.status, render(&page)).into_response()
+    }
+}
+
+/// A template as a page; a template that fails to render is logged and answered 500.
+fn render(template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "rendering a console page");
+            (StatusCode::INTERNAL_SERVER_ERROR, "rendering failed").into_response()
+        }
+    }
+}
