@@ -741,18 +741,17 @@ struct HistoryLine {
 
 /// The canonical statuses in the words citizens see on the national portal.
 fn status_name(status: Status) -> &'static str {
-    match status.code() {
-        1 => "Mới nộp, chờ tiếp nhận",
-        2 => "Đã tiếp nhận",
-        3 => "Đang xử lý",
-        4 => "Đã có kết quả",
-        5 => "Chờ bổ sung hồ sơ",
-        6 => "Chờ thực hiện nghĩa vụ tài chính",
-        7 => "Đã từ chối",
-        8 => "Dừng xử lý",
-        9 => "Đã rút hồ sơ",
-        10 => "Đã trả kết quả",
-        _ => status.as_str(),
+    match status {
+        Status::Submitted => "Mới nộp, chờ tiếp nhận",
+        Status::Received => "Đã tiếp nhận",
+        Status::Refused => "Từ chối tiếp nhận",
+        Status::Processing => "Đang giải quyết",
+        Status::SupplementRequested => "Chờ bổ sung hồ sơ",
+        Status::AwaitingPayment => "Chờ thực hiện nghĩa vụ tài chính",
+        Status::WithdrawalRequested => "Xin rút hồ sơ",
+        Status::Stopped => "Dừng xử lý",
+        Status::Settled => "Đã có kết quả, chờ trả",
+        Status::Returned => "Đã trả kết quả",
     }
 }
 
