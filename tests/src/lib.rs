@@ -2,6 +2,7 @@
 //! fresh database (a new SQLite file, or a new PostgreSQL database on the local
 //! server) with the real plugins built from `plugins/`, and talks to it over HTTP.
 
+pub mod browser;
 pub mod raw;
 pub mod scenarios;
 pub mod storage;

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use super::schema_form::{self, Field, FieldKind};
 use super::{PageError, render};
 use crate::api::AppState;
+use crate::clock::parse_civil;
 use crate::documents::ContentType;
 use crate::domain::{
     Applicant, Channel, Document, DocumentRequirement, Finding, Level, ProcessingTime, Severity,
@@ -813,7 +814,9 @@ pub(super) async fn track(
         step,
         due: record
             .due_date
-            .clone()
+            .as_deref()
+            .and_then(|day| chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
+            .map(|day| day.format("%d/%m/%Y").to_string())
             .unwrap_or_else(|| "Tính từ khi hồ sơ được tiếp nhận".into()),
         missing: Workflow::pending_supplement(&record, &events)
             .into_iter()
@@ -829,7 +832,9 @@ pub(super) async fn track(
             .filter(|event| event.from_status != Some(event.to_status))
             .filter_map(|event| {
                 Status::from_code(event.to_status).map(|status| HistoryLine {
-                    at: event.at.replace('T', " "),
+                    at: parse_civil(&event.at)
+                        .map(|at| at.format("%d/%m/%Y %H:%M").to_string())
+                        .unwrap_or_else(|| event.at.clone()),
                     status: status_name(status).to_string(),
                 })
             })
