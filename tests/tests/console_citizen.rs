@@ -45,8 +45,12 @@ async fn fill_all_but_the_childs_name(browser: &Browser) {
         browser.fill(&format!("[name='{field}']"), value).await;
     }
     browser.select("[name='form.child.sex']", "male").await;
-    // A date input takes its value in the browser's locale when typed; set it as the
-    // date picker would.
+    date_and_scans(browser).await;
+}
+
+/// The child's birth date and the two scans: what the page cannot keep after a refusal
+/// (files) or what is set as the date picker would (a typed date follows the locale).
+async fn date_and_scans(browser: &Browser) {
     browser
         .execute(
             "document.querySelector(\"[name='form.child.birth_date']\").value = '2026-11-20';",
@@ -151,24 +155,7 @@ async fn a_citizen_files_and_tracks_a_birth_registration(backend: Backend) {
     browser
         .fill("[name='form.child.full_name']", "Trần Minh An")
         .await;
-    browser
-        .execute(
-            "document.querySelector(\"[name='form.child.birth_date']\").value = '2026-11-20';",
-            vec![],
-        )
-        .await;
-    attach(
-        &browser,
-        "input[type=file][name='documents.birth-proof']",
-        &example("giay-chung-sinh.pdf"),
-    )
-    .await;
-    attach(
-        &browser,
-        "input[type=file][name='documents.parent-id']",
-        &example("can-cuoc-me.png"),
-    )
-    .await;
+    date_and_scans(&browser).await;
     browser.submit("form[enctype='multipart/form-data']").await;
     let code = browser.wait_for_text("#dossier-code", "H43").await;
     let secret = browser.text("#tracking-secret").await;
