@@ -789,7 +789,7 @@ pub(super) async fn track(
         })
     };
     if !is_code(&code) {
-        return Ok(not_found());
+        return Ok((axum::http::StatusCode::NOT_FOUND, not_found()).into_response());
     }
     let caller = Caller::Citizen {
         secret: secret.clone(),
