@@ -270,12 +270,7 @@ async fn a_declared_digest_or_size_that_does_not_match_stores_nothing(storage: S
         other => panic!("expected SizeMismatch, got {other:?}"),
     }
 
-    assert_eq!(
-        raw_keys(&config).await,
-        Vec::<String>::new(),
-        "nothing stored"
-    );
-    assert!(!store.contains(&sha256(&bytes)).await.expect("contains"));
+    nothing_left(&store, &config, &bytes).await;
 }
 
 async fn other_bytes_under_a_stored_files_digest_leave_it_untouched(storage: Storage) {
@@ -500,12 +495,7 @@ async fn an_upload_cut_short_leaves_nothing(storage: Storage) {
     );
     assert_eq!(listed_during, Vec::new(), "a staged upload is not listed");
 
-    assert_eq!(
-        raw_keys(&config).await,
-        Vec::<String>::new(),
-        "nothing left"
-    );
-    assert!(!store.contains(&sha256(&bytes)).await.expect("contains"));
+    nothing_left(&store, &config, &bytes).await;
 }
 
 async fn an_upload_that_stalls_is_refused_and_leaves_nothing(storage: Storage) {
@@ -531,12 +521,7 @@ async fn an_upload_that_stalls_is_refused_and_leaves_nothing(storage: Storage) {
         Err(ContentError::Stalled { .. }) => {}
         other => panic!("expected Stalled, got {other:?}"),
     }
-    assert_eq!(
-        raw_keys(&config).await,
-        Vec::<String>::new(),
-        "nothing left"
-    );
-    assert!(!store.contains(&sha256(&bytes)).await.expect("contains"));
+    nothing_left(&store, &config, &bytes).await;
 }
 
 async fn damage_behind_the_stores_back_is_reported_on_read(storage: Storage) {
@@ -633,4 +618,14 @@ async fn list_shows_what_is_stored(storage: Storage) {
         .collect();
     want.sort();
     assert_eq!(store.list().await.expect("list"), want);
+}
+
+/// No object, staging file or pending upload under the store, and `bytes` not stored.
+async fn nothing_left(store: &ContentStore, config: &StorageConfig, bytes: &[u8]) {
+    assert_eq!(
+        raw_keys(config).await,
+        Vec::<String>::new(),
+        "something was left"
+    );
+    assert!(!store.contains(&sha256(bytes)).await.expect("contains"));
 }

@@ -119,3 +119,14 @@ pub(crate) fn birth(unit: &str, documents: Vec<Value>) -> Value {
     body["documents"] = json!(documents);
     body
 }
+
+/// A birth registration at Xuân Hòa with its two required scans declared.
+pub(crate) fn birth_with_scans(certificate: &[u8], id_card: &[u8]) -> Value {
+    birth(
+        "xuan-hoa",
+        vec![
+            component("hospital-birth-certificate", "Giấy chứng sinh", certificate),
+            component("citizen-id-card", "Căn cước công dân của mẹ", id_card),
+        ],
+    )
+}

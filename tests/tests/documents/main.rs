@@ -37,20 +37,7 @@ async fn upload_and_download_within_the_handling_unit(backend: Backend, storage:
     let id_card = jpeg("Căn cước công dân của mẹ — upload and download");
     let (certificate_sha, id_card_sha) = (sha256(&certificate), sha256(&id_card));
     let filed = server
-        .file(
-            None,
-            &birth(
-                "xuan-hoa",
-                vec![
-                    component(
-                        "hospital-birth-certificate",
-                        "Giấy chứng sinh",
-                        &certificate,
-                    ),
-                    component("citizen-id-card", "Căn cước công dân của mẹ", &id_card),
-                ],
-            ),
-        )
+        .file(None, &birth_with_scans(&certificate, &id_card))
         .await;
     let code = filed.code.as_str();
     let (version, digitized) = state_of(&server, code).await;
@@ -582,20 +569,7 @@ async fn damaged_objects_are_named_on_read(backend: Backend, storage: Storage) {
     let certificate = pdf("Giấy chứng sinh — damaged");
     let id_card = png("Căn cước công dân của mẹ — damaged");
     let filed = server
-        .file(
-            None,
-            &birth(
-                "xuan-hoa",
-                vec![
-                    component(
-                        "hospital-birth-certificate",
-                        "Giấy chứng sinh",
-                        &certificate,
-                    ),
-                    component("citizen-id-card", "Căn cước công dân của mẹ", &id_card),
-                ],
-            ),
-        )
+        .file(None, &birth_with_scans(&certificate, &id_card))
         .await;
     let code = filed.code.as_str();
     for bytes in [&certificate, &id_card] {
