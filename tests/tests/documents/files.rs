@@ -1,31 +1,17 @@
 //! The files the tests upload: small but real PDF, PNG, JPEG and GIF bytes, each
 //! carrying a label so every file of a test is its own, and the filings declaring them.
 
+pub(crate) use motcua_e2e::storage::samples::{self, sha256};
 use serde_json::{Value, json};
-use sha2::Digest;
 
 /// A small PDF whose text carries `label`, so every file of a test is its own.
 pub(crate) fn pdf(label: &str) -> Vec<u8> {
-    format!(
-        "%PDF-1.4\n% {label}\n\
-         1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
-         2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n\
-         3 0 obj << /Title ({label}) >> endobj\n\
-         trailer << /Root 1 0 R /Info 3 0 R >>\n%%EOF\n"
-    )
-    .into_bytes()
+    samples::pdf(label, 0)
 }
 
-/// A PDF of about `size` bytes: a scan's worth of content in a comment.
+/// A PDF of more than `size` bytes: a scan's worth of content.
 pub(crate) fn large_pdf(label: &str, size: usize) -> Vec<u8> {
-    let mut bytes = pdf(label);
-    bytes.extend_from_slice(b"% ");
-    let mut line = 0u64;
-    while bytes.len() < size {
-        bytes.extend_from_slice(format!("{label} {line:08}\n% ").as_bytes());
-        line += 1;
-    }
-    bytes
+    samples::pdf(label, size)
 }
 
 fn crc32(bytes: &[u8]) -> u32 {
@@ -96,10 +82,6 @@ pub(crate) fn gif(label: &str) -> Vec<u8> {
     out.extend_from_slice(&label.as_bytes()[..label.len().min(255)]);
     out.extend_from_slice(&[0x00, 0x3b]);
     out
-}
-
-pub(crate) fn sha256(bytes: &[u8]) -> String {
-    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 /// A component declaring `bytes`. The client claims it is digitized, which the server

@@ -4,9 +4,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use motcua_e2e::TestServer;
+use motcua_e2e::storage::samples::{pdf, sha256};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use sha2::Digest;
 
 pub(crate) const BIRTH: &str = "1.001193";
 pub(crate) const HOUSEHOLD: &str = "1.001612";
@@ -19,20 +19,6 @@ pub(crate) fn filings() -> Value {
 
 pub(crate) fn token(unit: &str, role: &str) -> String {
     format!("demo-{unit}-{role}")
-}
-
-/// A small PDF whose text carries `label`: the scan of a component, or a result.
-fn pdf(label: &str) -> Vec<u8> {
-    format!(
-        "%PDF-1.4\n% {label}\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
-         2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n\
-         trailer << /Root 1 0 R >>\n%%EOF\n"
-    )
-    .into_bytes()
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 /// A filing body and the files its components declare.
@@ -57,10 +43,13 @@ pub(crate) fn filing(name: &str, unit: &str, channel: &str, paper: bool) -> Fili
     }
     let mut files = Vec::new();
     for document in body["documents"].as_array_mut().expect("documents") {
-        let bytes = pdf(&format!(
-            "{name} #{number}, {unit}, {channel}: {}",
-            document["name"].as_str().expect("name")
-        ));
+        let bytes = pdf(
+            &format!(
+                "{name} #{number}, {unit}, {channel}: {}",
+                document["name"].as_str().expect("name")
+            ),
+            0,
+        );
         document["sha256"] = json!(sha256(&bytes));
         document["size"] = json!(bytes.len());
         // The server says what is digitized: the components whose files it stored.
@@ -139,7 +128,7 @@ async fn upload(
 /// Attaches the electronic result of a settled dossier at `at`, as the unit's leader.
 pub(crate) async fn attach_result(server: &TestServer, at: &str, unit: &str, code: &str) {
     server.set_time(at);
-    let bytes = pdf(&format!("Kết quả giải quyết hồ sơ {code}"));
+    let bytes = pdf(&format!("Kết quả giải quyết hồ sơ {code}"), 0);
     upload(
         server,
         &format!("/api/v1/dossiers/{code}/result/{}", sha256(&bytes)),
