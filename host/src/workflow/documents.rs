@@ -190,19 +190,10 @@ pub(crate) fn declare(
         }
     }
     as_declared(held, documents);
-    let total = total_bytes(held.iter().chain(documents.iter()), result, None);
-    if total > limits.max_dossier_bytes {
-        return refuse(
-            FileRefusal::DossierTooLarge {
-                limit: limits.max_dossier_bytes,
-            },
-            format!(
-                "the dossier's files would add up to {total} bytes; one dossier may hold at most {} bytes",
-                limits.max_dossier_bytes
-            ),
-        );
-    }
-    Ok(())
+    within_dossier_cap(
+        limits,
+        total_bytes(held.iter().chain(documents.iter()), result, None),
+    )
 }
 
 /// Makes the file state of newly declared components the host's: the sha256 in
@@ -236,6 +227,22 @@ fn total_bytes<'a>(
         files.insert(sha256, size);
     }
     files.values().sum()
+}
+
+/// Refuses a dossier whose distinct files would add up over the per-dossier cap.
+fn within_dossier_cap(limits: &DocumentLimits, total: u64) -> Result<()> {
+    if total <= limits.max_dossier_bytes {
+        return Ok(());
+    }
+    refuse(
+        FileRefusal::DossierTooLarge {
+            limit: limits.max_dossier_bytes,
+        },
+        format!(
+            "the dossier's files would add up to {total} bytes; one dossier may hold at most {} bytes",
+            limits.max_dossier_bytes
+        ),
+    )
 }
 
 fn stored_file(stored: &Stored, at: &str) -> StoredFile {
@@ -390,17 +397,12 @@ impl Workflow {
             );
         };
         let limits = &self.document_limits;
-        let total = total_bytes(record.documents.iter(), None, Some((&sha256, size)));
-        if size <= limits.max_file_bytes && total > limits.max_dossier_bytes {
-            return refuse(
-                FileRefusal::DossierTooLarge {
-                    limit: limits.max_dossier_bytes,
-                },
-                format!(
-                    "the dossier's files would add up to {total} bytes; one dossier may hold at most {} bytes",
-                    limits.max_dossier_bytes
-                ),
-            );
+        if size <= limits.max_file_bytes {
+            // (A file over the per-file cap is refused by the content store, as such.)
+            within_dossier_cap(
+                limits,
+                total_bytes(record.documents.iter(), None, Some((&sha256, size))),
+            )?;
         }
         let stored = self
             .store_content(
