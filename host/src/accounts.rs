@@ -126,6 +126,9 @@ pub struct NewAccount {
     pub name: Option<String>,
     /// A date or an RFC 3339 time; see [`parse_expiry`].
     pub expires: Option<String>,
+    /// A password for signing in to the console (`sessions::hash_password`'s rules);
+    /// without one, the account signs in with its token only.
+    pub password: Option<String>,
 }
 
 /// Creates an account and returns it with its token, which is shown once and stored
@@ -148,6 +151,11 @@ pub async fn create(
         .expires
         .as_deref()
         .map(|text| parse_expiry(text, now))
+        .transpose()?;
+    let password_hash = account
+        .password
+        .as_deref()
+        .map(crate::sessions::hash_password)
         .transpose()?;
     if store.unit(&account.unit).await?.is_none() {
         return Err(AccountsError::Invalid(format!(
@@ -197,7 +205,7 @@ pub async fn create(
         after: account_view(&record),
     };
     store
-        .insert_actor(&record, &sha256_hex(token.as_bytes()), &event)
+        .insert_actor(&record, &sha256_hex(token.as_bytes()), password_hash.as_deref(), &event)
         .await?;
     Ok((record, token))
 }
@@ -345,6 +353,7 @@ pub async fn bootstrap(
             role: role.as_str().into(),
             name,
             expires: None,
+            password: None,
         };
         accounts.push(create(store, account, author, now).await?);
     }

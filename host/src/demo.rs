@@ -7,6 +7,8 @@
 //! Demo tokens are fixed strings so the README's curl examples work as written;
 //! a real deployment creates its tokens with `motcua token create`.
 
+use std::collections::BTreeMap;
+
 use crate::api::AppState;
 use crate::bundled;
 use crate::clock::format_civil;
@@ -61,6 +63,19 @@ pub fn demo_token(unit: &str, role: Role) -> String {
 pub struct Seeded {
     pub accounts: Vec<(String, Role, String)>,
     pub procedures: Vec<(String, String, String)>,
+}
+
+/// The console password of a demo account is its public demo token. Hashing is slow
+/// by design, so each process hashes each once.
+fn demo_password_hash(token: &str) -> anyhow::Result<String> {
+    static HASHES: std::sync::Mutex<BTreeMap<String, String>> = std::sync::Mutex::new(BTreeMap::new());
+    let mut hashes = HASHES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(hash) = hashes.get(token) {
+        return Ok(hash.clone());
+    }
+    let hash = crate::sessions::hash_password(token)?;
+    hashes.insert(token.to_string(), hash.clone());
+    Ok(hash)
 }
 
 /// Seeds the demo province and deploys the bundled plugins.
@@ -118,6 +133,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Seeded> {
             let id = format!("{unit}-{}", role.as_str());
             let token = demo_token(unit, *role);
             if !store.actor_exists(&id).await? {
+                let password_hash = demo_password_hash(&token)?;
                 let actor = ActorRecord {
                     id: id.clone(),
                     unit: unit.into(),
@@ -138,7 +154,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Seeded> {
                     after: crate::accounts::account_view(&actor),
                 };
                 store
-                    .insert_actor(&actor, &sha256_hex(token.as_bytes()), &event)
+                    .insert_actor(&actor, &sha256_hex(token.as_bytes()), Some(&password_hash), &event)
                     .await?;
             }
             accounts.push((unit.to_string(), *role, token));

@@ -17,6 +17,7 @@ pub mod registry;
 pub mod reports;
 pub mod runtime;
 pub mod scaffold;
+pub mod sessions;
 pub mod schema;
 pub mod store;
 pub mod units;

@@ -16,6 +16,7 @@ use motcua::units;
 mod cli {
     pub(crate) mod documents;
     pub(crate) mod server;
+    pub(crate) mod users;
 }
 use cli::server::{ServerArgs, bind, config, print_demo, warn_about_demo_tokens};
 
@@ -80,6 +81,11 @@ enum CommandLine {
         publisher: bool,
         #[command(flatten)]
         database: DatabaseArgs,
+    },
+    /// Staff accounts that sign in to the web console with a password.
+    User {
+        #[command(subcommand)]
+        command: cli::users::UserCommand,
     },
     /// Manage accounts and their API tokens.
     Token {
@@ -378,6 +384,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         CommandLine::Token { command } => token_command(command).await,
+        CommandLine::User { command } => cli::users::run(command, &operator()).await,
         CommandLine::Init {
             province,
             name,
@@ -443,6 +450,7 @@ async fn token_command(command: TokenCommand) -> anyhow::Result<()> {
                 role,
                 name,
                 expires,
+                password: None,
             };
             let (_, token) = accounts::create(&store, account, &operator(), now).await?;
             println!("{token}");

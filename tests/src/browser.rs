@@ -649,3 +649,19 @@ fn excerpt(text: &str, length: usize) -> String {
         start
     }
 }
+
+/// Signs in on the console's sign-in page as a member of staff would, and waits for
+/// the staff page it leads to (the header naming the account).
+pub async fn sign_in(browser: &Browser, base: &str, account: &str, password: &str) {
+    browser.goto(&format!("{base}/sign-in")).await;
+    browser.fill("#name", account).await;
+    browser.fill("#password", password).await;
+    browser.submit("form.sign-in").await;
+    browser.wait_for_text("#signed-in-as", account).await;
+}
+
+/// Signs out through the header's button, and waits for the sign-in page.
+pub async fn sign_out(browser: &Browser) {
+    browser.submit("form[action='/staff/sign-out']").await;
+    browser.wait_for("form.sign-in").await;
+}

@@ -99,6 +99,7 @@ pub(super) async fn create(
         role: body.role,
         name: body.name,
         expires: body.expires,
+        password: None,
     };
     let (record, token) = accounts::create(
         &state.store,

@@ -33,12 +33,13 @@ impl Store {
         &self,
         actor: &ActorRecord,
         token_hash: &str,
+        password_hash: Option<&str>,
         event: &RegistryEvent,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
-            "INSERT INTO actors (id, unit, role, name, token_hash, created_at, expires_at, revoked_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO actors (id, unit, role, name, token_hash, created_at, expires_at, revoked_at, password_hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&actor.id)
         .bind(&actor.unit)
@@ -48,6 +49,7 @@ impl Store {
         .bind(&actor.created_at)
         .bind(&actor.expires_at)
         .bind(&actor.revoked_at)
+        .bind(password_hash)
         .execute(&mut *tx)
         .await;
         match inserted {
@@ -173,7 +175,7 @@ impl Store {
     }
 }
 
-fn actor_from_row(row: &sqlx::any::AnyRow) -> ActorRecord {
+pub(super) fn actor_from_row(row: &sqlx::any::AnyRow) -> ActorRecord {
     ActorRecord {
         id: row.get(0),
         unit: row.get(1),

@@ -48,6 +48,7 @@ mod documents;
 mod dossiers;
 mod registry;
 mod reports;
+mod sessions;
 mod sync;
 mod units;
 
@@ -63,6 +64,7 @@ pub use dossiers::{
 };
 pub use registry::{Binding, EventScope, RegistryEvent, RolloutRecord, StoredBuild};
 pub use reports::{GroupCounts, ReportQuery, ScoringRow};
+pub use sessions::{SessionRecord, SignInRecord};
 pub use sync::{FeedPosition, StatusChange};
 pub use units::{Unit, UnitChanges};
 

@@ -14,13 +14,14 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::api::AppState;
 use crate::workflow::WorkflowError;
 
 mod citizen;
 pub mod schema_form;
+pub mod session;
 
 /// The console's routes; `api::app` serves them behind the same front door.
 pub fn routes() -> Router<AppState> {
@@ -32,6 +33,9 @@ pub fn routes() -> Router<AppState> {
             get(citizen::file_form).post(citizen::file),
         )
         .route("/track", get(citizen::track))
+        .route("/sign-in", get(session::sign_in_form).post(session::sign_in))
+        .route("/staff", get(session::staff_home))
+        .route("/staff/sign-out", post(session::sign_out))
         .route("/assets/console.css", get(stylesheet))
         .layer(middleware::from_fn(security_headers))
 }
@@ -85,7 +89,32 @@ struct ErrorPage<'a> {
 }
 
 impl PageError {
-    fn not_found(message: impl Into<String>) -> PageError {
+    /// A form posted without its CSRF token (or with another session's).
+    pub fn csrf() -> PageError {
+        PageError {
+            status: StatusCode::FORBIDDEN,
+            title: "Biểu mẫu không hợp lệ",
+            message: "Biểu mẫu này đã hết hạn hoặc không được gửi từ trang của hệ thống. Hãy mở lại trang và gửi lại.".into(),
+        }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> PageError {
+        PageError {
+            status: StatusCode::FORBIDDEN,
+            title: "Không có quyền",
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> PageError {
+        PageError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            title: "Yêu cầu không hợp lệ",
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> PageError {
         PageError {
             status: StatusCode::NOT_FOUND,
             title: "Không tìm thấy",

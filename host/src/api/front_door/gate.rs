@@ -154,6 +154,8 @@ fn route_class(method: &Method, path: &str) -> (BodyClass, Option<QuotaKind>) {
             (BodyClass::ConsoleFiling, Some(QuotaKind::Filing))
         }
         ("GET", "/track") => (BodyClass::Small, Some(QuotaKind::Tracking)),
+        // Every sign-in attempt counts, signed in or not: guessing passwords costs quota.
+        ("POST", "/sign-in") => (BodyClass::Small, Some(QuotaKind::CitizenAction)),
         ("PUT", "/api/v1/units/{unit}/settings")
         | ("PUT", "/api/v1/units/{unit}/procedures/{code}") => (BodyClass::PluginInput, None),
         _ => (BodyClass::Small, None),
@@ -247,6 +249,17 @@ async fn admit(gate: &Gate, state: &AppState, request: Request) -> Result<Reques
                 has_body,
                 ApiError::Workflow(WorkflowError::Unauthenticated).into_response(),
             ));
+        }
+    } else if has_body && path.as_str().starts_with("/staff") {
+        // The console's staff pages: nobody without a session gets to send a body.
+        match crate::web::session::has_session(state, request.headers()).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(closing(
+                    ApiError::Workflow(WorkflowError::Unauthenticated).into_response(),
+                ));
+            }
+            Err(error) => return Err(closing(ApiError::Workflow(error).into_response())),
         }
     } else if has_body {
         // Staff route: nobody without a valid token gets to send a body.
