@@ -205,7 +205,12 @@ pub async fn create(
         after: account_view(&record),
     };
     store
-        .insert_actor(&record, &sha256_hex(token.as_bytes()), password_hash.as_deref(), &event)
+        .insert_actor(
+            &record,
+            &sha256_hex(token.as_bytes()),
+            password_hash.as_deref(),
+            &event,
+        )
         .await?;
     Ok((record, token))
 }

@@ -68,8 +68,11 @@ pub struct Seeded {
 /// The console password of a demo account is its public demo token. Hashing is slow
 /// by design, so each process hashes each once.
 fn demo_password_hash(token: &str) -> anyhow::Result<String> {
-    static HASHES: std::sync::Mutex<BTreeMap<String, String>> = std::sync::Mutex::new(BTreeMap::new());
-    let mut hashes = HASHES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    static HASHES: std::sync::Mutex<BTreeMap<String, String>> =
+        std::sync::Mutex::new(BTreeMap::new());
+    let mut hashes = HASHES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(hash) = hashes.get(token) {
         return Ok(hash.clone());
     }
@@ -154,7 +157,12 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Seeded> {
                     after: crate::accounts::account_view(&actor),
                 };
                 store
-                    .insert_actor(&actor, &sha256_hex(token.as_bytes()), Some(&password_hash), &event)
+                    .insert_actor(
+                        &actor,
+                        &sha256_hex(token.as_bytes()),
+                        Some(&password_hash),
+                        &event,
+                    )
                     .await?;
             }
             accounts.push((unit.to_string(), *role, token));

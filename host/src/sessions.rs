@@ -8,8 +8,8 @@
 
 use std::sync::OnceLock;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{Duration, NaiveDateTime};
 use rand::{Rng, RngCore};
 use serde_json::json;
@@ -98,7 +98,11 @@ pub fn hash_password(password: &str) -> Result<String, AccountsError> {
 
 fn verify(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            argon2()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -106,9 +110,7 @@ fn verify(password: &str, hash: &str) -> bool {
 /// has no password, so a refusal takes as long whichever the reason.
 fn decoy_hash() -> &'static str {
     static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY.get_or_init(|| {
-        hash_password(&random_hex(16)).expect("a random password fits the rules")
-    })
+    DECOY.get_or_init(|| hash_password(&random_hex(16)).expect("a random password fits the rules"))
 }
 
 /// Verifies on the blocking pool: argon2id takes tens of milliseconds by design.
@@ -121,7 +123,9 @@ async fn verify_blocking(password: String, hash: String) -> bool {
 /// How long an account is locked after `failures` consecutive failures.
 pub fn lock_after(failures: i64) -> Option<Duration> {
     (failures >= FREE_FAILURES).then(|| {
-        let doublings = u32::try_from(failures - FREE_FAILURES).unwrap_or(u32::MAX).min(6);
+        let doublings = u32::try_from(failures - FREE_FAILURES)
+            .unwrap_or(u32::MAX)
+            .min(6);
         Duration::minutes((1i64 << doublings).min(MAX_LOCK_MINUTES))
     })
 }
@@ -152,7 +156,8 @@ pub async fn sign_in(
         .password_hash
         .clone()
         .unwrap_or_else(|| decoy_hash().to_string());
-    let matches = verify_blocking(password.to_string(), hash).await && record.password_hash.is_some();
+    let matches =
+        verify_blocking(password.to_string(), hash).await && record.password_hash.is_some();
     if !matches {
         let failures = record.failed_sign_ins + 1;
         let until = lock_after(failures).map(|lock| now + lock);
@@ -285,7 +290,10 @@ mod tests {
     #[test]
     fn passwords_round_trip_and_rules_hold() {
         let hash = hash_password("correct horse battery").unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         assert!(verify("correct horse battery", &hash));
         assert!(!verify("correct horse batterY", &hash));
         assert!(!verify("anything", "not a hash"));

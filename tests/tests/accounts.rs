@@ -29,6 +29,7 @@ async fn token(server: &TestServer, unit: &str, role: &str, name: &str) -> Strin
         role: role.into(),
         name: Some(name.into()),
         expires: None,
+        password: None,
     };
     accounts::create(
         &server.state.store,

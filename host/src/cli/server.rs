@@ -161,10 +161,15 @@ pub(crate) fn print_demo(address: &str, seeded: &motcua::demo::Seeded) {
         println!("  {code}  {name}  (plugin {version})");
     }
     println!();
-    println!("Demo accounts (Authorization: Bearer TOKEN):");
+    println!("Demo accounts: sign in to the console as ACCOUNT with the password TOKEN,");
+    println!("or call the API with Authorization: Bearer TOKEN:");
+    println!("  {:<10} {:<11} {:<22} TOKEN", "unit", "role", "ACCOUNT");
     for (unit, role, token) in &seeded.accounts {
-        println!("  {unit:<10} {:<11} {token}", role.as_str());
+        let account = format!("{unit}-{}", role.as_str());
+        println!("  {unit:<10} {:<11} {account:<22} {token}", role.as_str());
     }
+    println!();
+    println!("The web console: http://{address}/ (citizens), http://{address}/sign-in (staff)");
     println!();
     println!("Try:");
     println!("  curl -s http://{address}/api/v1/procedures?unit=xuan-hoa");

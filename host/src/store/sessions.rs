@@ -25,13 +25,20 @@ pub struct SessionRecord {
     pub expires_at: String,
 }
 
-const ACTOR_COLUMNS: &str = "a.id, a.unit, a.role, a.name, a.created_at, a.expires_at, a.revoked_at";
+/// The account's columns, in the order `actor_from_row` reads them.
+macro_rules! actor_columns {
+    () => {
+        "a.id, a.unit, a.role, a.name, a.created_at, a.expires_at, a.revoked_at"
+    };
+}
 
 impl Store {
     /// The account named `id` with its password hash and failure count.
     pub async fn sign_in_record(&self, id: &str) -> Result<Option<SignInRecord>> {
-        let row = sqlx::query(&format!(
-            "SELECT {ACTOR_COLUMNS}, a.password_hash, a.failed_sign_ins, a.sign_in_locked_until
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            actor_columns!(),
+            ", a.password_hash, a.failed_sign_ins, a.sign_in_locked_until
              FROM actors a WHERE a.id = $1"
         ))
         .bind(id)
@@ -135,8 +142,10 @@ impl Store {
     /// The session a cookie's sha256 names, with its account (revoked and expired
     /// accounts included: the caller decides).
     pub async fn session(&self, token_hash: &str) -> Result<Option<SessionRecord>> {
-        let row = sqlx::query(&format!(
-            "SELECT {ACTOR_COLUMNS}, s.csrf_token, s.expires_at
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            actor_columns!(),
+            ", s.csrf_token, s.expires_at
              FROM console_sessions s JOIN actors a ON a.id = s.actor_id
              WHERE s.token_hash = $1"
         ))

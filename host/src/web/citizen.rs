@@ -7,23 +7,23 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::multipart::{Multipart, MultipartRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use bytes::Bytes;
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::schema_form::{self, Field, FieldKind};
+use super::session::{CSRF_FIELD, check_citizen_csrf, citizen_csrf, with_cookie};
 use super::{PageError, render};
 use crate::api::AppState;
-use crate::clock::parse_civil;
 use crate::documents::ContentType;
 use crate::domain::{
     Applicant, Channel, Document, DocumentRequirement, Finding, Level, ProcessingTime, Severity,
-    Status, UnitKind,
+    UnitKind,
 };
 use crate::runtime::PluginBuild;
-use crate::workflow::{Caller, FileRequest, Workflow, WorkflowError};
+use crate::workflow::{Caller, FileRequest, WorkflowError};
 
 // ---- the units and what they offer ------------------------------------------------------
 
@@ -155,7 +155,7 @@ async fn unit_name(state: &AppState, code: &str) -> Result<String, PageError> {
         .ok_or_else(|| PageError::not_found("Không có đơn vị này."))
 }
 
-fn is_code(value: &str) -> bool {
+pub(super) fn is_code(value: &str) -> bool {
     !value.is_empty()
         && value.len() <= 64
         && value
@@ -197,6 +197,7 @@ struct FilingPage {
     findings: Vec<FindingLink>,
     files_dropped: bool,
     max_file_mib: u64,
+    csrf: String,
 }
 
 struct FindingLink {
@@ -410,6 +411,7 @@ fn filing_page(
     values: &HashMap<String, String>,
     findings: &[Finding],
     files_dropped: bool,
+    csrf: &str,
 ) -> FilingPage {
     let by_target: HashMap<String, String> =
         findings.iter().fold(HashMap::new(), |mut found, finding| {
@@ -449,6 +451,7 @@ fn filing_page(
             .collect(),
         files_dropped,
         max_file_mib: state.document_limits.max_file_bytes / (1024 * 1024),
+        csrf: csrf.to_string(),
     }
 }
 
@@ -475,8 +478,10 @@ async fn offered(
 pub(super) async fn file_form(
     State(state): State<AppState>,
     Path((unit, code)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let (unit_name, build) = offered(&state, &unit, &code).await?;
+    let (csrf, cookie) = citizen_csrf(&headers);
     let page = filing_page(
         &state,
         (&unit, &unit_name),
@@ -484,15 +489,16 @@ pub(super) async fn file_form(
         &HashMap::new(),
         &[],
         false,
+        &csrf,
     );
-    Ok(render(&page))
+    Ok(with_cookie(render(&page), cookie))
 }
 
 /// A file the citizen attached to a requirement.
-struct Attachment {
-    requirement: String,
-    file_name: String,
-    bytes: Bytes,
+pub(super) struct Attachment {
+    pub requirement: String,
+    pub file_name: String,
+    pub bytes: Bytes,
 }
 
 fn finding(target: &str, message: String) -> Finding {
@@ -504,20 +510,18 @@ fn finding(target: &str, message: String) -> Finding {
     }
 }
 
-/// Files the dossier: the form read back from the generated fields, the applicant, and
-/// each attached file declared by its sha256, then stored once the dossier exists.
-pub(super) async fn file(
-    State(state): State<AppState>,
-    Path((unit, code)): Path<(String, String)>,
-    multipart: Result<Multipart, MultipartRejection>,
-) -> Result<Response, PageError> {
-    let (unit_name, build) = offered(&state, &unit, &code).await?;
-    let mut multipart = multipart.map_err(|rejection| PageError {
-        status: rejection.status(),
-        title: "Yêu cầu không hợp lệ",
-        message: rejection.body_text(),
-    })?;
-    let limits = &state.document_limits;
+/// What a console form posted as `multipart/form-data`: its text fields, its files
+/// (each within the per-file cap), and a finding for each file over the cap.
+pub(super) struct Posted {
+    pub values: HashMap<String, String>,
+    pub attachments: Vec<Attachment>,
+    pub findings_before: Vec<Finding>,
+}
+
+pub(super) async fn read_posted(
+    multipart: &mut Multipart,
+    max_file_bytes: u64,
+) -> Result<Posted, PageError> {
     let mut values: HashMap<String, String> = HashMap::new();
     let mut attachments: Vec<Attachment> = Vec::new();
     let mut local: Vec<Finding> = Vec::new();
@@ -542,7 +546,7 @@ pub(super) async fn file(
             loop {
                 match field.chunk().await {
                     Ok(Some(chunk)) => {
-                        if (bytes.len() + chunk.len()) as u64 > limits.max_file_bytes {
+                        if (bytes.len() + chunk.len()) as u64 > max_file_bytes {
                             too_large = true;
                         } else {
                             bytes.extend_from_slice(&chunk);
@@ -563,7 +567,7 @@ pub(super) async fn file(
                     &name,
                     format!(
                         "Tệp “{file_name}” vượt quá {} MB.",
-                        limits.max_file_bytes / (1024 * 1024)
+                        max_file_bytes / (1024 * 1024)
                     ),
                 ));
             } else if !bytes.is_empty() {
@@ -582,12 +586,28 @@ pub(super) async fn file(
             values.insert(name, text);
         }
     }
-    let info = &build.info;
-    let mut documents = Vec::new();
-    for attachment in &attachments {
+    Ok(Posted {
+        values,
+        attachments,
+        findings_before: local,
+    })
+}
+
+/// Declares each attached file under its requirement: its type recognised from its
+/// bytes (a finding at the requirement when it is not allowed), the kind the citizen
+/// chose, its sha256 and size. Files for requirements the build does not have are left
+/// out. Returns each file's bytes with its declaration.
+pub(super) fn declare(
+    attachments: &[Attachment],
+    requirements: &[DocumentRequirement],
+    values: &HashMap<String, String>,
+    limits: &crate::documents::DocumentLimits,
+    findings: &mut Vec<Finding>,
+) -> Vec<(Bytes, Document)> {
+    let mut declared = Vec::new();
+    for attachment in attachments {
         let target = format!("documents.{}", attachment.requirement);
-        let Some(requirement) = info
-            .documents
+        let Some(requirement) = requirements
             .iter()
             .find(|requirement| requirement.id == attachment.requirement)
         else {
@@ -596,7 +616,7 @@ pub(super) async fn file(
         match ContentType::sniff(&attachment.bytes) {
             Some(kind) if limits.allows(&kind) => {}
             _ => {
-                local.push(finding(
+                findings.push(finding(
                     &target,
                     format!(
                         "Tệp “{}” không phải PDF, JPEG hoặc PNG.",
@@ -613,15 +633,69 @@ pub(super) async fn file(
             .find(|option| Some(&option.kind) == chosen)
             .or_else(|| requirement.options.first());
         let Some(option) = option else { continue };
-        documents.push(Document {
-            kind: option.kind.clone(),
-            name: format!("{} ({})", option.name, attachment.file_name),
-            sha256: hex::encode(Sha256::digest(&attachment.bytes)),
-            size: attachment.bytes.len() as u64,
-            digitized: false,
-            content_type: None,
-        });
+        declared.push((
+            attachment.bytes.clone(),
+            Document {
+                kind: option.kind.clone(),
+                name: format!("{} ({})", option.name, attachment.file_name),
+                sha256: hex::encode(Sha256::digest(&attachment.bytes)),
+                size: attachment.bytes.len() as u64,
+                digitized: false,
+                content_type: None,
+            },
+        ));
     }
+    declared
+}
+
+/// Stores the declared files once the dossier holds their declarations, as
+/// `PUT …/documents/{sha256}` would. A file that fails to store is logged: the dossier
+/// stands, and its tracking page shows the file as missing.
+pub(super) async fn store_declared(
+    state: &AppState,
+    citizen: &Caller,
+    code: &str,
+    declared: Vec<(Bytes, Document)>,
+) {
+    for (bytes, document) in declared {
+        let body: crate::documents::Body =
+            Box::pin(futures::stream::once(async move { Ok(bytes) }));
+        if let Err(error) = state
+            .attach_component(citizen, code, &document.sha256, body)
+            .await
+        {
+            tracing::warn!(%error, %code, "storing a file sent from a console form");
+        }
+    }
+}
+
+/// Files the dossier: the form read back from the generated fields, the applicant, and
+/// each attached file declared by its sha256, then stored once the dossier exists.
+pub(super) async fn file(
+    State(state): State<AppState>,
+    Path((unit, code)): Path<(String, String)>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Response, PageError> {
+    let (unit_name, build) = offered(&state, &unit, &code).await?;
+    let mut multipart = multipart.map_err(|rejection| PageError {
+        status: rejection.status(),
+        title: "Yêu cầu không hợp lệ",
+        message: rejection.body_text(),
+    })?;
+    let limits = &state.document_limits;
+    let Posted {
+        values,
+        attachments,
+        findings_before: mut local,
+    } = read_posted(&mut multipart, limits.max_file_bytes).await?;
+    check_citizen_csrf(&headers, values.get(CSRF_FIELD).map(String::as_str))?;
+    let info = &build.info;
+    let declared = declare(&attachments, &info.documents, &values, limits, &mut local);
+    let documents: Vec<Document> = declared
+        .iter()
+        .map(|(_, document)| document.clone())
+        .collect();
     let page = |findings: &[Finding]| {
         render(&filing_page(
             &state,
@@ -630,6 +704,7 @@ pub(super) async fn file(
             &values,
             findings,
             !attachments.is_empty(),
+            values.get(CSRF_FIELD).map_or("", String::as_str),
         ))
     };
     if !local.is_empty() {
@@ -678,174 +753,10 @@ pub(super) async fn file(
     let citizen = Caller::Citizen {
         secret: filed.tracking_secret.clone(),
     };
-    for (attachment, document) in attachments.iter().zip(&documents) {
-        let bytes = attachment.bytes.clone();
-        let body: crate::documents::Body =
-            Box::pin(futures::stream::once(async move { Ok(bytes) }));
-        if let Err(error) = state
-            .attach_component(&citizen, &filed.code, &document.sha256, body)
-            .await
-        {
-            // The dossier is filed; the tracking page shows the file as missing.
-            tracing::warn!(%error, code = %filed.code, "storing a file sent with a filing");
-        }
-    }
+    store_declared(&state, &citizen, &filed.code, declared).await;
     Ok(Redirect::to(&format!(
         "/track?code={}&secret={}&new=1",
         filed.code, filed.tracking_secret
     ))
     .into_response())
-}
-
-// ---- tracking ---------------------------------------------------------------------------
-
-#[derive(Deserialize)]
-pub(super) struct TrackQuery {
-    code: Option<String>,
-    secret: Option<String>,
-    new: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "track.html")]
-struct TrackPage {
-    receipt: Option<Receipt>,
-    dossier: Option<TrackedDossier>,
-    error: Option<String>,
-}
-
-struct Receipt {
-    code: String,
-    secret: String,
-}
-
-struct TrackedDossier {
-    code: String,
-    procedure: String,
-    status: String,
-    step: String,
-    due: String,
-    missing: Vec<String>,
-    result: Option<TrackedResult>,
-    history: Vec<HistoryLine>,
-}
-
-struct TrackedResult {
-    name: String,
-    download: Option<String>,
-}
-
-struct HistoryLine {
-    at: String,
-    status: String,
-}
-
-/// The canonical statuses in the words citizens see on the national portal.
-fn status_name(status: Status) -> &'static str {
-    match status {
-        Status::Submitted => "Mới nộp, chờ tiếp nhận",
-        Status::Received => "Đã tiếp nhận",
-        Status::Refused => "Từ chối tiếp nhận",
-        Status::Processing => "Đang giải quyết",
-        Status::SupplementRequested => "Chờ bổ sung hồ sơ",
-        Status::AwaitingPayment => "Chờ thực hiện nghĩa vụ tài chính",
-        Status::WithdrawalRequested => "Xin rút hồ sơ",
-        Status::Stopped => "Dừng xử lý",
-        Status::Settled => "Đã có kết quả, chờ trả",
-        Status::Returned => "Đã trả kết quả",
-    }
-}
-
-pub(super) async fn track(
-    State(state): State<AppState>,
-    query: Result<Query<TrackQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, PageError> {
-    let query = query.map(|Query(query)| query).unwrap_or(TrackQuery {
-        code: None,
-        secret: None,
-        new: None,
-    });
-    let (Some(code), Some(secret)) = (
-        query
-            .code
-            .map(|c| c.trim().to_string())
-            .filter(|c| !c.is_empty()),
-        query
-            .secret
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty()),
-    ) else {
-        return Ok(render(&TrackPage {
-            receipt: None,
-            dossier: None,
-            error: None,
-        }));
-    };
-    let not_found = || {
-        render(&TrackPage {
-            receipt: None,
-            dossier: None,
-            error: Some("Không tìm thấy hồ sơ với mã hồ sơ và mã tra cứu này.".into()),
-        })
-    };
-    if !is_code(&code) {
-        return Ok((axum::http::StatusCode::NOT_FOUND, not_found()).into_response());
-    }
-    let caller = Caller::Citizen {
-        secret: secret.clone(),
-    };
-    let (record, build, _actor) = match state.dossier_for(&caller, &code).await {
-        Ok(found) => found,
-        Err(WorkflowError::DossierNotFound(_)) | Err(WorkflowError::Forbidden(_)) => {
-            return Ok((axum::http::StatusCode::NOT_FOUND, not_found()).into_response());
-        }
-        Err(error) => return Err(error.into()),
-    };
-    let events = state.history(&record.code).await?;
-    let step = build
-        .info
-        .step(&record.step)
-        .map(|step| step.name.clone())
-        .unwrap_or_else(|| record.step.clone());
-    let dossier = TrackedDossier {
-        code: record.code.clone(),
-        procedure: build.info.name.clone(),
-        status: status_name(record.status).to_string(),
-        step,
-        due: record
-            .due_date
-            .as_deref()
-            .and_then(|day| chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
-            .map(|day| day.format("%d/%m/%Y").to_string())
-            .unwrap_or_else(|| "Tính từ khi hồ sơ được tiếp nhận".into()),
-        missing: Workflow::pending_supplement(&record, &events)
-            .into_iter()
-            .map(|item| item.message)
-            .collect(),
-        result: record.result.as_ref().map(|result| TrackedResult {
-            name: result.name.clone(),
-            download: (record.status == Status::Returned && result.file.is_some())
-                .then(|| format!("/api/v1/dossiers/{}/result?secret={}", record.code, secret)),
-        }),
-        history: events
-            .iter()
-            .filter(|event| event.from_status != Some(event.to_status))
-            .filter_map(|event| {
-                Status::from_code(event.to_status).map(|status| HistoryLine {
-                    at: parse_civil(&event.at)
-                        .map(|at| at.format("%d/%m/%Y %H:%M").to_string())
-                        .unwrap_or_else(|| event.at.clone()),
-                    status: status_name(status).to_string(),
-                })
-            })
-            .collect(),
-    };
-    Ok(render(&TrackPage {
-        receipt: query.new.is_some().then(|| Receipt {
-            code: record.code.clone(),
-            secret,
-        }),
-        dossier: Some(dossier),
-        error: None,
-    }))
 }

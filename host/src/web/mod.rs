@@ -17,11 +17,13 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::api::AppState;
+use crate::domain::Status;
 use crate::workflow::WorkflowError;
 
 mod citizen;
 pub mod schema_form;
 pub mod session;
+mod tracking;
 
 /// The console's routes; `api::app` serves them behind the same front door.
 pub fn routes() -> Router<AppState> {
@@ -32,8 +34,13 @@ pub fn routes() -> Router<AppState> {
             "/units/{unit}/procedures/{code}/file",
             get(citizen::file_form).post(citizen::file),
         )
-        .route("/track", get(citizen::track))
-        .route("/sign-in", get(session::sign_in_form).post(session::sign_in))
+        .route("/track", get(tracking::track))
+        .route("/track/supplement", post(tracking::supplement))
+        .route("/track/rating", post(tracking::rate))
+        .route(
+            "/sign-in",
+            get(session::sign_in_form).post(session::sign_in),
+        )
         .route("/staff", get(session::staff_home))
         .route("/staff/sign-out", post(session::sign_out))
         .route("/assets/console.css", get(stylesheet))
@@ -71,6 +78,22 @@ async fn security_headers(request: Request, next: Next) -> Response {
         headers.insert(name, HeaderValue::from_static(value));
     }
     response
+}
+
+/// The canonical statuses in the words citizens see on the national portal.
+pub fn status_name(status: Status) -> &'static str {
+    match status {
+        Status::Submitted => "Mới nộp, chờ tiếp nhận",
+        Status::Received => "Đã tiếp nhận",
+        Status::Refused => "Từ chối tiếp nhận",
+        Status::Processing => "Đang giải quyết",
+        Status::SupplementRequested => "Chờ bổ sung hồ sơ",
+        Status::AwaitingPayment => "Chờ thực hiện nghĩa vụ tài chính",
+        Status::WithdrawalRequested => "Xin rút hồ sơ",
+        Status::Stopped => "Dừng xử lý",
+        Status::Settled => "Đã có kết quả, chờ trả",
+        Status::Returned => "Đã trả kết quả",
+    }
 }
 
 /// A page that could not be shown, as a page (not a problem document): people read it.

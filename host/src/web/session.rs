@@ -6,11 +6,11 @@
 use std::collections::HashMap;
 
 use askama::Template;
+use axum::Form;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use cookie::{Cookie, SameSite};
 use serde::Deserialize;
 
@@ -25,7 +25,7 @@ pub const CSRF_COOKIE: &str = "motcua_csrf";
 /// The name of the hidden field every console form posts its CSRF token in.
 pub const CSRF_FIELD: &str = "csrf";
 
-fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<String> {
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -43,7 +43,14 @@ pub fn over_tls(headers: &HeaderMap) -> bool {
     let forwarded_proto = headers
         .get("x-forwarded-proto")
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.split(',').next().unwrap_or("").trim().eq_ignore_ascii_case("https"));
+        .is_some_and(|value| {
+            value
+                .split(',')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("https")
+        });
     let forwarded = headers
         .get(header::FORWARDED)
         .and_then(|value| value.to_str().ok())
@@ -51,7 +58,12 @@ pub fn over_tls(headers: &HeaderMap) -> bool {
     forwarded_proto || forwarded
 }
 
-fn set_cookie(name: &'static str, value: String, secure: bool, max_age_seconds: i64) -> HeaderValue {
+fn set_cookie(
+    name: &'static str,
+    value: String,
+    secure: bool,
+    max_age_seconds: i64,
+) -> HeaderValue {
     let cookie = Cookie::build((name, value))
         .path("/")
         .http_only(true)
@@ -179,7 +191,10 @@ pub async fn has_session(state: &AppState, headers: &HeaderMap) -> Result<bool, 
 impl FromRequestParts<AppState> for Staff {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match staff_from(parts, state).await {
             Ok(Some(staff)) => Ok(staff),
             Ok(None) => {
@@ -204,7 +219,9 @@ impl OptionalFromRequestParts<AppState> for Staff {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Option<Self>, Self::Rejection> {
-        staff_from(parts, state).await.map_err(IntoResponse::into_response)
+        staff_from(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)
     }
 }
 
@@ -286,9 +303,9 @@ fn next_or_home(next: Option<&str>) -> String {
 pub(super) async fn sign_in_form(
     staff: Option<Staff>,
     headers: HeaderMap,
-    query: Option<Query<NextQuery>>,
+    query: Result<Query<NextQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let next = next_or_home(query.as_ref().and_then(|q| q.next.as_deref()));
+    let next = next_or_home(query.as_ref().ok().and_then(|q| q.next.as_deref()));
     if staff.is_some() {
         return Redirect::to(&next).into_response();
     }

@@ -156,6 +156,8 @@ fn route_class(method: &Method, path: &str) -> (BodyClass, Option<QuotaKind>) {
         ("GET", "/track") => (BodyClass::Small, Some(QuotaKind::Tracking)),
         // Every sign-in attempt counts, signed in or not: guessing passwords costs quota.
         ("POST", "/sign-in") => (BodyClass::Small, Some(QuotaKind::CitizenAction)),
+        ("POST", "/track/supplement") => (BodyClass::ConsoleFiling, Some(QuotaKind::CitizenAction)),
+        ("POST", "/track/rating") => (BodyClass::Small, Some(QuotaKind::CitizenAction)),
         ("PUT", "/api/v1/units/{unit}/settings")
         | ("PUT", "/api/v1/units/{unit}/procedures/{code}") => (BodyClass::PluginInput, None),
         _ => (BodyClass::Small, None),
