@@ -15,8 +15,8 @@ use serde_json::json;
 
 use super::{ApiError, AppState, caller, path_code, query};
 use crate::documents::{self, ContentError, Fetched};
-use crate::workflow::Caller;
 use crate::workflow::documents::Attached;
+use crate::workflow::{Caller, WorkflowError};
 
 /// The request body as the content store reads it: a body over the route's limit is
 /// `TooLarge`, a connection that breaks is `Interrupted`.
@@ -151,7 +151,19 @@ pub(super) async fn get_component(
     path_code(&code, "dossier")?;
     sha256_path(&sha256)?;
     let caller = caller(&state, &headers).await?;
-    let (document, bytes) = state.component_content(&caller, &code, &sha256).await?;
+    Ok(component_download(&state, &caller, &code, &sha256).await?)
+}
+
+/// A component's file as a download, for the API and the console alike: the workflow's
+/// tenancy and checks, the bytes checked against their address, and the headers a
+/// browser needs to save it.
+pub(crate) async fn component_download(
+    state: &AppState,
+    caller: &Caller,
+    code: &str,
+    sha256: &str,
+) -> Result<Response, WorkflowError> {
+    let (document, bytes) = state.component_content(caller, code, sha256).await?;
     let content_type = document
         .content_type
         .as_deref()
@@ -204,7 +216,16 @@ pub(super) async fn get_result(
         (Caller::Anonymous, Some(secret)) => Caller::Citizen { secret },
         (caller, _) => caller,
     };
-    let (result, file, bytes) = state.result_content(&caller, &code).await?;
+    Ok(result_download(&state, &caller, &code).await?)
+}
+
+/// The result's file as a download, for the API and the console alike.
+pub(crate) async fn result_download(
+    state: &AppState,
+    caller: &Caller,
+    code: &str,
+) -> Result<Response, WorkflowError> {
+    let (result, file, bytes) = state.result_content(caller, code).await?;
     Ok(file_response(
         bytes,
         &file.content_type,

@@ -143,6 +143,8 @@ mod reports;
 mod sync;
 mod units;
 
+/// The downloads the console serves with the API's own headers.
+pub(crate) use documents::{component_download, result_download};
 pub use problems::ApiError;
 use problems::problem;
 
