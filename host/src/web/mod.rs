@@ -21,6 +21,7 @@ use crate::domain::Status;
 use crate::workflow::WorkflowError;
 
 mod citizen;
+mod officer;
 pub mod schema_form;
 pub mod session;
 mod tracking;
@@ -43,6 +44,14 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/staff", get(session::staff_home))
         .route("/staff/sign-out", post(session::sign_out))
+        .route("/staff/inbox", get(officer::inbox))
+        .route("/staff/dossiers/{code}", get(officer::dossier))
+        .route("/staff/dossiers/{code}/actions", post(officer::act))
+        .route(
+            "/staff/dossiers/{code}/documents/{sha256}",
+            get(officer::document),
+        )
+        .route("/staff/dossiers/{code}/result", get(officer::result))
         .route("/assets/console.css", get(stylesheet))
         .layer(middleware::from_fn(security_headers))
 }
