@@ -21,6 +21,7 @@ use crate::domain::Status;
 use crate::workflow::WorkflowError;
 
 mod citizen;
+mod dashboard;
 pub mod schema_form;
 pub mod session;
 mod tracking;
@@ -43,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/staff", get(session::staff_home))
         .route("/staff/sign-out", post(session::sign_out))
+        .route("/staff/dashboard", get(dashboard::dashboard))
         .route("/assets/console.css", get(stylesheet))
         .layer(middleware::from_fn(security_headers))
 }
