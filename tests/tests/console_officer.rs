@@ -3,7 +3,8 @@
 //! procedure, status and due date, the clock moved to make it overdue), its page shows
 //! the form, the applicant, the files, the history and the pinned build; officer,
 //! specialist, leader and officer again take it to "returned" through the pages alone,
-//! each step checked on the page and through the API. A stale form answers 409 and
+//! each step checked on the page and through the API, and the citizen rates it from the
+//! tracking page. A stale form answers 409 and
 //! changes nothing; a form without its CSRF token is refused and changes nothing; a
 //! plugin's refusal is shown with what was typed kept; another ward's officer sees
 //! neither the dossier nor its file. Screenshots go to `target/screenshots/`.
@@ -413,11 +414,35 @@ async fn staff_take_a_birth_registration_to_returned(backend: Backend) {
     ] {
         assert!(history.contains(expected), "{expected} not in {history}");
     }
-    // The returned dossier: a citizen's rating of it can follow here.
     let returned = code.clone();
 
+    // ---- the citizen rates the returned dossier from the tracking page, once ----
+    sign_out(&browser).await;
+    browser
+        .goto(&format!(
+            "{}/track?code={returned}&secret={}",
+            server.base, filed.secret
+        ))
+        .await;
+    browser.wait_for_text("#status", "Đã trả kết quả").await;
+    browser.click("#rating-very-satisfied").await;
+    browser.submit("form.rating").await;
+    browser
+        .wait_for_text("#done", "Cảm ơn bạn đã đánh giá")
+        .await;
+    assert!(browser.text("#rated").await.contains("Rất hài lòng"));
+    assert!(browser.find_all("form.rating").await.is_empty());
+    let tracked = server.track(&returned, &filed.secret).await;
+    assert_eq!(tracked.body["rating"], "very-satisfied", "{}", tracked.body);
+
     // ---- another ward's officer sees neither the dossier nor its file ----
-    switch_to(&browser, &server, "viet-tri-officer").await;
+    sign_in(
+        &browser,
+        &server.base,
+        "viet-tri-officer",
+        "demo-viet-tri-officer",
+    )
+    .await;
     browser
         .goto(&format!("{}/staff/dossiers/{returned}", server.base))
         .await;
