@@ -1,6 +1,6 @@
 //! From the tracking page, in a real Chromium on a phone-sized window: the citizen
 //! completes a supplement with the scan the officer asked for (stored under its sha256,
-//! the dossier back in processing), then, once the result is returned, rates the dossier
+//! the dossier back to be received), then, once the result is returned, rates the dossier
 //! once; the rating form is gone after and the API counts the rating. A supplement posted
 //! without the page's CSRF token is refused and changes nothing.
 
@@ -79,8 +79,9 @@ async fn supplement_then_rating(backend: Backend) {
     browser.screenshot("track-supplement").await;
     browser.submit("form.supplement").await;
     browser.wait_for_text("#done", "Đã gửi bổ sung").await;
+    // Asked for at intake, the supplement brings the dossier back to be received.
     let status = browser.text("#status").await;
-    assert_eq!(status, "Đang giải quyết");
+    assert_eq!(status, "Mới nộp, chờ tiếp nhận");
     let bytes = std::fs::read(&scan).unwrap();
     let sha256 = hex::encode(Sha256::digest(&bytes));
     let dossier = server.dossier("demo-xuan-hoa-officer", &filed.code).await;
@@ -91,10 +92,11 @@ async fn supplement_then_rating(backend: Backend) {
         .find(|document| document["sha256"] == sha256.as_str())
         .unwrap_or_else(|| panic!("the scan is declared: {dossier}"));
     assert_eq!(stored["digitized"], true, "{stored}");
-    assert_eq!(dossier["status"], 4);
+    assert_eq!(dossier["status"]["code"], 1);
 
     // Settled and returned by the staff; the citizen rates once.
     for (token, action) in [
+        ("demo-xuan-hoa-officer", "receive"),
         ("demo-xuan-hoa-specialist", "submit-for-signing"),
         ("demo-xuan-hoa-leader", "sign"),
         ("demo-xuan-hoa-officer", "return-result"),

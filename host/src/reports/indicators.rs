@@ -213,6 +213,52 @@ pub async fn indicators(
     })
 }
 
+/// One overdue dossier at the period's end, with what a list of them shows.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OverdueDossier {
+    pub unit: String,
+    pub code: String,
+    pub procedure: String,
+    /// The statutory due date (YYYY-MM-DD), if the dossier has one.
+    pub statutory_due_date: Option<String>,
+    /// Working days from the due date to the period's end (the inbox's count, turned
+    /// round); 0 or less for a dossier overdue only for its supplement requests.
+    pub working_days_overdue: Option<i64>,
+    pub supplements: i64,
+}
+
+/// The dossiers [`Overdue::codes`] names for the period (every unit's, or `unit`'s),
+/// with their procedure, due date and how many working days they are late, earliest
+/// due first within each unit: the same query, at most [`OVERDUE_LIST_CAP`] a unit.
+pub async fn overdue_dossiers(
+    store: &Store,
+    calendar: &Calendar,
+    period: &Period,
+    unit: Option<&str>,
+) -> Result<Vec<OverdueDossier>> {
+    let query = period.query(calendar, unit, None);
+    let today = period.as_of.date();
+    Ok(store
+        .overdue_dossiers(&query, OVERDUE_LIST_CAP)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let due = row
+                .statutory_due_date
+                .as_deref()
+                .and_then(|due| chrono::NaiveDate::parse_from_str(due, "%Y-%m-%d").ok());
+            OverdueDossier {
+                working_days_overdue: due.map(|due| calendar.working_days_between(due, today)),
+                unit: row.unit,
+                code: row.code,
+                procedure: row.procedure_code,
+                statutory_due_date: row.statutory_due_date,
+                supplements: row.supplements,
+            }
+        })
+        .collect())
+}
+
 /// The scoring table, one entry per known indicator in the reports' order.
 pub async fn scoring(store: &Store) -> Result<Vec<ScoringEntry>> {
     table(store.scoring().await?)

@@ -63,7 +63,7 @@ pub use dossiers::{
     NewEvent, RecordedFacts,
 };
 pub use registry::{Binding, EventScope, RegistryEvent, RolloutRecord, StoredBuild};
-pub use reports::{GroupCounts, ReportQuery, ScoringRow};
+pub use reports::{GroupCounts, OverdueRow, ReportQuery, ScoringRow};
 pub use sessions::{SessionRecord, SignInRecord};
 pub use sync::{FeedPosition, StatusChange};
 pub use units::{Unit, UnitChanges};

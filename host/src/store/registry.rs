@@ -469,6 +469,21 @@ impl Store {
             .find(|rollout| rollout.rolled_back_at.is_none()))
     }
 
+    /// What a rollout replaced, as kept for its rollback: the province default before
+    /// it (`default`, `default_changed`) and each unit's binding before it (`units`,
+    /// null for a unit that had none). `None` for an unknown rollout.
+    pub async fn rollout_previous(&self, id: i64) -> Result<Option<serde_json::Value>> {
+        let row = sqlx::query("SELECT previous_json FROM rollouts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            serde_json::from_str(&row.get::<String, _>(0))
+                .map_err(|_| StoreError::Corrupt(format!("rollout {id}")))
+        })
+        .transpose()
+    }
+
     /// A stored build's plugin code and version, without its bytes.
     pub async fn build_label(&self, sha256: &str) -> Result<Option<(String, String)>> {
         let row =

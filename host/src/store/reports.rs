@@ -70,6 +70,17 @@ pub struct GroupCounts {
     pub satisfied: i64,
 }
 
+/// An overdue dossier as of T, as the report reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OverdueRow {
+    pub unit: String,
+    pub code: String,
+    pub procedure_code: String,
+    /// YYYY-MM-DD; none while the dossier has no due date yet.
+    pub statutory_due_date: Option<String>,
+    pub supplements: i64,
+}
+
 /// One row of the indicators' scoring table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScoringRow {
@@ -301,21 +312,39 @@ impl Store {
         query: &ReportQuery,
         per_unit: i64,
     ) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .overdue_dossiers(query, per_unit)
+            .await?
+            .into_iter()
+            .map(|row| (row.unit, row.code))
+            .collect())
+    }
+
+    /// The same overdue dossiers as [`Store::overdue_codes`], with the facts the
+    /// dashboard lists (procedure, statutory due date, supplement requests) as of T; only
+    /// the query's unit when it has one.
+    pub async fn overdue_dossiers(
+        &self,
+        query: &ReportQuery,
+        per_unit: i64,
+    ) -> Result<Vec<OverdueRow>> {
         // Each branch keeps only its overdue dossiers while it is scanned; only those few
         // are ranked.
         let overdue = |facts: &str| {
             format!(
-                "SELECT unit, code, due FROM (SELECT f.*, {CLASS} AS bucket FROM ({facts}) f) classed
+                "SELECT unit, code, procedure_code, due, supplements
+                 FROM (SELECT f.*, {CLASS} AS bucket FROM ({facts}) f) classed
                  WHERE bucket = 6"
             )
         };
         let sql = format!(
             "WITH overdue AS ({} UNION ALL {}),
              ranked AS (
-                 SELECT unit, code,
+                 SELECT unit, code, procedure_code, due, supplements,
                         ROW_NUMBER() OVER (PARTITION BY unit ORDER BY COALESCE(due, ''), code) AS n
                  FROM overdue)
-             SELECT unit, code FROM ranked WHERE n <= $8 ORDER BY unit, n",
+             SELECT unit, code, procedure_code, due, supplements FROM ranked WHERE n <= $8
+             ORDER BY unit, n",
             overdue(&FACTS_UNCHANGED.replace("{units}", "")),
             overdue(&facts_changed(self.backend))
         );
@@ -323,7 +352,16 @@ impl Store {
             .bind(per_unit)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+        Ok(rows
+            .iter()
+            .map(|row| OverdueRow {
+                unit: row.get(0),
+                code: row.get(1),
+                procedure_code: row.get(2),
+                statutory_due_date: row.get(3),
+                supplements: row.get(4),
+            })
+            .collect())
     }
 
     /// The units split into `count` lists of about the same length, in code order; one

@@ -20,7 +20,9 @@ use crate::api::AppState;
 use crate::domain::Status;
 use crate::workflow::WorkflowError;
 
+mod catalog;
 mod citizen;
+mod dashboard;
 pub mod schema_form;
 pub mod session;
 mod tracking;
@@ -44,6 +46,18 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/staff", get(session::staff_home))
         .route("/staff/sign-out", post(session::sign_out))
+        .route("/staff/dashboard", get(dashboard::dashboard))
+        .route("/staff/catalog", get(catalog::catalog))
+        .route("/staff/catalog/publish", post(catalog::publish))
+        .route("/staff/catalog/audit", get(catalog::audit::audit))
+        .route(
+            "/staff/catalog/{procedure}/rollout",
+            get(catalog::changes::rollout_confirm).post(catalog::changes::rollout),
+        )
+        .route(
+            "/staff/catalog/{procedure}/rollback",
+            get(catalog::changes::rollback_confirm).post(catalog::changes::rollback),
+        )
         .route("/staff/unit", get(unit_admin::start))
         .route("/staff/units/{unit}", get(unit_admin::unit))
         .route("/staff/units/{unit}/cutoff", post(unit_admin::cutoff))

@@ -154,8 +154,8 @@ pub fn role_name(role: Role) -> &'static str {
         Role::Officer => "Cán bộ một cửa",
         Role::Specialist => "Chuyên viên",
         Role::Leader => "Lãnh đạo",
-        Role::Admin => "Quản trị đơn vị",
-        Role::Publisher => "Quản trị thủ tục của tỉnh",
+        Role::Admin => "Quản trị",
+        Role::Publisher => "Quản trị thủ tục",
     }
 }
 

@@ -123,6 +123,10 @@ enum BodyClass {
     /// A filing from the console's form with its files (multipart): streamed, within
     /// the per-dossier cap and a megabyte for the form.
     ConsoleFiling,
+    /// A plugin component in the console's publishing form (multipart): collected,
+    /// within the registry's cap and 64 KiB for the form's boundaries and CSRF field,
+    /// so that a component the registry accepts is never refused at the door.
+    ConsolePluginUpload,
 }
 
 /// How a route is treated at the door. Routes not named here are staff routes with
@@ -154,6 +158,7 @@ fn route_class(method: &Method, path: &str) -> (BodyClass, Option<QuotaKind>) {
             (BodyClass::ConsoleFiling, Some(QuotaKind::Filing))
         }
         ("GET", "/track") => (BodyClass::Small, Some(QuotaKind::Tracking)),
+        ("POST", "/staff/catalog/publish") => (BodyClass::ConsolePluginUpload, None),
         // Every sign-in attempt counts, signed in or not: guessing passwords costs quota.
         ("POST", "/sign-in") => (BodyClass::Small, Some(QuotaKind::CitizenAction)),
         ("POST", "/track/supplement") => (BodyClass::ConsoleFiling, Some(QuotaKind::CitizenAction)),
@@ -285,6 +290,7 @@ async fn admit(gate: &Gate, state: &AppState, request: Request) -> Result<Reques
     }
     let limit = match class {
         BodyClass::PluginUpload => gate.plugin_upload_bytes,
+        BodyClass::ConsolePluginUpload => gate.plugin_upload_bytes.saturating_add(64 << 10),
         BodyClass::PluginInput => {
             let cap = state.runtime.limits().max_input_bytes;
             cap.saturating_add(cap / 4)
@@ -419,6 +425,7 @@ pub fn client_key(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAd
 fn too_large(class: BodyClass, limit: usize, declared: Option<u64>) -> Response {
     let (slug, title) = match class {
         BodyClass::PluginUpload => ("plugin-too-large", "Plugin too large"),
+        BodyClass::ConsolePluginUpload => ("plugin-too-large", "Plugin too large"),
         BodyClass::Document => ("document-too-large", "Document too large"),
         _ => ("body-too-large", "Body too large"),
     };
