@@ -215,6 +215,30 @@ pub async fn create(
     Ok((record, token))
 }
 
+/// Publishers act for the province: an account with that role belongs to the province
+/// itself, never to one of its units. The API and the console check this before
+/// [`create`] (the command line may still make other accounts for tests and tooling).
+pub async fn check_role_fits_unit(
+    store: &Store,
+    unit: &str,
+    role: &str,
+) -> Result<(), AccountsError> {
+    if role != Role::Publisher.as_str() {
+        return Ok(());
+    }
+    let is_province = store
+        .unit(unit)
+        .await?
+        .is_some_and(|unit| unit.kind == crate::domain::UnitKind::Province);
+    if is_province {
+        Ok(())
+    } else {
+        Err(AccountsError::Invalid(format!(
+            "publishers belong to the province; `{unit}` is not the province"
+        )))
+    }
+}
+
 /// Every account, or one unit's; never tokens or their hashes.
 pub async fn list(store: &Store, unit: Option<&str>) -> Result<Vec<ActorRecord>, AccountsError> {
     Ok(store.actors(unit).await?)

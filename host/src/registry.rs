@@ -808,6 +808,36 @@ impl Registry {
             .unwrap_or_else(|| "{}".to_string())
     }
 
+    /// Every binding of a unit, enabled or not, by procedure code: what its admin
+    /// configures (`offered` is what its citizens see).
+    pub fn unit_bindings(&self, unit: &str) -> Vec<Binding> {
+        let image = self.image.read().expect("registry lock");
+        let mut bindings: Vec<Binding> = image
+            .bindings
+            .values()
+            .filter(|binding| binding.unit == unit)
+            .cloned()
+            .collect();
+        bindings.sort_by(|a, b| a.procedure_code.cmp(&b.procedure_code));
+        bindings
+    }
+
+    /// The loaded local variants of a procedure (what `configure_unit` can switch a
+    /// unit to), by code and version.
+    pub fn variants(&self, procedure_code: &str) -> Vec<Arc<PluginBuild>> {
+        let image = self.image.read().expect("registry lock");
+        let mut variants: Vec<Arc<PluginBuild>> = image
+            .builds
+            .values()
+            .filter(|build| build.info.variant_of.as_deref() == Some(procedure_code))
+            .cloned()
+            .collect();
+        variants.sort_by(|a, b| {
+            (&a.info.code, &a.info.plugin_version).cmp(&(&b.info.code, &b.info.plugin_version))
+        });
+        variants
+    }
+
     /// What a unit offers: each enabled binding with its compiled build.
     pub fn offered(&self, unit: &str) -> Vec<(Binding, Arc<PluginBuild>)> {
         let image = self.image.read().expect("registry lock");
@@ -825,6 +855,42 @@ impl Registry {
         offered.sort_by(|a, b| a.0.procedure_code.cmp(&b.0.procedure_code));
         offered
     }
+}
+
+/// Sets a unit's cut-off hour (`HH:MM`; dossiers received later count from the next
+/// working day), audited as `set-cutoff`; returns it as stored. The API's
+/// `PUT /api/v1/units/{unit}/settings` and the console's unit page both call this.
+pub async fn set_cutoff(
+    store: &Store,
+    unit: &str,
+    cutoff: &str,
+    actor: &Actor,
+    at: &str,
+) -> Result<String> {
+    let parsed = chrono::NaiveTime::parse_from_str(cutoff, "%H:%M").map_err(|_| {
+        RegistryError::Invalid(format!("cutoff `{cutoff}` is not a time like 15:00"))
+    })?;
+    let cutoff = parsed.format("%H:%M").to_string();
+    let before = store
+        .unit(unit)
+        .await
+        .map_err(RegistryError::Store)?
+        .map(|u| u.cutoff);
+    let event = RegistryEvent {
+        at: at.to_string(),
+        actor_id: actor.id.clone(),
+        actor_role: actor.role.as_str().into(),
+        action: "set-cutoff".into(),
+        procedure_code: None,
+        unit: Some(unit.to_string()),
+        before: json!({ "cutoff": before }),
+        after: json!({ "cutoff": cutoff }),
+    };
+    store
+        .set_unit_cutoff(unit, &cutoff, &event)
+        .await
+        .map_err(RegistryError::Store)?;
+    Ok(cutoff)
 }
 
 fn binding_json(binding: &Binding) -> Value {

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::{ApiError, AppState, authorize, body_bytes, parse_body, path_code};
 use crate::accounts::{self, AccountState, AccountsError, NewAccount};
 use crate::authz::Permission;
-use crate::domain::{Author, Role, UnitKind};
+use crate::domain::Author;
 use crate::store::{ActorRecord, Revocation};
 use crate::workflow::WorkflowError;
 
@@ -79,21 +79,9 @@ pub(super) async fn create(
 ) -> Result<Response, ApiError> {
     let grant = authorize(&state, &headers, Permission::ManageAccounts, Some(&unit)).await?;
     let body: NewAccountBody = parse_body(&body_bytes(body)?)?;
-    // Publishers act for the province: their accounts belong to the province itself.
-    if body.role == Role::Publisher.as_str() {
-        let is_province = state
-            .store
-            .unit(&unit)
-            .await
-            .map_err(WorkflowError::from)?
-            .is_some_and(|unit| unit.kind == UnitKind::Province);
-        if !is_province {
-            return Err(WorkflowError::BadRequest(format!(
-                "publishers belong to the province; `{unit}` is not the province"
-            ))
-            .into());
-        }
-    }
+    accounts::check_role_fits_unit(&state.store, &unit, &body.role)
+        .await
+        .map_err(accounts_problem)?;
     let account = NewAccount {
         unit: unit.clone(),
         role: body.role,

@@ -265,31 +265,9 @@ pub(super) async fn configure_unit_settings(
         .await?
         .actor;
     let body: UnitSettingsBody = parse_body(&body_bytes(body)?)?;
-    let cutoff = chrono::NaiveTime::parse_from_str(&body.cutoff, "%H:%M").map_err(|_| {
-        RegistryError::Invalid(format!("cutoff `{}` is not a time like 15:00", body.cutoff))
-    })?;
-    let cutoff = cutoff.format("%H:%M").to_string();
-    let before = state
-        .store
-        .unit(&unit)
-        .await
-        .map_err(WorkflowError::from)?
-        .map(|u| u.cutoff);
-    let event = crate::store::RegistryEvent {
-        at: crate::clock::format_civil(state.now()),
-        actor_id: actor.id.clone(),
-        actor_role: actor.role.as_str().into(),
-        action: "set-cutoff".into(),
-        procedure_code: None,
-        unit: Some(unit.clone()),
-        before: json!({ "cutoff": before }),
-        after: json!({ "cutoff": cutoff }),
-    };
-    state
-        .store
-        .set_unit_cutoff(&unit, &cutoff, &event)
-        .await
-        .map_err(WorkflowError::from)?;
+    let at = crate::clock::format_civil(state.now());
+    let cutoff =
+        crate::registry::set_cutoff(&state.store, &unit, &body.cutoff, &actor, &at).await?;
     Ok(Json(json!({ "unit": unit, "cutoff": cutoff })).into_response())
 }
 

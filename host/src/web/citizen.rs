@@ -39,7 +39,7 @@ struct UnitCard {
     kind: &'static str,
 }
 
-fn kind_name(kind: UnitKind) -> &'static str {
+pub(super) fn kind_name(kind: UnitKind) -> &'static str {
     match kind {
         UnitKind::Province => "Tỉnh",
         UnitKind::Department => "Sở, ngành",
@@ -245,7 +245,7 @@ enum Control {
     },
 }
 
-fn anchor(name: &str) -> String {
+pub(super) fn anchor(name: &str) -> String {
     name.replace('.', "-")
 }
 
@@ -260,12 +260,12 @@ fn choice_label(value: &str) -> String {
 }
 
 /// What the page knows when it is drawn: the posted values and the findings by target.
-struct Drawn<'a> {
-    values: &'a HashMap<String, String>,
-    findings: &'a HashMap<String, String>,
+pub(super) struct Drawn<'a> {
+    pub(super) values: &'a HashMap<String, String>,
+    pub(super) findings: &'a HashMap<String, String>,
 }
 
-fn draw(field: &Field, drawn: &Drawn<'_>) -> String {
+pub(super) fn draw(field: &Field, drawn: &Drawn<'_>) -> String {
     let value = drawn.values.get(&field.name).cloned().unwrap_or_default();
     let control = match &field.kind {
         FieldKind::Group { fields, optional } => Control::Group {

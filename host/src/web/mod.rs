@@ -27,6 +27,7 @@ mod officer;
 pub mod schema_form;
 pub mod session;
 mod tracking;
+mod unit_admin;
 
 /// The console's routes; `api::app` serves them behind the same front door.
 pub fn routes() -> Router<AppState> {
@@ -66,6 +67,25 @@ pub fn routes() -> Router<AppState> {
             get(officer::document),
         )
         .route("/staff/dossiers/{code}/result", get(officer::result))
+        .route("/staff/unit", get(unit_admin::start))
+        .route("/staff/units/{unit}", get(unit_admin::unit))
+        .route("/staff/units/{unit}/cutoff", post(unit_admin::cutoff))
+        .route(
+            "/staff/units/{unit}/procedures/{code}",
+            post(unit_admin::configure),
+        )
+        .route(
+            "/staff/units/{unit}/procedures/{code}/settings",
+            get(unit_admin::settings_form).post(unit_admin::save_settings),
+        )
+        .route(
+            "/staff/units/{unit}/accounts",
+            get(unit_admin::accounts_page).post(unit_admin::create_account),
+        )
+        .route(
+            "/staff/units/{unit}/accounts/revoke",
+            get(unit_admin::revoke_form).post(unit_admin::revoke),
+        )
         .route("/assets/console.css", get(stylesheet))
         .layer(middleware::from_fn(security_headers))
 }

@@ -173,6 +173,62 @@ pub fn read(fields: &[Field], posted: &HashMap<String, String>) -> Value {
     Value::Object(object)
 }
 
+/// The posted values [`read`] turns back into `value`: a form prefilled from JSON (a
+/// unit's current settings). A true boolean is a ticked box, a false one is left out
+/// (an unticked box posts nothing); a group that `value` holds is declared present.
+pub fn values(fields: &[Field], value: &Value) -> HashMap<String, String> {
+    let mut posted = HashMap::new();
+    fill(fields, value, &mut posted);
+    posted
+}
+
+fn fill(fields: &[Field], value: &Value, posted: &mut HashMap<String, String>) {
+    for field in fields {
+        let key = field.name.rsplit('.').next().unwrap_or(&field.name);
+        let Some(item) = value.get(key) else {
+            continue;
+        };
+        match (&field.kind, item) {
+            (FieldKind::Group { fields, .. }, Value::Object(_)) => {
+                posted.insert(format!("{}.present", field.name), "on".into());
+                fill(fields, item, posted);
+            }
+            (FieldKind::Group { .. }, _) | (_, Value::Null) => {}
+            (FieldKind::Boolean, Value::Bool(true)) => {
+                posted.insert(field.name.clone(), "on".into());
+            }
+            (FieldKind::Boolean, _) => {}
+            (_, Value::String(text)) => {
+                posted.insert(field.name.clone(), text.clone());
+            }
+            (_, other) => {
+                posted.insert(field.name.clone(), other.to_string());
+            }
+        }
+    }
+}
+
+/// Each field's `default` from the schema, by field name (`settings.fee`), for the
+/// fields of [`fields`]`(schema, prefix)` that declare one.
+pub fn defaults(schema: &Value, prefix: &str) -> HashMap<String, Value> {
+    let mut found = HashMap::new();
+    collect_defaults(schema, prefix, &mut found);
+    found
+}
+
+fn collect_defaults(schema: &Value, prefix: &str, found: &mut HashMap<String, Value>) {
+    let Some(properties) = schema["properties"].as_object() else {
+        return;
+    };
+    for (key, property) in properties {
+        let name = format!("{prefix}.{key}");
+        if let Some(default) = property.get("default") {
+            found.insert(name.clone(), default.clone());
+        }
+        collect_defaults(property, &name, found);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,6 +302,41 @@ mod tests {
                 min_length: None,
                 max_length: None
             }
+        );
+    }
+
+    #[test]
+    fn json_becomes_posted_values_that_read_back_the_same() {
+        let fields = fields(&schema(), "form");
+        let value = json!({
+            "relationship": "mẹ",
+            "child": { "sex": "female", "weight_kg": 3.2 },
+            "father": { "citizen_id": "025188004321" },
+            "copies": 2
+        });
+        let posted = values(&fields, &value);
+        assert_eq!(posted["form.copies"], "2");
+        assert_eq!(posted["form.father.present"], "on");
+        assert_eq!(read(&fields, &posted), value);
+        let flags = json!({
+            "type": "object",
+            "properties": {
+                "exempt": { "type": "boolean", "default": false },
+                "fee": { "type": "integer", "minimum": 0, "default": 100000 }
+            }
+        });
+        let flag_fields = super::fields(&flags, "settings");
+        let on = values(&flag_fields, &json!({ "exempt": true, "fee": 0 }));
+        assert_eq!(on.get("settings.exempt").map(String::as_str), Some("on"));
+        assert_eq!(on.get("settings.fee").map(String::as_str), Some("0"));
+        let off = values(&flag_fields, &json!({ "exempt": false }));
+        assert!(!off.contains_key("settings.exempt") && !off.contains_key("settings.fee"));
+        assert_eq!(
+            defaults(&flags, "settings"),
+            HashMap::from([
+                ("settings.exempt".to_string(), json!(false)),
+                ("settings.fee".to_string(), json!(100000))
+            ])
         );
     }
 

@@ -165,6 +165,10 @@ fn route_class(method: &Method, path: &str) -> (BodyClass, Option<QuotaKind>) {
         ("POST", "/track/rating") => (BodyClass::Small, Some(QuotaKind::CitizenAction)),
         ("PUT", "/api/v1/units/{unit}/settings")
         | ("PUT", "/api/v1/units/{unit}/procedures/{code}") => (BodyClass::PluginInput, None),
+        // The console's settings form: a unit's settings, like the API's.
+        ("POST", "/staff/units/{unit}/procedures/{code}/settings") => {
+            (BodyClass::PluginInput, None)
+        }
         _ => (BodyClass::Small, None),
     }
 }
