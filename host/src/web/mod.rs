@@ -83,6 +83,10 @@ pub fn routes() -> Router<AppState> {
             get(unit_admin::accounts_page).post(unit_admin::create_account),
         )
         .route(
+            "/staff/units/{unit}/accounts/password",
+            get(unit_admin::password_form).post(unit_admin::set_password),
+        )
+        .route(
             "/staff/units/{unit}/accounts/revoke",
             get(unit_admin::revoke_form).post(unit_admin::revoke),
         )

@@ -29,8 +29,10 @@ use crate::store::{Binding, Unit};
 use crate::workflow::WorkflowError;
 
 mod accounts;
+mod passwords;
 mod settings;
 pub(super) use accounts::{accounts_page, create_account, revoke, revoke_form};
+pub(super) use passwords::{password_form, set_password};
 pub(super) use settings::{save_settings, settings_form};
 
 /// The unit `code`, if `staff` may act on it with `permission`: the API's lookups and

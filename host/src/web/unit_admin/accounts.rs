@@ -51,6 +51,7 @@ struct AccountRow {
     /// `active`, `expired` or `revoked`: a class for the state's colour (the text says it).
     state_key: &'static str,
     revoke_href: Option<String>,
+    password_href: Option<String>,
 }
 
 struct Refusal {
@@ -75,7 +76,7 @@ fn state_name(state: AccountState) -> &'static str {
     }
 }
 
-fn role_label(role: &str) -> &'static str {
+pub(super) fn role_label(role: &str) -> &'static str {
     Role::parse(role).map_or("Không rõ", role_name)
 }
 
@@ -123,12 +124,19 @@ async fn accounts_of(state: &AppState, unit: &Unit) -> Result<Vec<AccountRow>, P
                         encode_component(&account.id)
                     )
                 }),
+                password_href: (account_state == AccountState::Active).then(|| {
+                    format!(
+                        "/staff/units/{}/accounts/password?id={}",
+                        unit.code,
+                        encode_component(&account.id)
+                    )
+                }),
             }
         })
         .collect())
 }
 
-fn page_error(error: AccountsError) -> PageError {
+pub(super) fn page_error(error: AccountsError) -> PageError {
     match error {
         AccountsError::NotFound(message) => PageError::not_found(message),
         AccountsError::Invalid(message) | AccountsError::Conflict(message) => {
@@ -177,6 +185,14 @@ pub(in crate::web) async fn accounts_page(
             "Đã thu hồi tài khoản {id}: tài khoản không đăng nhập được nữa và mọi phiên đăng nhập của nó đã kết thúc."
         ));
     }
+    if query.get("done").map(String::as_str) == Some("password")
+        && let Some(id) = query.get("id")
+        && page.accounts.iter().any(|row| &row.id == id)
+    {
+        page.done = Some(format!(
+            "Đã đặt mật khẩu mới cho tài khoản {id}; các phiên đăng nhập cũ của tài khoản đã kết thúc."
+        ));
+    }
     Ok(render(&page))
 }
 
@@ -208,7 +224,7 @@ fn refusal(error: &AccountsError) -> Refusal {
     Refusal { text, detail }
 }
 
-fn no_store(mut response: Response) -> Response {
+pub(super) fn no_store(mut response: Response) -> Response {
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -314,7 +330,7 @@ struct RevokePage {
 
 /// The account `id` of `unit`, or 404: a page revokes only the accounts of the unit it
 /// shows (so the unit's rule covers the account, as the API checks).
-async fn account_of(state: &AppState, unit: &Unit, id: &str) -> Result<ActorRecord, PageError> {
+pub(super) async fn account_of(state: &AppState, unit: &Unit, id: &str) -> Result<ActorRecord, PageError> {
     let not_found = || PageError::not_found("Đơn vị không có tài khoản này.");
     if id.is_empty() || id.len() > 128 || id.chars().any(char::is_control) {
         return Err(not_found());
