@@ -152,11 +152,10 @@ pub async fn create(
         .as_deref()
         .map(|text| parse_expiry(text, now))
         .transpose()?;
-    let password_hash = account
-        .password
-        .as_deref()
-        .map(crate::sessions::hash_password)
-        .transpose()?;
+    let password_hash = match account.password {
+        Some(password) => Some(crate::sessions::hash_password_blocking(password).await?),
+        None => None,
+    };
     if store.unit(&account.unit).await?.is_none() {
         return Err(AccountsError::Invalid(format!(
             "unit `{}` does not exist; import it first (`motcua units import`) or seed the demo (`motcua demo`)",

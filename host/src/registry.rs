@@ -511,9 +511,13 @@ impl Registry {
     }
 
     /// Undoes the latest rollout of a procedure.
+    /// With `expected`, only that rollout is undone: if another became the latest since
+    /// the caller looked (a confirmation page), nothing changes and the answer is a
+    /// conflict.
     pub async fn rollback(
         &self,
         procedure_code: &str,
+        expected: Option<i64>,
         actor: &Actor,
         at: &str,
     ) -> Result<RolloutRecord> {
@@ -529,6 +533,14 @@ impl Registry {
                     "procedure {procedure_code} has no rollout to roll back"
                 ))
             })?;
+        if let Some(expected) = expected
+            && expected != latest.id
+        {
+            return Err(RegistryError::Store(StoreError::Conflict(format!(
+                "the latest rollout of {procedure_code} is now #{}, not #{expected}; nothing was rolled back",
+                latest.id
+            ))));
+        }
         let units = self.store.units().await?;
         let province_of = |code: &str| {
             units

@@ -18,7 +18,7 @@ use crate::accounts::{AccountState, AccountsError};
 use crate::clock::{format_civil, parse_civil};
 use crate::domain::{Actor, Author, Role};
 use crate::runtime::sha256_hex;
-use crate::store::{RegistryEvent, Store, StoreError};
+use crate::store::{AttemptClaim, RegistryEvent, Store, StoreError};
 
 /// How long a session lasts from sign-in: a working day and then some.
 pub const SESSION_HOURS: i64 = 12;
@@ -96,6 +96,13 @@ pub fn hash_password(password: &str) -> Result<String, AccountsError> {
         .map_err(|error| AccountsError::Invalid(format!("hashing the password: {error}")))
 }
 
+/// [`hash_password`] on the blocking pool, for async callers.
+pub async fn hash_password_blocking(password: String) -> Result<String, AccountsError> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|error| AccountsError::Invalid(format!("hashing the password: {error}")))?
+}
+
 fn verify(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
         .map(|parsed| {
@@ -130,7 +137,19 @@ pub fn lock_after(failures: i64) -> Option<Duration> {
     })
 }
 
+/// The key failed attempts are counted under: the name's sha256, for names of
+/// accounts that exist and names that do not alike.
+fn attempt_key(name: &str) -> String {
+    sha256_hex(name.as_bytes())
+}
+
 /// Signs a member of staff in by account name and password: a session, or why not.
+///
+/// The attempt is counted before the password is checked, and the lock it earns is
+/// set in the same transaction, so attempts racing each other cannot slip past a lock.
+/// Names of accounts that do not exist are counted and locked the same way, and a
+/// refused password costs the same argon2id verification either way, so neither the
+/// answer nor its timing tells which names exist.
 pub async fn sign_in(
     store: &Store,
     name: &str,
@@ -138,37 +157,40 @@ pub async fn sign_in(
     now: NaiveDateTime,
 ) -> Result<NewSession, SignInError> {
     let name = name.trim();
-    let record = if name.is_empty() || name.len() > 128 {
-        None
-    } else {
-        store.sign_in_record(name).await?
-    };
-    let Some(record) = record else {
+    if name.is_empty() || name.len() > 128 {
         verify_blocking(password.to_string(), decoy_hash().to_string()).await;
         return Err(SignInError::Refused);
-    };
-    if let Some(until) = record.locked_until.as_deref().and_then(parse_civil)
-        && until > now
-    {
-        return Err(SignInError::Locked { until });
     }
-    let hash = record
-        .password_hash
-        .clone()
-        .unwrap_or_else(|| decoy_hash().to_string());
-    let matches =
-        verify_blocking(password.to_string(), hash).await && record.password_hash.is_some();
-    if !matches {
-        let failures = record.failed_sign_ins + 1;
-        let until = lock_after(failures).map(|lock| now + lock);
-        store
-            .record_failed_sign_in(&record.account.id, until.map(format_civil).as_deref())
-            .await?;
-        return Err(match until {
-            Some(until) => SignInError::Locked { until },
+    let key = attempt_key(name);
+    let claim = store
+        .claim_sign_in_attempt(
+            &key,
+            &format_civil(now),
+            &format_civil(now - Duration::days(1)),
+            |failures| lock_after(failures).map(|lock| format_civil(now + lock)),
+        )
+        .await?;
+    let failures = match claim {
+        AttemptClaim::Locked(until) => {
+            return Err(SignInError::Locked {
+                until: parse_civil(&until).unwrap_or(now),
+            });
+        }
+        AttemptClaim::Counted(failures) => failures,
+    };
+    let record = store.sign_in_record(name).await?;
+    let stored = record
+        .as_ref()
+        .and_then(|record| record.password_hash.clone());
+    let hash = stored.clone().unwrap_or_else(|| decoy_hash().to_string());
+    let matches = verify_blocking(password.to_string(), hash).await && stored.is_some();
+    let Some(record) = record.filter(|_| matches) else {
+        return Err(match lock_after(failures) {
+            Some(lock) => SignInError::Locked { until: now + lock },
             None => SignInError::Refused,
         });
-    }
+    };
+    store.clear_sign_in_attempts(&key).await?;
     let account = record.account;
     match AccountState::of(&account, now) {
         AccountState::Active => {}
@@ -236,6 +258,11 @@ pub async fn session(
     }))
 }
 
+/// Ends the session a cookie stands for, if any (signing in again in the same browser).
+pub async fn close_cookie(store: &Store, cookie: &str) -> Result<(), StoreError> {
+    store.close_session(&sha256_hex(cookie.as_bytes())).await
+}
+
 /// Signs out: the session ends on every host.
 pub async fn sign_out(store: &Store, session: &Session) -> Result<(), StoreError> {
     store.close_session(&session.cookie_hash).await
@@ -250,7 +277,7 @@ pub async fn set_password(
     author: &Author,
     now: NaiveDateTime,
 ) -> Result<(), AccountsError> {
-    let hash = hash_password(password)?;
+    let hash = hash_password_blocking(password.to_string()).await?;
     let Some(account) = store.actor(id).await? else {
         return Err(AccountsError::NotFound(format!(
             "no account `{}`; `motcua token list` shows them",
@@ -268,7 +295,7 @@ pub async fn set_password(
         after: json!({ "id": account.id }),
     };
     store
-        .set_password_hash(id, &hash, &event)
+        .set_password_hash(id, &hash, &attempt_key(id), &event)
         .await
         .map_err(AccountsError::from)
 }

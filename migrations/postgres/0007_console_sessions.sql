@@ -1,10 +1,17 @@
 -- Staff sign-in for the web console (docs/decisions/0020-console-sign-in.md).
 -- An account may have a password (an argon2id PHC string); bearer tokens stay for
--- machines and scripts. Consecutive failed sign-ins are counted on the account and lock
--- it for a while once they pile up; a success clears them.
+-- machines and scripts.
 ALTER TABLE actors ADD COLUMN password_hash TEXT;
-ALTER TABLE actors ADD COLUMN failed_sign_ins BIGINT NOT NULL DEFAULT 0;
-ALTER TABLE actors ADD COLUMN sign_in_locked_until TEXT;
+
+-- Consecutive failed sign-ins per account name (its sha256), whether or not such an
+-- account exists, so a lock says nothing about which names exist. An attempt is counted
+-- before its password is checked; a success deletes the row; rows quiet for a day go.
+CREATE TABLE sign_in_attempts (
+    name_hash     TEXT PRIMARY KEY,
+    failures      BIGINT NOT NULL,
+    locked_until  TEXT,
+    last_at       TEXT NOT NULL
+);
 
 -- A signed-in browser: the cookie's sha256 (the cookie itself is never stored), the
 -- account, the token every form of the session must post back, and when it ends.

@@ -170,6 +170,18 @@ async fn signing_in_over_http(backend: Backend) {
     )
     .await;
     assert_eq!(response.headers()[LOCATION], "/staff");
+    let tab = post_sign_in(
+        &server,
+        &csrf,
+        &[
+            ("name", "xuan-hoa-specialist"),
+            ("password", "demo-xuan-hoa-specialist"),
+            ("next", "/\t/evil.example"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(tab.headers()[LOCATION], "/staff");
     let secure = set_cookies(&response)
         .into_iter()
         .find(|c| c.starts_with("motcua_session="))
@@ -231,6 +243,26 @@ async fn signing_in_over_http(backend: Backend) {
     )
     .await;
     assert_eq!(right_but_locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    // A name no account has is counted and locked the same way: the lock tells nothing.
+    for attempt in 1..=5 {
+        let response = post_sign_in(
+            &server,
+            &csrf,
+            &[("name", "nobody-here"), ("password", "guess")],
+            &[],
+        )
+        .await;
+        let expected = if attempt < 4 {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        assert_eq!(
+            response.status(),
+            expected,
+            "attempt {attempt} on an unknown name"
+        );
+    }
     // Once the lock has passed, the right password signs in and the count starts over.
     server.set_time("2026-12-01 09:02");
     let after = post_sign_in(
@@ -285,14 +317,16 @@ async fn signing_in_over_http(backend: Backend) {
         staff_page(&server, &session).await.status(),
         StatusCode::SEE_OTHER
     );
-    // Without a session, the front door lets no body through to a staff page.
+    // Without a session, the front door lets no body through to a staff page: the
+    // person is sent to sign in again.
     let anonymous = client()
         .post(format!("{}/staff/sign-out", server.base))
         .form(&[("csrf", token.as_str())])
         .send()
         .await
         .unwrap();
-    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+    assert_eq!(anonymous.headers()[LOCATION], "/sign-in");
 
     // A revoked account's session ends at once.
     let response = post_sign_in(

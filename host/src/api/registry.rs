@@ -153,7 +153,7 @@ pub(super) async fn rollback(
     let at = crate::clock::format_civil(state.now());
     let undone = state
         .registry
-        .rollback(&body.procedure, &actor, &at)
+        .rollback(&body.procedure, None, &actor, &at)
         .await?;
     Ok(Json(json!({
         "rolled_back": undone.id,

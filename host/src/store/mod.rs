@@ -64,7 +64,7 @@ pub use dossiers::{
 };
 pub use registry::{Binding, EventScope, RegistryEvent, RolloutRecord, StoredBuild};
 pub use reports::{GroupCounts, OverdueRow, ReportQuery, ScoringRow};
-pub use sessions::{SessionRecord, SignInRecord};
+pub use sessions::{AttemptClaim, SessionRecord, SignInRecord};
 pub use sync::{FeedPosition, StatusChange};
 pub use units::{Unit, UnitChanges};
 

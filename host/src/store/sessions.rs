@@ -13,8 +13,15 @@ use super::{ActorRecord, Result, Store, StoreError};
 pub struct SignInRecord {
     pub account: ActorRecord,
     pub password_hash: Option<String>,
-    pub failed_sign_ins: i64,
-    pub locked_until: Option<String>,
+}
+
+/// What counting a sign-in attempt found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AttemptClaim {
+    /// Counted: this many consecutive failures, this attempt included.
+    Counted(i64),
+    /// The name is locked until then; the attempt was not counted.
+    Locked(String),
 }
 
 /// A session as stored, with its account.
@@ -38,8 +45,7 @@ impl Store {
         let row = sqlx::query(concat!(
             "SELECT ",
             actor_columns!(),
-            ", a.password_hash, a.failed_sign_ins, a.sign_in_locked_until
-             FROM actors a WHERE a.id = $1"
+            ", a.password_hash FROM actors a WHERE a.id = $1"
         ))
         .bind(id)
         .fetch_optional(&self.pool)
@@ -47,8 +53,6 @@ impl Store {
         Ok(row.map(|row| SignInRecord {
             account: actor_from_row(&row),
             password_hash: row.get(7),
-            failed_sign_ins: row.get(8),
-            locked_until: row.get(9),
         }))
     }
 
@@ -58,17 +62,15 @@ impl Store {
         &self,
         id: &str,
         password_hash: &str,
+        name_hash: &str,
         event: &RegistryEvent,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let updated = sqlx::query(
-            "UPDATE actors SET password_hash = $1, failed_sign_ins = 0, sign_in_locked_until = NULL
-             WHERE id = $2",
-        )
-        .bind(password_hash)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        let updated = sqlx::query("UPDATE actors SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         if updated.rows_affected() == 0 {
             tx.rollback().await?;
             return Err(StoreError::NotFound(format!("account `{id}`")));
@@ -77,34 +79,80 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM sign_in_attempts WHERE name_hash = $1")
+            .bind(name_hash)
+            .execute(&mut *tx)
+            .await?;
         insert_registry_event(&mut tx, event).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Counts a failed sign-in: one more consecutive failure, and the lock it earns.
-    /// Returns the new count.
-    pub async fn record_failed_sign_in(&self, id: &str, locked_until: Option<&str>) -> Result<i64> {
+    /// Counts a sign-in attempt for the name whose sha256 is `name_hash`, before its
+    /// password is checked, unless the name is locked at `now`; sets the lock the new
+    /// count earns (`lock` gives its end) in the same transaction, so attempts racing
+    /// this one find it. Rows quiet since `forget_before` are dropped on the way.
+    pub async fn claim_sign_in_attempt(
+        &self,
+        name_hash: &str,
+        now: &str,
+        forget_before: &str,
+        lock: impl Fn(i64) -> Option<String>,
+    ) -> Result<AttemptClaim> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
-            "UPDATE actors SET failed_sign_ins = failed_sign_ins + 1, sign_in_locked_until = $1
-             WHERE id = $2",
+            "INSERT INTO sign_in_attempts (name_hash, failures, locked_until, last_at)
+             VALUES ($1, 0, NULL, $2) ON CONFLICT (name_hash) DO NOTHING",
         )
-        .bind(locked_until)
-        .bind(id)
+        .bind(name_hash)
+        .bind(now)
         .execute(&mut *tx)
         .await?;
-        let count: i64 = sqlx::query("SELECT failed_sign_ins FROM actors WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?
-            .get(0);
+        let counted = sqlx::query(
+            "UPDATE sign_in_attempts SET failures = failures + 1, last_at = $2
+             WHERE name_hash = $1 AND (locked_until IS NULL OR locked_until <= $2)",
+        )
+        .bind(name_hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let row =
+            sqlx::query("SELECT failures, locked_until FROM sign_in_attempts WHERE name_hash = $1")
+                .bind(name_hash)
+                .fetch_one(&mut *tx)
+                .await?;
+        if counted.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(AttemptClaim::Locked(
+                row.get::<Option<String>, _>(1).unwrap_or_default(),
+            ));
+        }
+        let failures: i64 = row.get(0);
+        if let Some(until) = lock(failures) {
+            sqlx::query("UPDATE sign_in_attempts SET locked_until = $1 WHERE name_hash = $2")
+                .bind(&until)
+                .bind(name_hash)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM sign_in_attempts WHERE last_at < $1")
+            .bind(forget_before)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
-        Ok(count)
+        Ok(AttemptClaim::Counted(failures))
     }
 
-    /// A successful sign-in: the failures are forgotten and the session is stored.
-    /// Sessions that ended before `now` are cleared on the way.
+    /// Forgets a name's failed attempts (after a successful sign-in).
+    pub async fn clear_sign_in_attempts(&self, name_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sign_in_attempts WHERE name_hash = $1")
+            .bind(name_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores a session. Sessions that ended before `created_at` are cleared on the way.
     pub async fn open_session(
         &self,
         token_hash: &str,
@@ -114,12 +162,6 @@ impl Store {
         expires_at: &str,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "UPDATE actors SET failed_sign_ins = 0, sign_in_locked_until = NULL WHERE id = $1",
-        )
-        .bind(actor_id)
-        .execute(&mut *tx)
-        .await?;
         sqlx::query("DELETE FROM console_sessions WHERE expires_at <= $1")
             .bind(created_at)
             .execute(&mut *tx)

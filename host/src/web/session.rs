@@ -239,8 +239,15 @@ pub fn encode_component(text: &str) -> String {
 }
 
 /// A path on this site (not `//elsewhere` or `https://…`): where sign-in may send back to.
+///
+/// Only visible ASCII: browsers drop tabs and line breaks from a `Location` before
+/// reading it (`/<tab>/elsewhere` would become `//elsewhere`), and a line break makes the
+/// header invalid. No backslash anywhere (some browsers read it as a slash).
 fn is_local_path(next: &str) -> bool {
-    next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\")
+    let bytes = next.as_bytes();
+    bytes.first() == Some(&b'/')
+        && bytes.get(1) != Some(&b'/')
+        && bytes.iter().all(|b| b.is_ascii_graphic() && *b != b'\\')
 }
 
 // ---- citizens' forms: a double-submit cookie ------------------------------------------
@@ -340,6 +347,12 @@ pub(super) async fn sign_in(
     };
     match sessions::sign_in(&state.store, &name, &password, state.now()).await {
         Ok(session) => {
+            // Signing in again ends the browser's previous session, if it had one.
+            if let Some(previous) = cookie_value(&headers, SESSION_COOKIE) {
+                sessions::close_cookie(&state.store, &previous)
+                    .await
+                    .map_err(WorkflowError::from)?;
+            }
             let mut response = Redirect::to(&next).into_response();
             response.headers_mut().append(
                 header::SET_COOKIE,
@@ -387,6 +400,35 @@ pub(super) async fn sign_out(
         set_cookie(SESSION_COOKIE, String::new(), over_tls(&headers), 0),
     );
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_local_path;
+
+    #[test]
+    fn only_paths_on_this_site_are_followed_after_sign_in() {
+        for good in [
+            "/staff",
+            "/staff/inbox?status=4&sort=due",
+            "/staff/dossiers/000.31.19.H43-261201-0001",
+        ] {
+            assert!(is_local_path(good), "{good}");
+        }
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n",
+            "https://evil.example",
+            "evil.example",
+            "/ok/../\\x",
+            "/ spaced",
+            "",
+        ] {
+            assert!(!is_local_path(bad), "{bad:?}");
+        }
+    }
 }
 
 #[derive(Template)]

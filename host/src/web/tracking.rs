@@ -119,16 +119,24 @@ async fn tracked(
         .step(&record.step)
         .map(|step| step.name.clone())
         .unwrap_or_else(|| record.step.clone());
+    // The citizen's action that completes the supplement: by name, never another action
+    // the step also offers them (a withdrawal is not a supplement).
     let supplement = (record.status == Status::SupplementRequested)
         .then(|| state.available_actions(&build, &record, &actor))
-        .and_then(|actions| actions.into_iter().next())
+        .and_then(|actions| {
+            actions
+                .into_iter()
+                .find(|(action, _)| action == "complete-supplement")
+        })
         .map(|(action, label)| SupplementForm { action, label });
+    let mut asked_for = std::collections::HashSet::new();
     let missing = Workflow::pending_supplement(&record, &events)
         .into_iter()
         .map(|item| {
-            let document = item
-                .target
-                .strip_prefix("documents.")
+            // Two items about one requirement get one file input.
+            let document = Some(&item.target)
+                .filter(|target| asked_for.insert(target.to_string()))
+                .and_then(|target| target.strip_prefix("documents."))
                 .and_then(|id| build.info.documents.iter().find(|r| r.id == id))
                 .map(|requirement| MissingDocument {
                     field: format!("documents.{}", requirement.id),

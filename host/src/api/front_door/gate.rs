@@ -266,8 +266,10 @@ async fn admit(gate: &Gate, state: &AppState, request: Request) -> Result<Reques
         match crate::web::session::has_session(state, request.headers()).await {
             Ok(true) => {}
             Ok(false) => {
+                // People post these forms: a session that ended sends them to sign in
+                // again, as a page would, not to a problem document.
                 return Err(closing(
-                    ApiError::Workflow(WorkflowError::Unauthenticated).into_response(),
+                    axum::response::Redirect::to("/sign-in").into_response(),
                 ));
             }
             Err(error) => return Err(closing(ApiError::Workflow(error).into_response())),

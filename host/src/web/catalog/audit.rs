@@ -22,7 +22,9 @@ use crate::workflow::WorkflowError;
 
 const PER_PAGE: usize = 50;
 /// Pages beyond this are not served: reading them means reading every event before.
-const LAST_PAGE: usize = 10_000;
+/// Pages are read as the first `page × 50` events (the store has no offset), so the
+/// depth is bounded: 200 pages are the 10,000 most recent changes.
+const LAST_PAGE: usize = 200;
 
 #[derive(Template)]
 #[template(path = "catalog_audit.html")]

@@ -390,7 +390,11 @@ pub(crate) async fn rollback(
         ));
     }
     let at = crate::clock::format_civil(state.now());
-    match state.registry.rollback(&procedure, &grant.actor, &at).await {
+    match state
+        .registry
+        .rollback(&procedure, Some(confirmed), &grant.actor, &at)
+        .await
+    {
         Ok(undone) => Ok(back_to_catalog("rolled_back", undone.id, &procedure)),
         Err(error) => Ok(registry_refused(
             &staff,

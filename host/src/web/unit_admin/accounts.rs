@@ -330,7 +330,11 @@ struct RevokePage {
 
 /// The account `id` of `unit`, or 404: a page revokes only the accounts of the unit it
 /// shows (so the unit's rule covers the account, as the API checks).
-pub(super) async fn account_of(state: &AppState, unit: &Unit, id: &str) -> Result<ActorRecord, PageError> {
+pub(super) async fn account_of(
+    state: &AppState,
+    unit: &Unit,
+    id: &str,
+) -> Result<ActorRecord, PageError> {
     let not_found = || PageError::not_found("Đơn vị không có tài khoản này.");
     if id.is_empty() || id.len() > 128 || id.chars().any(char::is_control) {
         return Err(not_found());
