@@ -3,10 +3,11 @@
 //! the province published) and back, sets the procedure's settings through the form
 //! generated from its settings schema (a value the schema refuses is shown at its field
 //! and changes nothing), changes the ward's cut-off hour, creates an officer's account
-//! that then signs in, and revokes it, which ends its session. Việt Trì's admin is
-//! refused Xuân Hòa's pages; the province's admin reaches them from the list of the
-//! province's units. Every change is checked through the JSON API.
-//! Screenshots: `admin-unit`, `admin-settings`, `admin-accounts`.
+//! that then signs in, sets it a new password (its open session ends), and revokes it,
+//! which ends its session. Việt Trì's admin is refused Xuân Hòa's pages; the province's
+//! admin reaches them from the list of the province's units. Every change is checked
+//! through the JSON API.
+//! Screenshots: `admin-unit`, `admin-settings`, `admin-accounts`, `admin-password`.
 
 use motcua_e2e::browser::{Browser, sign_in, sign_out};
 use motcua_e2e::{Backend, TestServer, plugin_bytes};
@@ -318,6 +319,23 @@ async fn the_admin_creates_and_revokes_an_account(backend: Backend) {
         who.contains("Cán bộ một cửa") && who.contains("xuan-hoa"),
         "{who}"
     );
+
+    // A forgotten password: the admin has one made up, shown once; the officer's open
+    // session ends, and the new password signs in.
+    admin.click("a.password[href$='id=xuan-hoa-quay-2']").await;
+    admin
+        .wait_for_text("h1", "Đặt mật khẩu mới cho xuan-hoa-quay-2")
+        .await;
+    admin.screenshot("admin-password").await;
+    admin.submit("form.password").await;
+    let generated = admin.wait_for_text("#new-password", "").await;
+    assert_eq!(generated.chars().count(), 20, "{generated}");
+    officer.goto(&format!("{}/staff", server.base)).await;
+    officer.wait_for("form.sign-in").await;
+    sign_in(&officer, &server.base, "xuan-hoa-quay-2", &generated).await;
+    admin
+        .goto(&format!("{}/staff/units/xuan-hoa/accounts", server.base))
+        .await;
 
     // Revoked after the confirmation step: their next page is the sign-in page.
     admin.click("a.revoke[href$='id=xuan-hoa-quay-2']").await;
