@@ -5,6 +5,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+#[allow(unused_imports)]
+use super::lang::Words;
+use super::lang::{tr, tr_owned};
 use askama::Template;
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{Path, State};
@@ -41,10 +44,10 @@ struct UnitCard {
 
 pub(super) fn kind_name(kind: UnitKind) -> &'static str {
     match kind {
-        UnitKind::Province => "Tỉnh",
-        UnitKind::Department => "Sở, ngành",
-        UnitKind::Ward => "Phường",
-        UnitKind::Commune => "Xã",
+        UnitKind::Province => tr("Tỉnh", "Province"),
+        UnitKind::Department => tr("Sở, ngành", "Department"),
+        UnitKind::Ward => tr("Phường", "Ward"),
+        UnitKind::Commune => tr("Xã", "Commune"),
     }
 }
 
@@ -94,7 +97,7 @@ fn vnd(amount: u64) -> String {
         }
         grouped.push(digit);
     }
-    format!("{grouped} đồng")
+    format!("{grouped} {}", tr("đồng", "VND"))
 }
 
 fn procedure_card(build: &PluginBuild) -> ProcedureCard {
@@ -103,21 +106,23 @@ fn procedure_card(build: &PluginBuild) -> ProcedureCard {
         code: info.code.clone(),
         name: info.name.clone(),
         level: match info.level {
-            Level::Commune => "Cấp xã",
-            Level::Province => "Cấp tỉnh",
+            Level::Commune => tr("Cấp xã", "Commune level"),
+            Level::Province => tr("Cấp tỉnh", "Province level"),
         },
         time: match info.processing_time {
-            ProcessingTime::SameDay => "Trong ngày làm việc".into(),
-            ProcessingTime::WorkingDays(days) => format!("{days} ngày làm việc"),
+            ProcessingTime::SameDay => tr("Trong ngày làm việc", "Within the working day").into(),
+            ProcessingTime::WorkingDays(days) => {
+                format!("{days} {}", tr("ngày làm việc", "working days"))
+            }
         },
         fees: if info.fees.is_empty() {
-            vec!["Không".into()]
+            vec![tr("Không", "None").into()]
         } else {
             info.fees
                 .iter()
                 .map(|fee| {
                     let amount = if fee.amount_vnd == 0 {
-                        "miễn".to_string()
+                        tr("miễn", "waived").to_string()
                     } else {
                         vnd(fee.amount_vnd)
                     };
@@ -136,7 +141,7 @@ fn procedure_card(build: &PluginBuild) -> ProcedureCard {
                     .iter()
                     .map(|option| option.name.as_str())
                     .collect::<Vec<_>>()
-                    .join(" hoặc "),
+                    .join(tr(" hoặc ", " or ")),
             })
             .collect(),
     }
@@ -144,7 +149,10 @@ fn procedure_card(build: &PluginBuild) -> ProcedureCard {
 
 async fn unit_name(state: &AppState, code: &str) -> Result<String, PageError> {
     if !is_code(code) {
-        return Err(PageError::not_found("Không có đơn vị này."));
+        return Err(PageError::not_found(tr(
+            "Không có đơn vị này.",
+            "There is no such unit.",
+        )));
     }
     state
         .store
@@ -152,7 +160,7 @@ async fn unit_name(state: &AppState, code: &str) -> Result<String, PageError> {
         .await
         .map_err(WorkflowError::from)?
         .map(|unit| unit.name)
-        .ok_or_else(|| PageError::not_found("Không có đơn vị này."))
+        .ok_or_else(|| PageError::not_found(tr("Không có đơn vị này.", "There is no such unit.")))
 }
 
 pub(super) fn is_code(value: &str) -> bool {
@@ -252,8 +260,8 @@ pub(super) fn anchor(name: &str) -> String {
 /// Labels of common coded values; others are shown as they are.
 fn choice_label(value: &str) -> String {
     match value {
-        "male" => "Nam",
-        "female" => "Nữ",
+        "male" => tr("Nam", "Male"),
+        "female" => tr("Nữ", "Female"),
         other => other,
     }
     .to_string()
@@ -353,16 +361,21 @@ fn applicant_fields() -> Vec<Field> {
         },
     };
     vec![
-        text("full_name", "Họ, chữ đệm và tên", true, None),
+        text(
+            "full_name",
+            tr("Họ, chữ đệm và tên", "Full name"),
+            true,
+            None,
+        ),
         text(
             "citizen_id",
-            "Số định danh cá nhân",
+            tr("Số định danh cá nhân", "Personal identification number"),
             true,
             Some("^[0-9]{12}$"),
         ),
-        text("phone", "Số điện thoại", false, None),
-        text("email", "Thư điện tử", false, None),
-        text("address", "Địa chỉ liên hệ", false, None),
+        text("phone", tr("Số điện thoại", "Phone"), false, None),
+        text("email", tr("Thư điện tử", "E-mail"), false, None),
+        text("address", tr("Địa chỉ liên hệ", "Address"), false, None),
     ]
 }
 
@@ -382,7 +395,7 @@ fn draw_documents(requirements: &[DocumentRequirement], drawn: &Drawn<'_>) -> St
                         .iter()
                         .map(|option| option.name.as_str())
                         .collect::<Vec<_>>()
-                        .join(" hoặc "),
+                        .join(tr(" hoặc ", " or ")),
                 ),
                 required: requirement.required,
                 finding: drawn.findings.get(&name).cloned(),
@@ -437,7 +450,7 @@ fn filing_page(
         procedure_name: info.name.clone(),
         form_title: info.form_schema["title"]
             .as_str()
-            .unwrap_or("Tờ khai")
+            .unwrap_or(tr("Tờ khai", "Form"))
             .to_string(),
         applicant_html: applicant_fields().iter().map(|f| draw(f, &drawn)).collect(),
         form_html: form_fields.iter().map(|f| draw(f, &drawn)).collect(),
@@ -466,7 +479,12 @@ async fn offered(
         .registry
         .binding(unit, code)
         .filter(|binding| binding.enabled)
-        .ok_or_else(|| PageError::not_found("Đơn vị không tiếp nhận thủ tục này."))?;
+        .ok_or_else(|| {
+            PageError::not_found(tr(
+                "Đơn vị không tiếp nhận thủ tục này.",
+                "This unit does not accept this procedure.",
+            ))
+        })?;
     let build = state
         .registry
         .pinned(&binding.build_sha256)
@@ -532,7 +550,10 @@ pub(super) async fn read_posted(
             Err(error) => {
                 return Err(PageError {
                     status: error.status(),
-                    title: "Không đọc được hồ sơ gửi lên",
+                    title: tr(
+                        "Không đọc được hồ sơ gửi lên",
+                        "The dossier sent could not be read",
+                    ),
                     message: error.body_text(),
                 });
             }
@@ -556,7 +577,10 @@ pub(super) async fn read_posted(
                     Err(error) => {
                         return Err(PageError {
                             status: error.status(),
-                            title: "Không đọc được tệp gửi lên",
+                            title: tr(
+                                "Không đọc được tệp gửi lên",
+                                "The file sent could not be read",
+                            ),
                             message: error.body_text(),
                         });
                     }
@@ -565,9 +589,15 @@ pub(super) async fn read_posted(
             if too_large {
                 local.push(finding(
                     &name,
-                    format!(
-                        "Tệp “{file_name}” vượt quá {} MB.",
-                        max_file_bytes / (1024 * 1024)
+                    tr_owned(
+                        format!(
+                            "Tệp “{file_name}” vượt quá {} MB.",
+                            max_file_bytes / (1024 * 1024)
+                        ),
+                        format!(
+                            "The file “{file_name}” is over {} MB.",
+                            max_file_bytes / (1024 * 1024)
+                        ),
                     ),
                 ));
             } else if !bytes.is_empty() {
@@ -580,7 +610,10 @@ pub(super) async fn read_posted(
         } else {
             let text = field.text().await.map_err(|error| PageError {
                 status: error.status(),
-                title: "Không đọc được hồ sơ gửi lên",
+                title: tr(
+                    "Không đọc được hồ sơ gửi lên",
+                    "The dossier sent could not be read",
+                ),
                 message: error.body_text(),
             })?;
             values.insert(name, text);
@@ -618,9 +651,15 @@ pub(super) fn declare(
             _ => {
                 findings.push(finding(
                     &target,
-                    format!(
-                        "Tệp “{}” không phải PDF, JPEG hoặc PNG.",
-                        attachment.file_name
+                    tr_owned(
+                        format!(
+                            "Tệp “{}” không phải PDF, JPEG hoặc PNG.",
+                            attachment.file_name
+                        ),
+                        format!(
+                            "The file “{}” is not a PDF, JPEG or PNG.",
+                            attachment.file_name
+                        ),
                     ),
                 ));
                 continue;
@@ -680,7 +719,7 @@ pub(super) async fn file(
     let (unit_name, build) = offered(&state, &unit, &code).await?;
     let mut multipart = multipart.map_err(|rejection| PageError {
         status: rejection.status(),
-        title: "Yêu cầu không hợp lệ",
+        title: tr("Yêu cầu không hợp lệ", "Request not accepted"),
         message: rejection.body_text(),
     })?;
     let limits = &state.document_limits;

@@ -15,6 +15,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+#[allow(unused_imports)]
+use lang::Words;
+use lang::tr;
 
 use crate::api::AppState;
 use crate::domain::Status;
@@ -23,6 +26,7 @@ use crate::workflow::WorkflowError;
 mod catalog;
 mod citizen;
 mod dashboard;
+pub mod lang;
 mod officer;
 pub mod schema_form;
 pub mod session;
@@ -31,7 +35,7 @@ mod unit_admin;
 
 /// The console's routes; `api::app` serves them behind the same front door.
 pub fn routes() -> Router<AppState> {
-    Router::new()
+    let citizen = Router::new()
         .route("/", get(citizen::home))
         .route("/units/{unit}", get(citizen::unit))
         .route(
@@ -45,6 +49,11 @@ pub fn routes() -> Router<AppState> {
             "/sign-in",
             get(session::sign_in_form).post(session::sign_in),
         )
+        .route("/lang/{code}", get(lang::switch))
+        // The citizens' pages speak the language their cookie chose; staff pages are
+        // Vietnamese.
+        .layer(middleware::from_fn(lang::layer));
+    let staff = Router::new()
         .route("/staff", get(session::staff_home))
         .route("/staff/sign-out", post(session::sign_out))
         .route("/staff/dashboard", get(dashboard::dashboard))
@@ -89,7 +98,9 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/staff/units/{unit}/accounts/revoke",
             get(unit_admin::revoke_form).post(unit_admin::revoke),
-        )
+        );
+    citizen
+        .merge(staff)
         .route("/assets/console.css", get(stylesheet))
         .layer(middleware::from_fn(security_headers))
 }
@@ -130,16 +141,22 @@ async fn security_headers(request: Request, next: Next) -> Response {
 /// The canonical statuses in the words citizens see on the national portal.
 pub fn status_name(status: Status) -> &'static str {
     match status {
-        Status::Submitted => "Mới nộp, chờ tiếp nhận",
-        Status::Received => "Đã tiếp nhận",
-        Status::Refused => "Từ chối tiếp nhận",
-        Status::Processing => "Đang giải quyết",
-        Status::SupplementRequested => "Chờ bổ sung hồ sơ",
-        Status::AwaitingPayment => "Chờ thực hiện nghĩa vụ tài chính",
-        Status::WithdrawalRequested => "Xin rút hồ sơ",
-        Status::Stopped => "Dừng xử lý",
-        Status::Settled => "Đã có kết quả, chờ trả",
-        Status::Returned => "Đã trả kết quả",
+        Status::Submitted => tr(
+            "Mới nộp, chờ tiếp nhận",
+            "Submitted, waiting to be received",
+        ),
+        Status::Received => tr("Đã tiếp nhận", "Received"),
+        Status::Refused => tr("Từ chối tiếp nhận", "Refused at intake"),
+        Status::Processing => tr("Đang giải quyết", "Being processed"),
+        Status::SupplementRequested => tr("Chờ bổ sung hồ sơ", "Waiting for a supplement"),
+        Status::AwaitingPayment => tr("Chờ thực hiện nghĩa vụ tài chính", "Waiting for payment"),
+        Status::WithdrawalRequested => tr("Xin rút hồ sơ", "Withdrawal requested"),
+        Status::Stopped => tr("Dừng xử lý", "Stopped"),
+        Status::Settled => tr(
+            "Đã có kết quả, chờ trả",
+            "Result ready, waiting to be returned",
+        ),
+        Status::Returned => tr("Đã trả kết quả", "Result returned"),
     }
 }
 
@@ -163,15 +180,15 @@ impl PageError {
     pub fn csrf() -> PageError {
         PageError {
             status: StatusCode::FORBIDDEN,
-            title: "Biểu mẫu không hợp lệ",
-            message: "Biểu mẫu này đã hết hạn hoặc không được gửi từ trang của hệ thống. Hãy mở lại trang và gửi lại.".into(),
+            title: tr("Biểu mẫu không hợp lệ", "Form not accepted"),
+            message: tr("Biểu mẫu này đã hết hạn hoặc không được gửi từ trang của hệ thống. Hãy mở lại trang và gửi lại.", "This form has expired or was not sent from this site's page. Open the page again and send it again.").into(),
         }
     }
 
     pub fn forbidden(message: impl Into<String>) -> PageError {
         PageError {
             status: StatusCode::FORBIDDEN,
-            title: "Không có quyền",
+            title: tr("Không có quyền", "Not allowed"),
             message: message.into(),
         }
     }
@@ -179,7 +196,7 @@ impl PageError {
     pub fn bad_request(message: impl Into<String>) -> PageError {
         PageError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
-            title: "Yêu cầu không hợp lệ",
+            title: tr("Yêu cầu không hợp lệ", "Request not accepted"),
             message: message.into(),
         }
     }
@@ -187,7 +204,7 @@ impl PageError {
     pub fn not_found(message: impl Into<String>) -> PageError {
         PageError {
             status: StatusCode::NOT_FOUND,
-            title: "Không tìm thấy",
+            title: tr("Không tìm thấy", "Not found"),
             message: message.into(),
         }
     }
@@ -198,29 +215,43 @@ impl From<WorkflowError> for PageError {
         let message = error.to_string();
         let (status, title) = match &error {
             WorkflowError::DossierNotFound(_) | WorkflowError::UnknownUnit(_) => {
-                (StatusCode::NOT_FOUND, "Không tìm thấy")
+                (StatusCode::NOT_FOUND, tr("Không tìm thấy", "Not found"))
             }
-            WorkflowError::UnknownProcedure { .. } => {
-                (StatusCode::NOT_FOUND, "Thủ tục không được tiếp nhận")
-            }
+            WorkflowError::UnknownProcedure { .. } => (
+                StatusCode::NOT_FOUND,
+                tr(
+                    "Thủ tục không được tiếp nhận",
+                    "Procedure not accepted here",
+                ),
+            ),
             WorkflowError::Unauthenticated | WorkflowError::Forbidden(_) => {
-                (StatusCode::FORBIDDEN, "Không có quyền")
+                (StatusCode::FORBIDDEN, tr("Không có quyền", "Not allowed"))
             }
             WorkflowError::Plugin(_)
             | WorkflowError::BuildUnavailable(_)
             | WorkflowError::Content(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "Dịch vụ tạm thời gián đoạn",
+                tr(
+                    "Dịch vụ tạm thời gián đoạn",
+                    "Service temporarily unavailable",
+                ),
             ),
             WorkflowError::Store(_) => {
                 tracing::error!(%error, "a console page failed");
                 return PageError {
                     status: StatusCode::INTERNAL_SERVER_ERROR,
-                    title: "Lỗi hệ thống",
-                    message: "Đã có lỗi; lỗi đã được ghi lại. Vui lòng thử lại sau.".into(),
+                    title: tr("Lỗi hệ thống", "System error"),
+                    message: tr(
+                        "Đã có lỗi; lỗi đã được ghi lại. Vui lòng thử lại sau.",
+                        "Something went wrong; it has been logged. Please try again later.",
+                    )
+                    .into(),
                 };
             }
-            _ => (StatusCode::UNPROCESSABLE_ENTITY, "Yêu cầu không hợp lệ"),
+            _ => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                tr("Yêu cầu không hợp lệ", "Request not accepted"),
+            ),
         };
         PageError {
             status,

@@ -5,6 +5,9 @@
 
 use std::collections::HashMap;
 
+#[allow(unused_imports)]
+use super::lang::Words;
+use super::lang::{tr, tr_owned};
 use askama::Template;
 use axum::Form;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts, Query, State};
@@ -243,7 +246,7 @@ pub fn encode_component(text: &str) -> String {
 /// Only visible ASCII: browsers drop tabs and line breaks from a `Location` before
 /// reading it (`/<tab>/elsewhere` would become `//elsewhere`), and a line break makes the
 /// header invalid. No backslash anywhere (some browsers read it as a slash).
-fn is_local_path(next: &str) -> bool {
+pub(super) fn is_local_path(next: &str) -> bool {
     let bytes = next.as_bytes();
     bytes.first() == Some(&b'/')
         && bytes.get(1) != Some(&b'/')
@@ -367,18 +370,31 @@ pub(super) async fn sign_in(
         }
         Err(SignInError::Refused) => Ok(refused(
             StatusCode::UNAUTHORIZED,
-            "Tên tài khoản hoặc mật khẩu không đúng.".into(),
+            tr(
+                "Tên tài khoản hoặc mật khẩu không đúng.",
+                "The account name or the password is wrong.",
+            )
+            .into(),
         )),
         Err(SignInError::Locked { until }) => Ok(refused(
             StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "Đăng nhập sai quá nhiều lần. Tài khoản tạm khóa đến {}; hãy thử lại sau.",
-                until.format("%H:%M %d/%m/%Y")
+            tr_owned(
+                format!(
+                    "Đăng nhập sai quá nhiều lần. Tài khoản tạm khóa đến {}; hãy thử lại sau.",
+                    until.format("%H:%M %d/%m/%Y")
+                ),
+                format!(
+                    "Too many failed sign-ins. The account is locked until {}; try again later.",
+                    until.format("%H:%M %d/%m/%Y")
+                ),
             ),
         )),
         Err(SignInError::Inactive { id, .. }) => Ok(refused(
             StatusCode::FORBIDDEN,
-            format!("Tài khoản {id} đã bị thu hồi hoặc hết hạn; liên hệ quản trị đơn vị."),
+            tr_owned(
+                format!("Tài khoản {id} đã bị thu hồi hoặc hết hạn; liên hệ quản trị đơn vị."),
+                format!("The account {id} was revoked or has expired; ask your unit's admin."),
+            ),
         )),
         Err(SignInError::Store(error)) => Err(WorkflowError::from(error).into()),
     }

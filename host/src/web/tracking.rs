@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+#[allow(unused_imports)]
+use super::lang::Words;
 use askama::Template;
 use axum::Form;
 use axum::extract::multipart::{Multipart, MultipartRejection};
@@ -14,6 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::citizen::{Posted, declare, is_code, read_posted, store_declared};
+use super::lang::tr;
 use super::session::{CSRF_FIELD, check_citizen_csrf, citizen_csrf, encode_component, with_cookie};
 use super::{PageError, render, status_name};
 use crate::clock::parse_civil;
@@ -97,9 +100,9 @@ struct HistoryLine {
 /// The three levels of the national satisfaction survey, as citizens read them.
 pub fn rating_name(rating: &str) -> &'static str {
     match rating {
-        "very-satisfied" => "Rất hài lòng",
-        "satisfied" => "Hài lòng",
-        _ => "Không hài lòng",
+        "very-satisfied" => tr("Rất hài lòng", "Very satisfied"),
+        "satisfied" => tr("Hài lòng", "Satisfied"),
+        _ => tr("Không hài lòng", "Dissatisfied"),
     }
 }
 
@@ -166,7 +169,13 @@ async fn tracked(
             .as_deref()
             .and_then(|day| chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
             .map(|day| day.format("%d/%m/%Y").to_string())
-            .unwrap_or_else(|| "Tính từ khi hồ sơ được tiếp nhận".into()),
+            .unwrap_or_else(|| {
+                tr(
+                    "Tính từ khi hồ sơ được tiếp nhận",
+                    "Counted from when the dossier is received",
+                )
+                .into()
+            }),
         missing,
         result: record.result.as_ref().map(|result| TrackedResult {
             name: result.name.clone(),
@@ -210,7 +219,13 @@ fn lookup_page(csrf: String, error: Option<String>) -> TrackPage {
 fn not_found(csrf: String) -> Response {
     let page = lookup_page(
         csrf,
-        Some("Không tìm thấy hồ sơ với mã hồ sơ và mã tra cứu này.".into()),
+        Some(
+            tr(
+                "Không tìm thấy hồ sơ với mã hồ sơ và mã tra cứu này.",
+                "No dossier has this dossier code and tracking code.",
+            )
+            .into(),
+        ),
     );
     (StatusCode::NOT_FOUND, render(&page)).into_response()
 }
@@ -254,8 +269,11 @@ pub(super) async fn track(
         dossier: Some(dossier),
         error: None,
         done: match query.done.as_deref() {
-            Some("supplement") => Some("Đã gửi bổ sung. Hồ sơ được tiếp tục giải quyết."),
-            Some("rating") => Some("Cảm ơn bạn đã đánh giá."),
+            Some("supplement") => Some(tr(
+                "Đã gửi bổ sung. Hồ sơ được tiếp tục giải quyết.",
+                "Supplement sent. The dossier is being handled again.",
+            )),
+            Some("rating") => Some(tr("Cảm ơn bạn đã đánh giá.", "Thank you for your rating.")),
             _ => None,
         },
         problems: Vec::new(),
@@ -298,7 +316,11 @@ async fn with_problems(
 fn refusal_text(error: &WorkflowError) -> String {
     match error {
         WorkflowError::StaleVersion { .. } => {
-            "Hồ sơ vừa được cập nhật trong lúc bạn điền. Trang dưới đây là trạng thái mới nhất; hãy kiểm tra và gửi lại.".into()
+            tr(
+                "Hồ sơ vừa được cập nhật trong lúc bạn điền. Trang dưới đây là trạng thái mới nhất; hãy kiểm tra và gửi lại.",
+                "The dossier changed while you were filling in the form. Below is how it is now; check it and send again.",
+            )
+            .into()
         }
         WorkflowError::Findings(findings) => findings
             .iter()
@@ -332,7 +354,10 @@ pub(super) async fn supplement(
     };
     let (code, secret) = (field("code"), field("secret"));
     if !is_code(&code) || secret.is_empty() {
-        return Err(PageError::not_found("Không tìm thấy hồ sơ."));
+        return Err(PageError::not_found(tr(
+            "Không tìm thấy hồ sơ.",
+            "Dossier not found.",
+        )));
     }
     let csrf = field(CSRF_FIELD);
     let caller = Caller::Citizen {
@@ -342,7 +367,9 @@ pub(super) async fn supplement(
         .dossier_for(&caller, &code)
         .await
         .map_err(|error| match error {
-            WorkflowError::Forbidden(_) => PageError::not_found("Không tìm thấy hồ sơ."),
+            WorkflowError::Forbidden(_) => {
+                PageError::not_found(tr("Không tìm thấy hồ sơ.", "Dossier not found."))
+            }
             other => other.into(),
         })?;
     let declared = declare(
@@ -423,7 +450,10 @@ pub(super) async fn rate(
     };
     let (code, secret) = (field("code"), field("secret"));
     if !is_code(&code) || secret.is_empty() {
-        return Err(PageError::not_found("Không tìm thấy hồ sơ."));
+        return Err(PageError::not_found(tr(
+            "Không tìm thấy hồ sơ.",
+            "Dossier not found.",
+        )));
     }
     let rating = field("rating");
     let csrf = field(CSRF_FIELD);
@@ -434,7 +464,7 @@ pub(super) async fn rate(
             &secret,
             &csrf,
             StatusCode::UNPROCESSABLE_ENTITY,
-            vec!["Hãy chọn một mức đánh giá.".into()],
+            vec![tr("Hãy chọn một mức đánh giá.", "Choose one of the ratings.").into()],
         )
         .await;
     }
@@ -444,7 +474,10 @@ pub(super) async fn rate(
     match state.rate(&caller, &code, &rating, &field("comment")).await {
         Ok(_) => Ok(back_to(&code, &secret, "rating")),
         Err(WorkflowError::BadRequest(_)) => {
-            let problem = "Không ghi nhận được đánh giá: mỗi hồ sơ được đánh giá một lần, sau khi đã trả kết quả.";
+            let problem = tr(
+                "Không ghi nhận được đánh giá: mỗi hồ sơ được đánh giá một lần, sau khi đã trả kết quả.",
+                "The rating was not recorded: a dossier is rated once, after its result is returned.",
+            );
             with_problems(
                 &state,
                 &code,
@@ -455,9 +488,9 @@ pub(super) async fn rate(
             )
             .await
         }
-        Err(WorkflowError::Forbidden(_)) | Err(WorkflowError::DossierNotFound(_)) => {
-            Err(PageError::not_found("Không tìm thấy hồ sơ."))
-        }
+        Err(WorkflowError::Forbidden(_)) | Err(WorkflowError::DossierNotFound(_)) => Err(
+            PageError::not_found(tr("Không tìm thấy hồ sơ.", "Dossier not found.")),
+        ),
         Err(error) => Err(error.into()),
     }
 }
