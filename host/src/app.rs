@@ -118,6 +118,39 @@ pub async fn build_state(config: &Config, clock: Clock) -> anyhow::Result<AppSta
     Ok(Arc::new(workflow))
 }
 
+/// Listens for other hosts' changes (`NOTIFY motcua_changes`, sent with every audited
+/// change to the registry, units or calendar) and refreshes on each. A lost connection
+/// is reopened; what changed while it was down is picked up by a refresh at once.
+async fn follow_changes(state: AppState, url: String) {
+    use sqlx::postgres::PgListener;
+    loop {
+        match PgListener::connect(&url).await {
+            Ok(mut listener) => match listener.listen(crate::store::CHANGES_CHANNEL).await {
+                Ok(()) => loop {
+                    match listener.try_recv().await {
+                        // A notification, or a reconnection after which some may have
+                        // been missed: either way, reread.
+                        Ok(_) => {
+                            if let Err(error) = state.refresh().await {
+                                tracing::warn!(%error, "refreshing after another host's change failed");
+                            }
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "listening for other hosts' changes failed");
+                            break;
+                        }
+                    }
+                },
+                Err(error) => tracing::warn!(%error, "subscribing to other hosts' changes failed"),
+            },
+            Err(error) => {
+                tracing::warn!(%error, "connecting to listen for other hosts' changes failed")
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
 /// Starts the background work of a serving host: rereading what other hosts changed,
 /// and the deadline sweep. Dropping the returned guard stops both.
 pub fn start_background(state: &AppState, config: &Config) -> BackgroundTasks {
@@ -152,6 +185,14 @@ pub fn start_background(state: &AppState, config: &Config) -> BackgroundTasks {
         })
     };
     let mut tasks = vec![refresher, sweeper];
+    // On PostgreSQL, another host's change is followed as soon as it commits; the
+    // refresh above stays as the fall-back for a notification missed while the
+    // listening connection was down.
+    if config.database_url.starts_with("postgres") {
+        let state = state.clone();
+        let url = config.database_url.clone();
+        tasks.push(tokio::spawn(follow_changes(state, url)));
+    }
     // Anchoring, once a civil day shortly after midnight, when this host holds the key.
     // Every host may run it: the day's anchor is stored once (insert-or-skip on the day).
     if let Some(key) = config.audit_key.clone() {

@@ -216,38 +216,7 @@ impl Registry {
                     image.next_try.remove(&build.sha256);
                     image.builds.insert(build.sha256.clone(), build);
                 }
-                Err(error) => {
-                    self.failed.fetch_add(1, Ordering::Relaxed);
-                    let (code, version) = self
-                        .store
-                        .build_label(&sha)
-                        .await?
-                        .unwrap_or_else(|| ("?".into(), "?".into()));
-                    let known = self
-                        .image
-                        .read()
-                        .expect("registry lock")
-                        .unavailable
-                        .contains_key(&sha);
-                    if !known {
-                        tracing::error!(build = %sha, %code, %version, %error, "a stored plugin build does not load; its dossiers answer 503 and /readyz reports it");
-                    }
-                    let retry = match &error {
-                        RegistryError::Plugin(RuntimeError::Busy { .. }) => Duration::ZERO,
-                        _ => RETRY_UNLOADABLE,
-                    };
-                    let mut image = self.image.write().expect("registry lock");
-                    image.next_try.insert(sha.clone(), Instant::now() + retry);
-                    image.unavailable.insert(
-                        sha.clone(),
-                        Unavailable {
-                            sha256: sha,
-                            code,
-                            version,
-                            reason: error.to_string(),
-                        },
-                    );
-                }
+                Err(error) => self.remember_unloadable(sha, error).await?,
             }
         }
         let bindings = self.store.bindings().await?;
@@ -263,6 +232,43 @@ impl Registry {
             })
             .collect();
         image.defaults = defaults.into_iter().collect();
+        Ok(())
+    }
+
+    /// Remembers a build that does not load on this host, with its reason: `/readyz`
+    /// names it, its dossiers answer a problem naming it, and it is tried again on the
+    /// next refresh when the host was only busy, after `RETRY_UNLOADABLE` otherwise.
+    async fn remember_unloadable(&self, sha: String, error: RegistryError) -> Result<()> {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+        let (code, version) = self
+            .store
+            .build_label(&sha)
+            .await?
+            .unwrap_or_else(|| ("?".into(), "?".into()));
+        let known = self
+            .image
+            .read()
+            .expect("registry lock")
+            .unavailable
+            .contains_key(&sha);
+        if !known {
+            tracing::error!(build = %sha, %code, %version, %error, "a stored plugin build does not load; its dossiers answer 503 and /readyz reports it");
+        }
+        let retry = match &error {
+            RegistryError::Plugin(RuntimeError::Busy { .. }) => Duration::ZERO,
+            _ => RETRY_UNLOADABLE,
+        };
+        let mut image = self.image.write().expect("registry lock");
+        image.next_try.insert(sha.clone(), Instant::now() + retry);
+        image.unavailable.insert(
+            sha.clone(),
+            Unavailable {
+                sha256: sha,
+                code,
+                version,
+                reason: error.to_string(),
+            },
+        );
         Ok(())
     }
 
@@ -753,6 +759,12 @@ impl Registry {
         if let Some(build) = self.build(sha256) {
             return Ok(build);
         }
+        // Published through another host and not loaded here yet: load it now, from
+        // the compiled cache or compiled, rather than make the dossier wait for the
+        // next refresh. A build that failed to load is not retried before its time.
+        if let Some(build) = self.load_on_demand(sha256).await? {
+            return Ok(build);
+        }
         let known = self
             .image
             .read()
@@ -772,11 +784,53 @@ impl Registry {
                     sha256: sha256.to_string(),
                     code,
                     version,
-                    reason: "it is not loaded yet; hosts load builds published elsewhere within their refresh interval".into(),
+                    reason: "its component is missing from the store or does not match its sha256"
+                        .into(),
                 }
             }
         };
         Err(RegistryError::Unavailable(unavailable))
+    }
+
+    /// Loads a stored build this host has not loaded, unless it failed before and its
+    /// retry time has not come. `None`: not stored, or not loadable now.
+    async fn load_on_demand(&self, sha256: &str) -> Result<Option<Arc<PluginBuild>>> {
+        let waiting = self
+            .image
+            .read()
+            .expect("registry lock")
+            .next_try
+            .get(sha256)
+            .is_some_and(|at| *at > Instant::now());
+        if waiting {
+            return Ok(None);
+        }
+        let Some(bytes) = self.store.build_bytes(sha256).await? else {
+            return Ok(None);
+        };
+        match self.compile(bytes).await {
+            // The stored bytes are the build the dossier is pinned to: the sha256 the
+            // runtime computed is the one asked for.
+            Ok(build) if build.sha256 == sha256 => {
+                let mut image = self.image.write().expect("registry lock");
+                image.unavailable.remove(sha256);
+                image.next_try.remove(sha256);
+                let build = image
+                    .builds
+                    .entry(build.sha256.clone())
+                    .or_insert(build)
+                    .clone();
+                Ok(Some(build))
+            }
+            Ok(build) => {
+                tracing::error!(asked = %sha256, stored = %build.sha256, "a stored build's bytes do not match its sha256");
+                Ok(None)
+            }
+            Err(error) => {
+                self.remember_unloadable(sha256.to_string(), error).await?;
+                Ok(None)
+            }
+        }
     }
 
     pub fn build(&self, sha256: &str) -> Option<Arc<PluginBuild>> {

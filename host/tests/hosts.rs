@@ -1,6 +1,8 @@
 //! The holiday calendar as provincial IT runs it: `motcua calendar import` and `list`
 //! on SQLite and PostgreSQL, and two real `motcua serve` processes on one PostgreSQL
 //! database that put a newly loaded table in force within seconds, without a restart.
+//! Three real hosts on one PostgreSQL database follow a rollout made on one of them
+//! within a second, told by PostgreSQL, with their polling set to two minutes.
 
 mod common;
 use common::{free_port, http, motcua};
@@ -364,6 +366,199 @@ fn two_serving_hosts_pick_up_a_new_table_on_postgres() {
     assert_eq!(json(&listed_a), json(&listed_b));
 
     province.stop_servers();
+}
+
+/// One HTTP/1.1 request with a binary body; returns (status, body).
+fn http_bytes(address: &str, path: &str, token: &str, body: &[u8]) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Type: application/wasm\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// A host serving `url` that polls for other hosts' changes only every two minutes,
+/// so that anything it learns sooner was told by PostgreSQL.
+fn slow_polling_host(province: &mut Province, command: &str) -> String {
+    let address = free_port();
+    let cache = province
+        .dir
+        .path()
+        .join(format!("cache-{}", province.servers.len()));
+    let child = motcua()
+        .args([
+            command,
+            "--listen",
+            &address,
+            "--database-url",
+            &province.url,
+        ])
+        .args(["--refresh-seconds", "120", "--cache-dir"])
+        .arg(&cache)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn motcua");
+    province.servers.push(child);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while http_ok(&address).is_none() {
+        assert!(Instant::now() < deadline, "motcua {command} did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    address
+}
+
+/// The household build a unit offers on a host: (version, sha256).
+fn offered_household(address: &str) -> (String, String) {
+    let (status, body) = http(
+        address,
+        "GET",
+        "/api/v1/procedures?unit=xuan-hoa",
+        None,
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    let procedures = json(&body)["procedures"].as_array().unwrap().clone();
+    let household = procedures
+        .iter()
+        .find(|p| p["binding"]["procedure"] == "1.001612")
+        .expect("household offered")
+        .clone();
+    (
+        household["build"]["version"].as_str().unwrap().to_string(),
+        household["build"]["sha256"].as_str().unwrap().to_string(),
+    )
+}
+
+/// Three hosts on one PostgreSQL database, each polling every two minutes: a build
+/// published and piloted through A is offered by B within a second (PostgreSQL tells
+/// every host when the change commits), a dossier filed on B is pinned to it, and C
+/// takes an action on it at once.
+#[test]
+fn three_hosts_follow_a_rollout_within_a_second_on_postgres() {
+    let mut province = Province::postgres();
+    let a = slow_polling_host(&mut province, "demo");
+    let b = slow_polling_host(&mut province, "serve");
+    let c = slow_polling_host(&mut province, "serve");
+    assert_eq!(offered_household(&b).0, "1.0.0");
+
+    let component = motcua::bundled::built_plugin("business_household_1_1").expect("built plugin");
+    let (status, body) = http_bytes(&a, "/api/v1/plugins", "demo-phu-tho-publisher", &component);
+    assert!(status == 201 || status == 200, "{status} {body}");
+    let sha256 = json(&body)["sha256"].as_str().unwrap().to_string();
+    let rollout = r#"{"procedure":"1.001612","version":"1.1.0","units":["xuan-hoa"]}"#;
+    let started = Instant::now();
+    let (status, body) = http(
+        &a,
+        "POST",
+        "/api/v1/rollouts",
+        Some("demo-phu-tho-publisher"),
+        Some(("application/json", rollout)),
+    );
+    assert_eq!(status, 201, "{body}");
+    loop {
+        if offered_household(&b).1 == sha256 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "host B still offers the old build a second after the rollout"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let followed = started.elapsed();
+
+    // Filed on B under the new build; C acts on it at once.
+    let filings: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/scenarios/_filings.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut filing = filings["household"].clone();
+    filing["receiving_unit"] = "xuan-hoa".into();
+    let (status, body) = http(
+        &b,
+        "POST",
+        "/api/v1/dossiers",
+        None,
+        Some(("application/json", &filing.to_string())),
+    );
+    assert_eq!(status, 201, "{body}");
+    let code = json(&body)["code"].as_str().unwrap().to_string();
+    let (status, body) = http(
+        &c,
+        "GET",
+        &format!("/api/v1/dossiers/{code}"),
+        Some("demo-xuan-hoa-officer"),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    let view = json(&body);
+    assert_eq!(view["build"]["sha256"], sha256.as_str(), "{view}");
+    let version = view["version"].as_i64().unwrap();
+    let (status, body) = http_if_match(
+        &c,
+        &format!("/api/v1/dossiers/{code}/actions"),
+        "demo-xuan-hoa-officer",
+        version,
+        r#"{"action":"receive","note":"","payload":{}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["status"]["code"], 4, "{body}");
+    eprintln!("host B followed the rollout in {followed:?}");
+    province.stop_servers();
+}
+
+/// A POST with `If-Match`, as an action needs.
+fn http_if_match(
+    address: &str,
+    path: &str,
+    token: &str,
+    version: i64,
+    body: &str,
+) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nIf-Match: {version}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default();
+    (status, body)
 }
 
 /// The address answers /healthz with 200.

@@ -62,7 +62,9 @@ pub use dossiers::{
     Deadline, DossierRecord, DossierUpdate, DueFilter, Facts, InboxQuery, InboxRow, NewDossier,
     NewEvent, RecordedFacts,
 };
-pub use registry::{Binding, EventScope, RegistryEvent, RolloutRecord, StoredBuild};
+pub use registry::{
+    Binding, CHANGES_CHANNEL, EventScope, RegistryEvent, RolloutRecord, StoredBuild,
+};
 pub use reports::{GroupCounts, OverdueRow, ReportQuery, ScoringRow};
 pub use sessions::{AttemptClaim, SessionRecord, SignInRecord};
 pub use sync::{FeedPosition, StatusChange};

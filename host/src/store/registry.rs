@@ -637,5 +637,16 @@ pub(super) async fn insert_registry_event(
     .bind(event.after.to_string())
     .execute(&mut **tx)
     .await?;
+    // Every change to what hosts hold in memory (the registry, units, the calendar) is
+    // audited here, so this is where the other hosts are told: PostgreSQL delivers the
+    // notification when the transaction commits, and not at all if it rolls back.
+    if tx.backend_name().to_ascii_lowercase().contains("postgres") {
+        sqlx::query(concat!("NOTIFY ", "motcua_changes"))
+            .execute(&mut **tx)
+            .await?;
+    }
     Ok(())
 }
+
+/// The PostgreSQL channel hosts listen on for each other's changes.
+pub const CHANGES_CHANNEL: &str = "motcua_changes";

@@ -1,0 +1,70 @@
+//! Several hosts on one database: a host that meets a dossier pinned to a build it has
+//! never loaded (published and rolled out through another host, before any refresh
+//! here) loads that build from the store on the spot and answers, instead of refusing
+//! the dossier until its next refresh. On both backends; the second host never
+//! refreshes (no background work runs in the harness), so nothing else could explain it.
+
+use motcua_e2e::{Backend, TestServer, on_both_backends, plugin_bytes};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const PUBLISHER: &str = "demo-phu-tho-publisher";
+const OFFICER: &str = "demo-xuan-hoa-officer";
+const HOUSEHOLD: &str = "1.001612";
+
+fn household() -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/_filings.json");
+    let filings: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut body = filings["household"].clone();
+    body["receiving_unit"] = json!("xuan-hoa");
+    body
+}
+
+async fn a_host_loads_a_pinned_build_it_never_saw(backend: Backend) {
+    let first = TestServer::start(backend, "2026-12-01 09:00").await;
+    // The second host starts before the new build exists.
+    let second = first.second_host().await;
+
+    let published = first
+        .post_bytes(
+            "/api/v1/plugins",
+            PUBLISHER,
+            plugin_bytes("business_household_1_1"),
+        )
+        .await;
+    assert!(published.status.is_success(), "{}", published.body);
+    let sha256 = published.body["sha256"]
+        .as_str()
+        .expect("sha256")
+        .to_string();
+    let rolled = first
+        .post(
+            "/api/v1/rollouts",
+            Some(PUBLISHER),
+            &json!({ "procedure": HOUSEHOLD, "version": "1.1.0", "units": ["xuan-hoa"] }),
+        )
+        .await;
+    assert_eq!(rolled.status, StatusCode::CREATED, "{}", rolled.body);
+    assert!(
+        second.state.registry.build(&sha256).is_none(),
+        "the second host has not loaded the new build"
+    );
+
+    // Filed on the first host under the new build, acted on at the second at once.
+    let filed = first.file(None, &household()).await;
+    let view = second.dossier(OFFICER, &filed.code).await;
+    assert_eq!(view["build"]["sha256"], sha256.as_str(), "{view}");
+    let received = second
+        .act_ok(OFFICER, &filed.code, "receive", json!({}))
+        .await;
+    assert_eq!(received["status"]["code"], 4, "{received}");
+    assert_eq!(received["build"]["version"], "1.1.0", "{received}");
+    assert!(second.state.registry.build(&sha256).is_some());
+
+    // The first host sees the second's action.
+    let seen = first.dossier(OFFICER, &filed.code).await;
+    assert_eq!(seen["status"]["code"], 4);
+    first.finish().await;
+}
+
+on_both_backends!(a_host_loads_a_pinned_build_it_never_saw);
