@@ -118,6 +118,36 @@ pub async fn build_state(config: &Config, clock: Clock) -> anyhow::Result<AppSta
     Ok(Arc::new(workflow))
 }
 
+/// The leases of periodic work (docs/decisions/0021).
+pub const SWEEP_LEASE: &str = "deadline-sweep";
+pub const ANCHOR_LEASE: &str = "audit-anchor";
+
+/// How long a lease on work run every `period` lasts: three periods, so one slow run
+/// does not lose it, and at least half a minute.
+fn lease_time(period: Duration) -> Duration {
+    (period * 3).max(Duration::from_secs(30))
+}
+
+/// Whether this host holds (took or renewed) the lease `name` for the next `ttl`,
+/// by the wall clock all hosts share. A failure to ask counts as not holding it.
+pub async fn holds_lease(state: &AppState, name: &str, holder: &str, ttl: Duration) -> bool {
+    use chrono::SecondsFormat;
+    let now = chrono::Utc::now();
+    let until = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(3));
+    let text = |at: chrono::DateTime<chrono::Utc>| at.to_rfc3339_opts(SecondsFormat::Millis, true);
+    match state
+        .store
+        .claim_lease(name, holder, &text(now), &text(until))
+        .await
+    {
+        Ok(held) => held,
+        Err(error) => {
+            tracing::warn!(%error, lease = name, "asking for a background lease failed");
+            false
+        }
+    }
+}
+
 /// Listens for other hosts' changes (`NOTIFY motcua_changes`, sent with every audited
 /// change to the registry, units or calendar) and refreshes on each. A lost connection
 /// is reopened; what changed while it was down is picked up by a refresh at once.
@@ -169,15 +199,27 @@ pub fn start_background(state: &AppState, config: &Config) -> BackgroundTasks {
             }
         })
     };
-    // The sweep is idempotent and closes each dossier by compare-and-set, so it is
-    // safe on every host at once: exactly one of them closes a given dossier.
+    // Periodic work runs on one host at a time: the holder of its lease, renewed each
+    // time it runs, taken over by another host once a holder stops renewing it (its
+    // host died). The sweep closes each dossier by compare-and-set besides, so even two
+    // holders in a lease's last instant would close a dossier once.
+    let holder = format!(
+        "{}:{}:{}",
+        host_name(),
+        std::process::id(),
+        crate::sessions::random_hex(4)
+    );
     let sweeper = {
         let state = state.clone();
         let period = config.sweep_interval;
+        let holder = holder.clone();
         tokio::spawn(async move {
             let mut interval = tokio::time::interval(period);
             loop {
                 interval.tick().await;
+                if !holds_lease(&state, SWEEP_LEASE, &holder, lease_time(period)).await {
+                    continue;
+                }
                 if let Err(error) = state.close_unsupplemented().await {
                     tracing::warn!(%error, "the deadline sweep failed");
                 }
@@ -193,8 +235,9 @@ pub fn start_background(state: &AppState, config: &Config) -> BackgroundTasks {
         let url = config.database_url.clone();
         tasks.push(tokio::spawn(follow_changes(state, url)));
     }
-    // Anchoring, once a civil day shortly after midnight, when this host holds the key.
-    // Every host may run it: the day's anchor is stored once (insert-or-skip on the day).
+    // Anchoring, once a civil day shortly after midnight, by the host holding the lease
+    // among those holding the key (the day's anchor is stored once besides:
+    // insert-or-skip on the day).
     if let Some(key) = config.audit_key.clone() {
         let state = state.clone();
         let made_by = format!("host {}", host_name());
@@ -202,6 +245,16 @@ pub fn start_background(state: &AppState, config: &Config) -> BackgroundTasks {
             let mut interval = tokio::time::interval(ANCHOR_CHECK_INTERVAL);
             loop {
                 interval.tick().await;
+                if !holds_lease(
+                    &state,
+                    ANCHOR_LEASE,
+                    &holder,
+                    lease_time(ANCHOR_CHECK_INTERVAL),
+                )
+                .await
+                {
+                    continue;
+                }
                 let now = state.clock.now();
                 match crate::audit::anchor_due(&state.store, &key, now, &made_by).await {
                     Ok(Some(crate::audit::Anchored::Made(anchor))) => tracing::info!(

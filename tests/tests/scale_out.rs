@@ -3,6 +3,7 @@
 //! here) loads that build from the store on the spot and answers, instead of refusing
 //! the dossier until its next refresh. On both backends; the second host never
 //! refreshes (no background work runs in the harness), so nothing else could explain it.
+//! And the lease that lets one host at a time do periodic work.
 
 use motcua_e2e::{Backend, TestServer, on_both_backends, plugin_bytes};
 use reqwest::StatusCode;
@@ -67,4 +68,77 @@ async fn a_host_loads_a_pinned_build_it_never_saw(backend: Backend) {
     first.finish().await;
 }
 
-on_both_backends!(a_host_loads_a_pinned_build_it_never_saw);
+/// The lease of periodic work: one holder at a time, renewed by its holder, taken over
+/// once it ends (its host stopped renewing it), and two hosts asking at the same moment
+/// for a free lease never both get it.
+async fn one_host_at_a_time_holds_a_lease(backend: Backend) {
+    let first = TestServer::start(backend, "2026-12-01 09:00").await;
+    let second = first.second_host().await;
+    let (a, b) = (&first.state.store, &second.state.store);
+    let at = |minute: u32| format!("2026-12-01T02:{minute:02}:00.000Z");
+    assert!(
+        a.claim_lease("deadline-sweep", "host-a", &at(0), &at(3))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !b.claim_lease("deadline-sweep", "host-b", &at(1), &at(4))
+            .await
+            .unwrap()
+    );
+    // Renewed by its holder.
+    assert!(
+        a.claim_lease("deadline-sweep", "host-a", &at(2), &at(5))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !b.claim_lease("deadline-sweep", "host-b", &at(4), &at(7))
+            .await
+            .unwrap()
+    );
+    // Host A stops renewing; once the lease ends, B takes it, and A no longer holds it.
+    assert!(
+        b.claim_lease("deadline-sweep", "host-b", &at(5), &at(8))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !a.claim_lease("deadline-sweep", "host-a", &at(6), &at(9))
+            .await
+            .unwrap()
+    );
+    // Another lease is independent.
+    assert!(
+        a.claim_lease("audit-anchor", "host-a", &at(6), &at(9))
+            .await
+            .unwrap()
+    );
+
+    // A race for a free lease, many times over: exactly one host wins each.
+    let (start, end) = (at(0), at(3));
+    for round in 0..20 {
+        let name = format!("race-{round}");
+        let (won_a, won_b) = tokio::join!(
+            a.claim_lease(&name, "host-a", &start, &end),
+            b.claim_lease(&name, "host-b", &start, &end),
+        );
+        assert!(
+            won_a.unwrap() ^ won_b.unwrap(),
+            "round {round}: exactly one host holds the lease"
+        );
+    }
+    // Given back, it is free at once.
+    b.release_lease("deadline-sweep", "host-b").await.unwrap();
+    assert!(
+        a.claim_lease("deadline-sweep", "host-a", &at(6), &at(9))
+            .await
+            .unwrap()
+    );
+    first.finish().await;
+}
+
+on_both_backends!(
+    a_host_loads_a_pinned_build_it_never_saw,
+    one_host_at_a_time_holds_a_lease
+);

@@ -46,6 +46,7 @@ mod audit;
 mod calendar;
 mod documents;
 mod dossiers;
+mod leases;
 mod registry;
 mod reports;
 mod sessions;
