@@ -110,6 +110,7 @@ pub async fn build_state(config: &Config, clock: Clock) -> anyhow::Result<AppSta
         calendar_watch: CalendarWatch::new(fingerprint),
         documents,
         document_limits: config.document_limits.clone(),
+        metrics: Arc::new(crate::metrics::Metrics::new()),
     };
     workflow
         .start_calendar()

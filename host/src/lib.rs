@@ -13,6 +13,7 @@ pub mod demo;
 pub mod documents;
 pub mod domain;
 pub mod harness;
+pub mod metrics;
 pub mod registry;
 pub mod reports;
 pub mod runtime;

@@ -73,3 +73,49 @@ pub(super) async fn demo_tokens(state: &AppState) -> Value {
         }
     }
 }
+
+/// `GET /metrics`: the host's figures for Prometheus (OpenMetrics text). Counts only,
+/// no personal data; what is read from the database is read now.
+pub(super) async fn metrics(State(state): State<AppState>) -> Response {
+    let metrics = &state.metrics;
+    let started = std::time::Instant::now();
+    if state.store.ping().await.is_ok() {
+        metrics
+            .database_seconds
+            .set(started.elapsed().as_secs_f64());
+    }
+    metrics
+        .slots_in_use
+        .set(state.runtime.calls_running() as i64);
+    metrics
+        .slots_total
+        .set(state.runtime.limits().max_concurrent_calls as i64);
+    if let Ok(counts) = state.store.dossier_counts().await {
+        metrics.dossiers.clear();
+        for (unit, status, count) in counts {
+            let status = crate::domain::Status::from_code(status)
+                .map_or_else(|| status.to_string(), |status| status.as_str().to_string());
+            metrics
+                .dossiers
+                .get_or_create(&crate::metrics::DossierLabels { unit, status })
+                .set(count);
+        }
+    }
+    if let Ok(counts) = state.store.rollout_counts().await {
+        metrics.rollouts.clear();
+        for (procedure, count) in counts {
+            metrics
+                .rollouts
+                .get_or_create(&crate::metrics::ProcedureLabels { procedure })
+                .set(count);
+        }
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        metrics.render(),
+    )
+        .into_response()
+}

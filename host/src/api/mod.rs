@@ -58,6 +58,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .route(
             "/api/v1/units/{unit}/accounts",
             get(accounts::list).post(accounts::create),
@@ -124,10 +125,38 @@ pub fn app(state: AppState) -> Router {
             front_door::gate::gate,
         ))
         .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            count_request,
+        ))
         .layer(axum::middleware::from_fn(
             front_door::gate::framework_problems,
         ))
         .with_state(state)
+}
+
+/// Counts every answered request by its route's pattern, method and status, with its
+/// latency, for `/metrics` (refusals at the front door included).
+async fn count_request(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |path| path.as_str())
+        .to_string();
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    state.metrics.request(
+        &route,
+        &method,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
 }
 
 mod accounts;

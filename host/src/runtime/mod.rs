@@ -393,6 +393,11 @@ impl Runtime {
         Ok(())
     }
 
+    /// Calls running now, in all units (for the metrics).
+    pub fn calls_running(&self) -> usize {
+        self.slots.running("").0
+    }
+
     /// Runs `check` on a submission, in the slots of its handling unit.
     pub async fn check(
         &self,

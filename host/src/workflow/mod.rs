@@ -155,11 +155,36 @@ pub struct Workflow {
     /// The files of dossiers (docs/decisions/0018-documents.md).
     pub documents: crate::documents::ContentStore,
     pub document_limits: crate::documents::DocumentLimits,
+    /// What this host tells Prometheus (`crate::metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Workflow {
     pub fn now(&self) -> NaiveDateTime {
         self.clock.now()
+    }
+
+    /// Counts a plugin call of a serving host, with its outcome and duration.
+    fn count_call<T>(
+        &self,
+        build: &PluginBuild,
+        call: &str,
+        started: std::time::Instant,
+        answer: &std::result::Result<T, RuntimeError>,
+        refused: impl FnOnce(&T) -> bool,
+    ) {
+        let outcome = match answer {
+            Ok(value) if refused(value) => "refused",
+            Ok(_) => "ok",
+            Err(error) => crate::metrics::outcome_of(error),
+        };
+        let label = format!(
+            "{} {}",
+            build.info.plugin_version,
+            &build.sha256[..12.min(build.sha256.len())]
+        );
+        self.metrics
+            .plugin_call(&build.info.code, &label, call, outcome, started.elapsed());
     }
 
     async fn unit(&self, code: &str) -> Result<Unit> {
@@ -252,10 +277,17 @@ impl Workflow {
             documents: request.documents.clone(),
             at: now,
         };
-        let findings = self
+        let started = std::time::Instant::now();
+        let checked = self
             .runtime
             .check(&build, binding.settings_json.clone(), &submission)
-            .await?;
+            .await;
+        self.count_call(&build, "check", started, &checked, |findings| {
+            findings
+                .iter()
+                .any(|finding| finding.severity == Severity::Blocking)
+        });
+        let findings = checked?;
         if findings
             .iter()
             .any(|finding| finding.severity == Severity::Blocking)
@@ -416,11 +448,15 @@ impl Workflow {
             self.registry
                 .settings(&record.handling_unit, &record.procedure_code)
         });
-        let decision = match self
+        let started = std::time::Instant::now();
+        let decided = self
             .runtime
             .decide(&build, settings, &snapshot, &command)
-            .await?
-        {
+            .await;
+        self.count_call(&build, "decide", started, &decided, |answer| {
+            answer.is_err()
+        });
+        let decision = match decided? {
             Ok(decision) => decision,
             Err(refusal) => return Err(WorkflowError::Refused(refusal)),
         };
