@@ -127,7 +127,7 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            count_request,
+            observe_request,
         ))
         .layer(axum::middleware::from_fn(
             front_door::gate::framework_problems,
@@ -135,13 +135,17 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Counts every answered request by its route's pattern, method and status, with its
-/// latency, for `/metrics` (refusals at the front door included).
-async fn count_request(
+/// Every request, observed: an id (the client's `X-Request-Id` when it is a sane one,
+/// else a new one, echoed in the answer), a span carrying it with the route's pattern
+/// and, where they apply, the unit, the dossier and the build (recorded by the
+/// workflow), one `answered` log line with the status and latency, and the request
+/// counted for `/metrics` (refusals at the front door included).
+async fn observe_request(
     State(state): State<AppState>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    use tracing::Instrument;
     let started = std::time::Instant::now();
     let route = request
         .extensions()
@@ -149,13 +153,53 @@ async fn count_request(
         .map_or("unmatched", |path| path.as_str())
         .to_string();
     let method = request.method().to_string();
-    let response = next.run(request).await;
-    state.metrics.request(
-        &route,
-        &method,
-        response.status().as_u16(),
-        started.elapsed(),
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| {
+            !id.is_empty()
+                && id.len() <= 64
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        })
+        .map_or_else(|| crate::sessions::random_hex(8), str::to_string);
+    // The unit and dossier a route names in its path; the workflow records the build,
+    // and the unit of a dossier it loads.
+    let (mut unit, mut dossier) = (None, None);
+    for (pattern, segment) in route.split('/').zip(request.uri().path().split('/')) {
+        match pattern {
+            "{unit}" => unit = Some(segment.to_string()),
+            "{code}" if route.contains("/dossiers/") || route.starts_with("/track") => {
+                dossier = Some(segment.to_string())
+            }
+            _ => {}
+        }
+    }
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %method,
+        route = %route,
+        unit = tracing::field::Empty,
+        dossier = tracing::field::Empty,
+        build = tracing::field::Empty,
     );
+    if let Some(unit) = &unit {
+        span.record("unit", unit.as_str());
+    }
+    if let Some(dossier) = &dossier {
+        span.record("dossier", dossier.as_str());
+    }
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let took = started.elapsed();
+    let status = response.status().as_u16();
+    span.in_scope(|| tracing::info!(status, latency_ms = took.as_secs_f64() * 1000.0, "answered"));
+    state.metrics.request(&route, &method, status, took);
+    if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
     response
 }
 

@@ -277,6 +277,7 @@ impl Workflow {
             documents: request.documents.clone(),
             at: now,
         };
+        note_in_span(&receiving.code, None, &build);
         let started = std::time::Instant::now();
         let checked = self
             .runtime
@@ -340,6 +341,7 @@ impl Workflow {
             .store
             .create_dossier(&receiving.agency_id, now.date(), &dossier, &event)
             .await?;
+        tracing::Span::current().record("dossier", code.as_str());
         Ok(Filed {
             code,
             status: step.status,
@@ -389,6 +391,7 @@ impl Workflow {
             }
         };
         let build = self.build(&record.build_sha256).await?;
+        note_in_span(&record.handling_unit, Some(&record.code), &build);
         Ok((record, build, actor))
     }
 
@@ -564,6 +567,26 @@ impl Workflow {
             })
             .unwrap_or_default()
     }
+}
+
+/// Names the unit, the dossier and the build in the request's span (the log lines of
+/// the request carry them; a span without these fields ignores them).
+fn note_in_span(unit: &str, dossier: Option<&str>, build: &PluginBuild) {
+    let span = tracing::Span::current();
+    span.record("unit", unit);
+    if let Some(code) = dossier {
+        span.record("dossier", code);
+    }
+    span.record(
+        "build",
+        format!(
+            "{} {} {}",
+            build.info.code,
+            build.info.plugin_version,
+            &build.sha256[..12.min(build.sha256.len())]
+        )
+        .as_str(),
+    );
 }
 
 /// Adds an amount to a running total, refusing sums beyond any real fee.
