@@ -1,0 +1,235 @@
+//! A crash under load, on SQLite and PostgreSQL: clients file birth registrations and
+//! receive them against a real `motcua demo` process, which is killed with SIGKILL in
+//! the middle of it. Restarted on the same database, the host holds every dossier whose
+//! filing was answered 201 and every action answered 200 with at least the state the
+//! answer reported; every dossier's hash chain verifies; and new filings get new codes,
+//! none of them one already given out.
+
+mod common;
+use common::{free_port, motcua, postgres_admin, postgres_admin_url};
+
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const OFFICER: &str = "demo-xuan-hoa-officer";
+
+/// One request over loopback; `None` when the connection fails or is cut (the server
+/// died under it): such a request was not answered.
+fn request(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &str,
+) -> Option<(u16, Value)> {
+    let mut stream = TcpStream::connect(address).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .ok()?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() {
+        head.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    head.push_str("\r\n");
+    head.push_str(body);
+    stream.write_all(head.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, serde_json::from_str(body).unwrap_or(Value::Null)))
+}
+
+fn bearer() -> (&'static str, String) {
+    ("Authorization", format!("Bearer {OFFICER}"))
+}
+
+fn start(command: &str, url: &str, dir: &Path, address: &str) -> Child {
+    let child = motcua()
+        .args([command, "--listen", address, "--database-url", url])
+        // The load comes from one address: no per-address filing quota.
+        .args(["--filings-per-minute", "0", "--cache-dir"])
+        .arg(dir.join("cache"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn motcua");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while request(address, "GET", "/healthz", &[], "").is_none_or(|(status, _)| status != 200) {
+        assert!(Instant::now() < deadline, "motcua {command} did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child
+}
+
+/// What the clients were told before the crash.
+#[derive(Default)]
+struct Answered {
+    /// Dossiers whose filing was answered 201.
+    filed: Vec<String>,
+    /// (code, status code, version) of each action answered 200.
+    acted: Vec<(String, i64, i64)>,
+}
+
+fn birth() -> String {
+    let filings: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/scenarios/_filings.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    filings["birth"].to_string()
+}
+
+/// A client filing and receiving dossiers until the server stops answering.
+fn client(address: String, stop: Arc<AtomicBool>, answered: Arc<Mutex<Answered>>) {
+    let body = birth();
+    while !stop.load(Ordering::Relaxed) {
+        let Some((status, filed)) = request(&address, "POST", "/api/v1/dossiers", &[], &body)
+        else {
+            return;
+        };
+        assert_eq!(status, 201, "{filed}");
+        let code = filed["code"].as_str().unwrap().to_string();
+        answered.lock().unwrap().filed.push(code.clone());
+        let path = format!("/api/v1/dossiers/{code}");
+        let Some((status, view)) = request(&address, "GET", &path, &[bearer()], "") else {
+            return;
+        };
+        assert_eq!(status, 200, "{view}");
+        let version = view["version"].as_i64().unwrap();
+        let Some((status, acted)) = request(
+            &address,
+            "POST",
+            &format!("{path}/actions"),
+            &[bearer(), ("If-Match", version.to_string())],
+            r#"{"action":"receive","note":"","payload":{}}"#,
+        ) else {
+            return;
+        };
+        assert_eq!(status, 200, "{acted}");
+        answered.lock().unwrap().acted.push((
+            code,
+            acted["status"]["code"].as_i64().unwrap(),
+            acted["version"].as_i64().unwrap(),
+        ));
+    }
+}
+
+fn crash_and_recover(url: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let address = free_port();
+    let mut server = start("demo", url, dir.path(), &address);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let answered = Arc::new(Mutex::new(Answered::default()));
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            let (address, stop, answered) = (address.clone(), stop.clone(), answered.clone());
+            std::thread::spawn(move || client(address, stop, answered))
+        })
+        .collect();
+    // Let the load run, then kill the server mid-flight, without warning.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while answered.lock().unwrap().acted.len() < 40 {
+        assert!(Instant::now() < deadline, "the load did not get going");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    server.kill().expect("SIGKILL");
+    server.wait().ok();
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        client.join().expect("a client failed before the crash");
+    }
+    let answered = Arc::try_unwrap(answered)
+        .ok()
+        .unwrap()
+        .into_inner()
+        .unwrap();
+
+    // Restarted on the same database.
+    let mut server = start("serve", url, dir.path(), &address);
+    for code in &answered.filed {
+        let path = format!("/api/v1/dossiers/{code}");
+        let (status, view) = request(&address, "GET", &path, &[bearer()], "").expect("answered");
+        assert_eq!(
+            status, 200,
+            "{code} answered 201 before the crash is gone: {view}"
+        );
+        let (status, audit) =
+            request(&address, "GET", &format!("{path}/audit"), &[bearer()], "").expect("answered");
+        assert_eq!(status, 200);
+        assert_eq!(audit["valid"], true, "{code}: {audit}");
+    }
+    for (code, status_code, version) in &answered.acted {
+        let path = format!("/api/v1/dossiers/{code}");
+        let (_, view) = request(&address, "GET", &path, &[bearer()], "").expect("answered");
+        assert!(
+            view["version"].as_i64().unwrap() >= *version,
+            "{code} was answered at version {version}, holds {view}"
+        );
+        assert_eq!(
+            view["status"]["code"].as_i64().unwrap(),
+            *status_code,
+            "{code}"
+        );
+    }
+    // New filings get codes never given out before.
+    let given: HashSet<&String> = answered.filed.iter().collect();
+    assert_eq!(given.len(), answered.filed.len(), "a code was given twice");
+    for _ in 0..5 {
+        let (status, filed) =
+            request(&address, "POST", "/api/v1/dossiers", &[], &birth()).expect("answered");
+        assert_eq!(status, 201, "{filed}");
+        let code = filed["code"].as_str().unwrap().to_string();
+        assert!(
+            !given.contains(&code),
+            "{code} was given out before the crash"
+        );
+    }
+    eprintln!(
+        "{} filings and {} actions answered before the crash, all found",
+        answered.filed.len(),
+        answered.acted.len()
+    );
+    server.kill().ok();
+    server.wait().ok();
+}
+
+#[test]
+fn a_crash_under_load_loses_nothing_answered_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    crash_and_recover(&format!(
+        "sqlite://{}",
+        dir.path().join("province.db").display()
+    ));
+}
+
+#[test]
+fn a_crash_under_load_loses_nothing_answered_on_postgres() {
+    let admin = postgres_admin_url();
+    let name = format!(
+        "motcua_crash_{}_{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_micros() % 1_000_000
+    );
+    postgres_admin(format!("CREATE DATABASE {name}"));
+    let base = admin.rsplit_once('/').expect("admin URL has a database").0;
+    crash_and_recover(&format!("{base}/{name}"));
+    postgres_admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+}
