@@ -60,6 +60,12 @@ pub struct ProcedureLabels {
     pub procedure: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LoadLabels {
+    /// compiled, cache-hit, rebuilt (a cache entry that failed its check) or failed.
+    pub how: String,
+}
+
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn seconds_histogram() -> Histogram {
@@ -79,6 +85,7 @@ pub struct Metrics {
     pub database_seconds: Gauge<f64, AtomicU64>,
     pub dossiers: Family<DossierLabels, Gauge>,
     pub rollouts: Family<ProcedureLabels, Gauge>,
+    pub builds_loaded: Family<LoadLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -146,7 +153,14 @@ impl Metrics {
             "Rollouts made, by procedure (rolled back ones included)",
             rollouts.clone(),
         );
+        let builds_loaded = Family::<LoadLabels, Gauge>::default();
+        registry.register(
+            "builds_loaded",
+            "Plugin builds this host loaded since it started, by how: compiled, from the compiled cache, rebuilt, failed",
+            builds_loaded.clone(),
+        );
         Metrics {
+            builds_loaded,
             registry,
             requests,
             request_seconds,

@@ -396,13 +396,12 @@ fn http_bytes(address: &str, path: &str, token: &str, body: &[u8]) -> (u16, Stri
 }
 
 /// A host serving `url` that polls for other hosts' changes only every two minutes,
-/// so that anything it learns sooner was told by PostgreSQL.
+/// so that anything it learns sooner was told by PostgreSQL; all such hosts share one
+/// compiled cache.
 fn slow_polling_host(province: &mut Province, command: &str) -> String {
     let address = free_port();
-    let cache = province
-        .dir
-        .path()
-        .join(format!("cache-{}", province.servers.len()));
+    // One compiled cache for every host (shared storage in a real deployment).
+    let cache = province.dir.path().join("cache-shared");
     let child = motcua()
         .args([
             command,
@@ -451,7 +450,8 @@ fn offered_household(address: &str) -> (String, String) {
 /// Three hosts on one PostgreSQL database, each polling every two minutes: a build
 /// published and piloted through A is offered by B within a second (PostgreSQL tells
 /// every host when the change commits), a dossier filed on B is pinned to it, and C
-/// takes an action on it at once.
+/// takes an action on it at once. B and C, started while A served, compile nothing the
+/// shared compiled cache holds.
 #[test]
 fn three_hosts_follow_a_rollout_within_a_second_on_postgres() {
     let mut province = Province::postgres();
@@ -525,6 +525,22 @@ fn three_hosts_follow_a_rollout_within_a_second_on_postgres() {
     );
     assert_eq!(status, 200, "{body}");
     assert_eq!(json(&body)["status"]["code"], 4, "{body}");
+    // B and C started while A served, and B loaded the new build after A published
+    // it: neither compiled anything the shared cache held.
+    for host in [&b, &c] {
+        let (status, text) = http(host, "GET", "/metrics", None, None);
+        assert_eq!(status, 200);
+        let sample = |how: &str| {
+            text.lines()
+                .find_map(|line| {
+                    line.strip_prefix(&format!("motcua_builds_loaded{{how=\"{how}\"}} "))
+                })
+                .and_then(|value| value.trim().parse::<i64>().ok())
+                .unwrap_or_else(|| panic!("no builds_loaded {how} in {text}"))
+        };
+        assert_eq!(sample("compiled"), 0, "host {host} compiled: {text}");
+        assert!(sample("cache-hit") >= 2, "host {host}: {text}");
+    }
     eprintln!("host B followed the rollout in {followed:?}");
     province.stop_servers();
 }

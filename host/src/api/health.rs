@@ -90,6 +90,18 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Response {
     metrics
         .slots_total
         .set(state.runtime.limits().max_concurrent_calls as i64);
+    let loads = state.registry.stats();
+    for (how, count) in [
+        ("compiled", loads.compiled),
+        ("cache-hit", loads.cache_hits),
+        ("rebuilt", loads.rebuilt),
+        ("failed", loads.failed),
+    ] {
+        metrics
+            .builds_loaded
+            .get_or_create(&crate::metrics::LoadLabels { how: how.into() })
+            .set(count as i64);
+    }
     if let Ok(counts) = state.store.dossier_counts().await {
         metrics.dossiers.clear();
         for (unit, status, count) in counts {
