@@ -6,11 +6,9 @@
 //! none of them one already given out.
 
 mod common;
-use common::{free_port, motcua, postgres_admin, postgres_admin_url};
+use common::{free_port, http_raw, motcua, postgres_admin, postgres_admin_url};
 
 use std::collections::HashSet;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,8 +19,8 @@ use serde_json::Value;
 
 const OFFICER: &str = "demo-xuan-hoa-officer";
 
-/// One request over loopback; `None` when the connection fails or is cut (the server
-/// died under it): such a request was not answered.
+/// One request; `None` when the connection fails or is cut (the server died under
+/// it): such a request was not answered.
 fn request(
     address: &str,
     method: &str,
@@ -30,28 +28,12 @@ fn request(
     headers: &[(&str, String)],
     body: &str,
 ) -> Option<(u16, Value)> {
-    let mut stream = TcpStream::connect(address).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .ok()?;
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
+    let mut headers = headers.to_vec();
     if !body.is_empty() {
-        head.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
+        headers.push(("Content-Type", "application/json".into()));
     }
-    head.push_str("\r\n");
-    head.push_str(body);
-    stream.write_all(head.as_bytes()).ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let (head, body) = response.split_once("\r\n\r\n")?;
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, serde_json::from_str(body).unwrap_or(Value::Null)))
+    let (status, _, body) = http_raw(address, method, path, &headers, body.as_bytes())?;
+    Some((status, serde_json::from_str(&body).unwrap_or(Value::Null)))
 }
 
 fn bearer() -> (&'static str, String) {

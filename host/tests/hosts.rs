@@ -5,7 +5,7 @@
 //! within a second, told by PostgreSQL, with their polling set to two minutes.
 
 mod common;
-use common::{free_port, http, motcua};
+use common::{free_port, http, http_raw, motcua};
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -93,23 +93,27 @@ impl Province {
     /// Starts `motcua serve` on this database, re-reading it every second; returns its
     /// address once /healthz answers.
     fn serve(&mut self) -> String {
+        let cache = format!("cache-{}", self.servers.len());
+        self.start("serve", "1", &cache)
+    }
+
+    /// Starts `motcua <command>` (serve or demo) on this database, polling for other
+    /// hosts' changes every `refresh_seconds`, with the compiled cache `cache` in the
+    /// test's directory; returns its address once /healthz answers.
+    fn start(&mut self, command: &str, refresh_seconds: &str, cache: &str) -> String {
         let address = free_port();
-        let cache = self
-            .dir
-            .path()
-            .join(format!("cache-{}", self.servers.len()));
         let child = motcua()
-            .args(["serve", "--listen", &address, "--database-url", &self.url])
-            .args(["--refresh-seconds", "1", "--cache-dir"])
-            .arg(&cache)
+            .args([command, "--listen", &address, "--database-url", &self.url])
+            .args(["--refresh-seconds", refresh_seconds, "--cache-dir"])
+            .arg(self.dir.path().join(cache))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("spawn motcua serve");
+            .expect("spawn motcua");
         self.servers.push(child);
         let deadline = Instant::now() + Duration::from_secs(120);
         while http_ok(&address).is_none() {
-            assert!(Instant::now() < deadline, "motcua serve did not start");
+            assert!(Instant::now() < deadline, "motcua {command} did not start");
             std::thread::sleep(Duration::from_millis(100));
         }
         address
@@ -368,61 +372,11 @@ fn two_serving_hosts_pick_up_a_new_table_on_postgres() {
     province.stop_servers();
 }
 
-/// One HTTP/1.1 request with a binary body; returns (status, body).
-fn http_bytes(address: &str, path: &str, token: &str, body: &[u8]) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut stream = TcpStream::connect(address).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Type: application/wasm\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(body).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status line");
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
-
-/// A host serving `url` that polls for other hosts' changes only every two minutes,
-/// so that anything it learns sooner was told by PostgreSQL; all such hosts share one
-/// compiled cache.
+/// A host that polls for other hosts' changes only every two minutes, so that anything
+/// it learns sooner was told by PostgreSQL; all such hosts share one compiled cache
+/// (shared storage in a real deployment).
 fn slow_polling_host(province: &mut Province, command: &str) -> String {
-    let address = free_port();
-    // One compiled cache for every host (shared storage in a real deployment).
-    let cache = province.dir.path().join("cache-shared");
-    let child = motcua()
-        .args([
-            command,
-            "--listen",
-            &address,
-            "--database-url",
-            &province.url,
-        ])
-        .args(["--refresh-seconds", "120", "--cache-dir"])
-        .arg(&cache)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn motcua");
-    province.servers.push(child);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while http_ok(&address).is_none() {
-        assert!(Instant::now() < deadline, "motcua {command} did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    address
+    province.start(command, "120", "cache-shared")
 }
 
 /// The household build a unit offers on a host: (version, sha256).
@@ -461,7 +415,17 @@ fn three_hosts_follow_a_rollout_within_a_second_on_postgres() {
     assert_eq!(offered_household(&b).0, "1.0.0");
 
     let component = motcua::bundled::built_plugin("business_household_1_1").expect("built plugin");
-    let (status, body) = http_bytes(&a, "/api/v1/plugins", "demo-phu-tho-publisher", &component);
+    let (status, _, body) = http_raw(
+        &a,
+        "POST",
+        "/api/v1/plugins",
+        &[
+            ("Authorization", "Bearer demo-phu-tho-publisher".into()),
+            ("Content-Type", "application/wasm".into()),
+        ],
+        &component,
+    )
+    .expect("host A answers");
     assert!(status == 201 || status == 200, "{status} {body}");
     let sha256 = json(&body)["sha256"].as_str().unwrap().to_string();
     let rollout = r#"{"procedure":"1.001612","version":"1.1.0","units":["xuan-hoa"]}"#;
@@ -516,13 +480,18 @@ fn three_hosts_follow_a_rollout_within_a_second_on_postgres() {
     let view = json(&body);
     assert_eq!(view["build"]["sha256"], sha256.as_str(), "{view}");
     let version = view["version"].as_i64().unwrap();
-    let (status, body) = http_if_match(
+    let (status, _, body) = http_raw(
         &c,
+        "POST",
         &format!("/api/v1/dossiers/{code}/actions"),
-        "demo-xuan-hoa-officer",
-        version,
-        r#"{"action":"receive","note":"","payload":{}}"#,
-    );
+        &[
+            ("Authorization", "Bearer demo-xuan-hoa-officer".into()),
+            ("If-Match", version.to_string()),
+            ("Content-Type", "application/json".into()),
+        ],
+        br#"{"action":"receive","note":"","payload":{}}"#,
+    )
+    .expect("host C answers");
     assert_eq!(status, 200, "{body}");
     assert_eq!(json(&body)["status"]["code"], 4, "{body}");
     // B and C started while A served, and B loaded the new build after A published
@@ -543,38 +512,6 @@ fn three_hosts_follow_a_rollout_within_a_second_on_postgres() {
     }
     eprintln!("host B followed the rollout in {followed:?}");
     province.stop_servers();
-}
-
-/// A POST with `If-Match`, as an action needs.
-fn http_if_match(
-    address: &str,
-    path: &str,
-    token: &str,
-    version: i64,
-    body: &str,
-) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut stream = TcpStream::connect(address).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nIf-Match: {version}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status line");
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_string())
-        .unwrap_or_default();
-    (status, body)
 }
 
 /// The address answers /healthz with 200.

@@ -4,9 +4,8 @@
 //! apply, the unit, the dossier's code and the build.
 
 mod common;
-use common::{free_port, motcua, stop};
+use common::{free_port, http_raw, motcua, stop};
 
-use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::Stdio;
@@ -14,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// One request over loopback; returns (status, headers, body).
+/// One request; returns (status, head in lowercase, body).
 fn request(
     address: &str,
     method: &str,
@@ -22,32 +21,14 @@ fn request(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (u16, String, String) {
-    let mut stream = TcpStream::connect(address).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
+    let mut headers: Vec<(&str, String)> = headers
+        .iter()
+        .map(|(name, value)| (*name, value.to_string()))
+        .collect();
     if !body.is_empty() {
-        head.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
+        headers.push(("Content-Type", "application/json".into()));
     }
-    head.push_str("\r\n");
-    head.push_str(body);
-    stream.write_all(head.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status line");
-    (status, head.to_ascii_lowercase(), body.to_string())
+    http_raw(address, method, path, &headers, body.as_bytes()).expect("the server answers")
 }
 
 /// The `answered` line of the request with this id.
