@@ -43,6 +43,13 @@ async fn metrics_follow_the_work(backend: Backend) {
     let refused = server.post("/api/v1/dossiers", None, &incomplete).await;
     assert_eq!(refused.status, 422);
     server.get("/no/such/page", None).await;
+    let odd = reqwest::Method::from_bytes(b"FROBNICATE").unwrap();
+    server
+        .client
+        .request(odd, format!("{}/no/such/page", server.base))
+        .send()
+        .await
+        .unwrap();
 
     let text = scrape(&server).await;
     let build = server.dossier("demo-xuan-hoa-officer", &filed.code).await["build"].clone();
@@ -69,6 +76,10 @@ async fn metrics_follow_the_work(backend: Backend) {
             1.0,
         ),
         (
+            r#"motcua_http_requests_total{route="unmatched",method="other",status="404"}"#.to_string(),
+            1.0,
+        ),
+        (
             format!(r#"motcua_plugin_calls_total{{procedure="1.001193",build="{label}",call="check",outcome="ok"}}"#),
             1.0,
         ),
@@ -90,6 +101,7 @@ async fn metrics_follow_the_work(backend: Backend) {
     assert!(sample(&text, "motcua_plugin_slots").is_some_and(|slots| slots >= 1.0));
     assert!(sample(&text, "motcua_database_round_trip_seconds").is_some_and(|s| s > 0.0));
     assert!(!text.contains(&filed.code), "no series per dossier");
+    assert!(!text.contains("FROBNICATE"), "no series per odd method");
 
     // The next scrape counts this one, and the dossier moved on.
     server

@@ -152,7 +152,13 @@ async fn observe_request(
         .get::<axum::extract::MatchedPath>()
         .map_or("unmatched", |path| path.as_str())
         .to_string();
-    let method = request.method().to_string();
+    // Methods outside the standard ones are one label: a client must not be able to
+    // make a new series per request.
+    let method = match request.method().as_str() {
+        method @ ("GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS") => method,
+        _ => "other",
+    }
+    .to_string();
     let id = request
         .headers()
         .get("x-request-id")
