@@ -262,6 +262,21 @@ pub(super) fn workflow_problem(error: WorkflowError) -> Response {
         WorkflowError::BuildUnavailable(unavailable) => build_unavailable(unavailable),
         WorkflowError::File { refusal, message } => file_problem(refusal, message),
         WorkflowError::Content(error) => content_problem(error),
+        WorkflowError::Store(error) if error.is_unavailable() => {
+            tracing::warn!(%error, "the database is unavailable");
+            let mut response = problem(
+                S::SERVICE_UNAVAILABLE,
+                "database-unavailable",
+                "Database unavailable",
+                "the database cannot be reached just now; nothing was changed. Try again shortly"
+                    .into(),
+                none,
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            response
+        }
         WorkflowError::Store(error) => {
             tracing::error!(%error, "store failure");
             problem(

@@ -33,6 +33,30 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+impl StoreError {
+    /// Whether the database could not be reached (down, restarting, the connection
+    /// cut, no connection free in time): a condition to wait out, not a fault of the
+    /// request or of stored data.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Database(error) = self else {
+            return false;
+        };
+        match error {
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => true,
+            // PostgreSQL shutting down or starting (57P01-57P03), or a connection
+            // exception (class 08).
+            sqlx::Error::Database(error) => error
+                .code()
+                .is_some_and(|code| code.starts_with("57P0") || code.starts_with("08")),
+            _ => false,
+        }
+    }
+}
+
 pub(crate) type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,6 +95,11 @@ pub use sessions::{AttemptClaim, SessionRecord, SignInRecord};
 pub use sync::{FeedPosition, StatusChange};
 pub use units::{Unit, UnitChanges};
 
+/// How long a request waits for a database connection before it is answered 503: long
+/// enough for a busy moment, short enough that a database that is down is reported
+/// while the person is still there.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
@@ -102,7 +131,7 @@ impl Store {
                 Backend::Sqlite => 8,
                 Backend::Postgres => 16,
             })
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

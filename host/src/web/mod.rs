@@ -238,6 +238,18 @@ impl From<WorkflowError> for PageError {
                     "Service temporarily unavailable",
                 ),
             ),
+            WorkflowError::Store(store) if store.is_unavailable() => {
+                tracing::warn!(%error, "a console page: the database is unavailable");
+                return PageError {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    title: tr("Dịch vụ tạm thời gián đoạn", "Service temporarily unavailable"),
+                    message: tr(
+                        "Không kết nối được cơ sở dữ liệu; chưa có gì thay đổi. Vui lòng thử lại sau ít phút.",
+                        "The database cannot be reached; nothing was changed. Please try again in a few minutes.",
+                    )
+                    .into(),
+                };
+            }
             WorkflowError::Store(_) => {
                 tracing::error!(%error, "a console page failed");
                 return PageError {
