@@ -1,9 +1,10 @@
 //! A crash under load, on SQLite and PostgreSQL: clients file birth registrations and
 //! receive them against a real `motcua demo` process, which is killed with SIGKILL in
-//! the middle of it. Restarted on the same database, the host holds every dossier whose
-//! filing was answered 201 and every action answered 200 with at least the state the
-//! answer reported; every dossier's hash chain verifies; and new filings get new codes,
-//! none of them one already given out.
+//! the middle of it, while provincial IT pilots and rolls back a build over and over.
+//! Restarted on the same database, the host holds every dossier whose filing was
+//! answered 201 and every action answered 200 with at least the state the answer
+//! reported; every dossier's hash chain verifies; the registry is as its last committed
+//! change left it; and new filings get new codes, none of them one already given out.
 
 mod common;
 use common::{free_port, http_raw, motcua, postgres_admin, postgres_admin_url};
@@ -113,10 +114,66 @@ fn client(address: String, stop: Arc<AtomicBool>, answered: Arc<Mutex<Answered>>
     }
 }
 
+const PUBLISHER: &str = "demo-phu-tho-publisher";
+
+fn publisher() -> (&'static str, String) {
+    ("Authorization", format!("Bearer {PUBLISHER}"))
+}
+
+/// Provincial IT piloting 1.1.0 of the household procedure at Xuân Hòa and rolling it
+/// back, over and over, until the server stops answering; returns how many changes
+/// were answered.
+fn rollouts(address: String, stop: Arc<AtomicBool>) -> usize {
+    let mut answered = 0;
+    let pilot = r#"{"procedure":"1.001612","version":"1.1.0","units":["xuan-hoa"]}"#;
+    let back = r#"{"procedure":"1.001612"}"#;
+    while !stop.load(Ordering::Relaxed) {
+        for (path, body, expected) in [
+            ("/api/v1/rollouts", pilot, 201),
+            ("/api/v1/rollouts/rollback", back, 200),
+        ] {
+            let Some((status, answer)) = request(&address, "POST", path, &[publisher()], body)
+            else {
+                return answered;
+            };
+            assert_eq!(status, expected, "{path}: {answer}");
+            answered += 1;
+        }
+    }
+    answered
+}
+
+/// The household build Xuân Hòa offers: its sha256.
+fn offered_household(address: &str) -> String {
+    let (status, body) =
+        request(address, "GET", "/api/v1/procedures?unit=xuan-hoa", &[], "").expect("answered");
+    assert_eq!(status, 200, "{body}");
+    body["procedures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["binding"]["procedure"] == "1.001612")
+        .expect("household offered")["build"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 fn crash_and_recover(url: &str) {
     let dir = tempfile::tempdir().unwrap();
     let address = free_port();
     let mut server = start("demo", url, dir.path(), &address);
+    let component = motcua::bundled::built_plugin("business_household_1_1").expect("built plugin");
+    let (status, _, body) = http_raw(
+        &address,
+        "POST",
+        "/api/v1/plugins",
+        &[publisher(), ("Content-Type", "application/wasm".into())],
+        &component,
+    )
+    .expect("answered");
+    assert_eq!(status, 201, "{body}");
+    let default_sha = offered_household(&address);
 
     let stop = Arc::new(AtomicBool::new(false));
     let answered = Arc::new(Mutex::new(Answered::default()));
@@ -126,6 +183,10 @@ fn crash_and_recover(url: &str) {
             std::thread::spawn(move || client(address, stop, answered))
         })
         .collect();
+    let rollouts = {
+        let (address, stop) = (address.clone(), stop.clone());
+        std::thread::spawn(move || rollouts(address, stop))
+    };
     // Let the load run, then kill the server mid-flight, without warning.
     let deadline = Instant::now() + Duration::from_secs(20);
     while answered.lock().unwrap().acted.len() < 40 {
@@ -138,6 +199,10 @@ fn crash_and_recover(url: &str) {
     for client in clients {
         client.join().expect("a client failed before the crash");
     }
+    let changes = rollouts
+        .join()
+        .expect("the rollouts failed before the crash");
+    assert!(changes > 0, "no rollout was made before the crash");
     let answered = Arc::try_unwrap(answered)
         .ok()
         .unwrap()
@@ -171,6 +236,33 @@ fn crash_and_recover(url: &str) {
             "{code}"
         );
     }
+    // Killed amid rollouts and rollbacks, the registry is as its last committed change
+    // left it: Xuân Hòa offers 1.1.0 if the latest rollout stands, the default if it was
+    // rolled back; every build loads.
+    let (status, listed) = request(
+        &address,
+        "GET",
+        "/api/v1/rollouts?procedure=1.001612",
+        &[],
+        "",
+    )
+    .expect("answered");
+    assert_eq!(status, 200, "{listed}");
+    let latest = listed["rollouts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .max_by_key(|rollout| rollout["id"].as_i64().unwrap())
+        .expect("rollouts were made")
+        .clone();
+    let offered = offered_household(&address);
+    if latest["rolled_back_at"].is_null() && latest["units"] == serde_json::json!(["xuan-hoa"]) {
+        assert_eq!(offered, latest["build"].as_str().unwrap(), "{latest}");
+    } else {
+        assert_eq!(offered, default_sha, "{latest}");
+    }
+    let (status, ready) = request(&address, "GET", "/readyz", &[], "").expect("answered");
+    assert_eq!(status, 200, "{ready}");
     // New filings get codes never given out before.
     let given: HashSet<&String> = answered.filed.iter().collect();
     assert_eq!(given.len(), answered.filed.len(), "a code was given twice");
@@ -185,7 +277,7 @@ fn crash_and_recover(url: &str) {
         );
     }
     eprintln!(
-        "{} filings and {} actions answered before the crash, all found",
+        "{} filings, {} actions and {changes} rollouts and rollbacks answered before the crash, all found",
         answered.filed.len(),
         answered.acted.len()
     );
