@@ -1,7 +1,4 @@
-//! Leases on background work, so that one host at a time does it; and the counts a
-//! host's metrics read at each scrape.
-
-use sqlx::Row;
+//! Leases on background work, so that one host at a time does it.
 
 use super::{Result, Store};
 
@@ -39,29 +36,5 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
-    }
-}
-
-impl Store {
-    /// Dossiers by handling unit and status code, for the metrics.
-    pub async fn dossier_counts(&self) -> Result<Vec<(String, i64, i64)>> {
-        let rows = sqlx::query(
-            "SELECT handling_unit, status, COUNT(*) FROM dossiers GROUP BY handling_unit, status",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|row| (row.get(0), row.get(1), row.get(2)))
-            .collect())
-    }
-
-    /// Rollouts made, by procedure, for the metrics.
-    pub async fn rollout_counts(&self) -> Result<Vec<(String, i64)>> {
-        let rows =
-            sqlx::query("SELECT procedure_code, COUNT(*) FROM rollouts GROUP BY procedure_code")
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
     }
 }

@@ -68,6 +68,7 @@ pub enum Backend {
 mod accounts;
 mod audit;
 mod calendar;
+mod counts;
 mod documents;
 mod dossiers;
 mod leases;
