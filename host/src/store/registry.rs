@@ -640,7 +640,10 @@ pub(super) async fn insert_registry_event(
     // Every change to what hosts hold in memory (the registry, units, the calendar) is
     // audited here, so this is where the other hosts are told: PostgreSQL delivers the
     // notification when the transaction commits, and not at all if it rolls back.
-    if tx.backend_name().to_ascii_lowercase().contains("postgres") {
+    // Accounts are read from the database on every request: nothing to tell.
+    if !event.action.starts_with("account-")
+        && tx.backend_name().to_ascii_lowercase().contains("postgres")
+    {
         sqlx::query(concat!("NOTIFY ", "motcua_changes"))
             .execute(&mut **tx)
             .await?;

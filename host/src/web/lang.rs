@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use cookie::{Cookie, SameSite};
 use serde::Deserialize;
 
-use super::session::{encode_component, is_local_path, over_tls};
+use super::session::{cookie_value, encode_component, is_local_path, over_tls};
 
 pub const LANG_COOKIE: &str = "motcua_lang";
 
@@ -103,15 +103,8 @@ impl<T> Words for T {}
 
 /// Runs a citizen page with the language its cookie chose.
 pub async fn layer(request: Request, next: Next) -> Response {
-    let lang = request
-        .headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|cookie| cookie.name() == LANG_COOKIE)
-        .and_then(|cookie| Lang::parse(cookie.value()))
+    let lang = cookie_value(request.headers(), LANG_COOKIE)
+        .and_then(|value| Lang::parse(&value))
         .unwrap_or(Lang::Vi);
     let here = request
         .uri()

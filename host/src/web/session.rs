@@ -28,7 +28,7 @@ pub const CSRF_COOKIE: &str = "motcua_csrf";
 /// The name of the hidden field every console form posts its CSRF token in.
 pub const CSRF_FIELD: &str = "csrf";
 
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(super) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -167,12 +167,11 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 async fn staff_from(parts: &Parts, state: &AppState) -> Result<Option<Staff>, PageError> {
-    let Some(cookie) = cookie_value(&parts.headers, SESSION_COOKIE) else {
-        return Ok(None);
+    // The front door already looked up the session of a post to a staff page.
+    let session = match parts.extensions.get::<Session>() {
+        Some(session) => Some(session.clone()),
+        None => session_of(state, &parts.headers).await?,
     };
-    let session = sessions::session(&state.store, &cookie, state.now())
-        .await
-        .map_err(WorkflowError::from)?;
     Ok(session.map(|session| Staff {
         actor: session.actor.clone(),
         csrf: session.csrf.clone(),
@@ -180,15 +179,15 @@ async fn staff_from(parts: &Parts, state: &AppState) -> Result<Option<Staff>, Pa
     }))
 }
 
-/// Whether the request carries a live console session (the front door lets only such
-/// requests send a body to a staff page).
-pub async fn has_session(state: &AppState, headers: &HeaderMap) -> Result<bool, WorkflowError> {
+/// The live console session the request's cookie stands for, if any.
+pub async fn session_of(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Session>, WorkflowError> {
     let Some(cookie) = cookie_value(headers, SESSION_COOKIE) else {
-        return Ok(false);
+        return Ok(None);
     };
-    Ok(sessions::session(&state.store, &cookie, state.now())
-        .await?
-        .is_some())
+    Ok(sessions::session(&state.store, &cookie, state.now()).await?)
 }
 
 impl FromRequestParts<AppState> for Staff {

@@ -186,7 +186,7 @@ pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -
     }
 }
 
-async fn admit(gate: &Gate, state: &AppState, request: Request) -> Result<Request, Response> {
+async fn admit(gate: &Gate, state: &AppState, mut request: Request) -> Result<Request, Response> {
     let front = &gate.front;
     let uri_len = request
         .uri()
@@ -263,9 +263,12 @@ async fn admit(gate: &Gate, state: &AppState, request: Request) -> Result<Reques
         }
     } else if has_body && path.as_str().starts_with("/staff") {
         // The console's staff pages: nobody without a session gets to send a body.
-        match crate::web::session::has_session(state, request.headers()).await {
-            Ok(true) => {}
-            Ok(false) => {
+        match crate::web::session::session_of(state, request.headers()).await {
+            // Looked up once: the page's `Staff` extractor takes it from here.
+            Ok(Some(session)) => {
+                request.extensions_mut().insert(session);
+            }
+            Ok(None) => {
                 // People post these forms: a session that ended sends them to sign in
                 // again, as a page would, not to a problem document.
                 return Err(closing(
