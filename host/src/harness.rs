@@ -323,6 +323,8 @@ pub async fn run_scenario(
         deadline: Default::default(),
         facts: Default::default(),
         settings_json: None,
+        head: Default::default(),
+        unit_cutoff: None,
     };
 
     for (index, step) in scenario.steps.iter().enumerate() {

@@ -16,7 +16,7 @@ use super::{
 use crate::audit::verify_chain;
 use crate::domain::{Actor, Applicant, Channel, Document, Status};
 use crate::runtime::PluginBuild;
-use crate::store::{DossierRecord, DueFilter, InboxQuery};
+use crate::store::{DossierRecord, DueFilter, InboxCursor, InboxQuery};
 use crate::workflow::documents::{ATTACH_DOCUMENT_ACTION, ATTACH_RESULT_ACTION};
 use crate::workflow::{ActionRequest, Caller, FileRequest, Workflow, WorkflowError, deadlines};
 
@@ -297,9 +297,15 @@ pub(super) struct InboxParams {
     /// `due` (earliest due date first) or `submitted` (newest first, the default).
     sort: Option<String>,
     procedure: Option<String>,
+    /// Numbered pages, for the first ones; `after` reaches any page at the same cost.
     page: Option<i64>,
     per_page: Option<i64>,
+    /// The `next` token of the page before: the page after it.
+    after: Option<String>,
 }
+
+/// How far numbered pages reach into an inbox (rows skipped); further on, `after`.
+const MAX_OFFSET: i64 = 10_000;
 
 pub(super) async fn inbox(
     State(state): State<AppState>,
@@ -380,12 +386,37 @@ pub(super) async fn inbox(
     };
     let per_page = params.per_page.unwrap_or(20);
     let page = params.page.unwrap_or(1);
-    if !(1..=200).contains(&per_page) || !(1..=1_000_000).contains(&page) {
+    if !(1..=200).contains(&per_page) || page < 1 {
         return Err(ApiError::BadQuery(
-            "page is 1 to 1000000; per_page is 1 to 200".into(),
+            "page is 1 or more; per_page is 1 to 200".into(),
         ));
     }
-    let (items, total) = state
+    let offset = (page - 1).saturating_mul(per_page);
+    if offset > MAX_OFFSET {
+        return Err(ApiError::BadQuery(format!(
+            "numbered pages reach the first {MAX_OFFSET} dossiers; page on with `after` (the `next` of each page)"
+        )));
+    }
+    let after = match params.after.as_deref() {
+        None | Some("") => None,
+        Some(token) => {
+            if params.page.is_some() {
+                return Err(ApiError::BadQuery(
+                    "send `page` or `after`, not both".into(),
+                ));
+            }
+            Some(
+                InboxCursor::decode(token)
+                    .filter(|cursor| cursor.fits(sort_by_due))
+                    .ok_or_else(|| {
+                        ApiError::BadQuery(
+                            "`after` is not the `next` of a page of this inbox in this order".into(),
+                        )
+                    })?,
+            )
+        }
+    };
+    let inbox = state
         .store
         .inbox(&InboxQuery {
             unit: unit.clone(),
@@ -394,15 +425,18 @@ pub(super) async fn inbox(
             due,
             sort_by_due,
             limit: per_page,
-            offset: (page - 1) * per_page,
+            after,
+            offset,
         })
         .await
         .map_err(WorkflowError::from)?;
+    let (items, total) = (inbox.rows, inbox.total);
     Ok(Json(json!({
         "unit": unit,
         "page": page,
         "per_page": per_page,
         "total": total,
+        "next": inbox.next.as_ref().map(InboxCursor::encode),
         "items": items.iter().map(|row| json!({
             "code": row.code,
             "procedure": row.procedure_code,

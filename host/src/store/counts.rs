@@ -5,19 +5,6 @@ use sqlx::Row;
 use super::{Result, Store};
 
 impl Store {
-    /// Dossiers by handling unit and status code, for the metrics.
-    pub async fn dossier_counts(&self) -> Result<Vec<(String, i64, i64)>> {
-        let rows = sqlx::query(
-            "SELECT handling_unit, status, COUNT(*) FROM dossiers GROUP BY handling_unit, status",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|row| (row.get(0), row.get(1), row.get(2)))
-            .collect())
-    }
-
     /// Rollouts made, by procedure, for the metrics.
     pub async fn rollout_counts(&self) -> Result<Vec<(String, i64)>> {
         let rows =

@@ -4,7 +4,7 @@ use sqlx::Row;
 
 use super::{Result, Store, StoreError};
 
-use crate::audit::{EventRecord, GENESIS};
+use crate::audit::EventRecord;
 use crate::domain::{Applicant, Channel, Document, ResultDocument, Status, StoredFile};
 
 /// A dossier row with its documents.
@@ -41,6 +41,55 @@ pub struct DossierRecord {
     /// The unit's settings for the procedure when the dossier was filed (JSON); `None`
     /// for dossiers filed before settings were pinned.
     pub settings_json: Option<String>,
+    /// The dossier's latest event, which the next one is chained to.
+    pub head: EventHead,
+    /// The handling unit's cut-off hour (HH:MM) as it was read with the dossier; `None`
+    /// where the record was not read from the store.
+    pub unit_cutoff: Option<String>,
+}
+
+/// The number and hash of a dossier's latest event (empty hash: not known).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventHead {
+    pub seq: i64,
+    pub hash: String,
+}
+
+impl DossierRecord {
+    /// The dossier as `update` leaves it, with `head` as its latest event: what the
+    /// store holds after `Store::apply_action`, without reading it back.
+    pub fn updated(mut self, update: DossierUpdate, head: EventHead) -> DossierRecord {
+        if let Some(file) = &update.stored_component {
+            for document in &mut self.documents {
+                if document.sha256 == file.sha256 {
+                    document.digitized = true;
+                    document.content_type = Some(file.content_type.clone());
+                }
+            }
+        }
+        self.documents.extend(update.new_documents);
+        DossierRecord {
+            step: update.step,
+            status: update.status,
+            received_at: update.received_at,
+            clock_started_at: update.clock_started_at,
+            due_date: update.due_date,
+            supplement_count: update.supplement_count,
+            extension_count: update.extension_count,
+            fees_requested_vnd: update.fees_requested_vnd,
+            fees_paid_vnd: update.fees_paid_vnd,
+            paid_online: update.paid_online,
+            result: update.result,
+            settled_at: update.settled_at,
+            returned_at: update.returned_at,
+            version: self.version + 1,
+            updated_at: update.updated_at,
+            deadline: update.deadline,
+            facts: update.facts,
+            head,
+            ..self
+        }
+    }
 }
 
 /// The deadline keeping of a dossier (see the time rules in ARCHITECTURE.md).
@@ -153,93 +202,7 @@ pub struct DossierUpdate {
     pub facts: Facts,
 }
 
-#[derive(Clone, Debug)]
-pub struct InboxQuery {
-    pub unit: String,
-    pub status: Option<Status>,
-    pub procedure: Option<String>,
-    pub due: Option<DueFilter>,
-    /// Earliest due date first (dossiers without one last) instead of newest first.
-    pub sort_by_due: bool,
-    pub limit: i64,
-    pub offset: i64,
-}
-
-/// Dossiers whose clock runs (received or processing) by their due date.
-#[derive(Clone, Debug)]
-pub enum DueFilter {
-    /// Due before `today` (YYYY-MM-DD).
-    Overdue { today: String },
-    /// Due from `today` to `until`, both included.
-    Soon { today: String, until: String },
-}
-
-#[derive(Clone, Debug)]
-pub struct InboxRow {
-    pub code: String,
-    pub procedure_code: String,
-    pub step: String,
-    pub status: Status,
-    pub applicant_name: String,
-    pub channel: String,
-    pub submitted_at: String,
-    pub due_date: Option<String>,
-    pub version: i64,
-    pub due_provisional: bool,
-}
-
 impl Store {
-    /// Files a dossier: allocates its code from the receiving unit's daily sequence,
-    /// writes the dossier, its documents and its first event in one transaction.
-    pub async fn create_dossier(
-        &self,
-        agency_id: &str,
-        day: chrono::NaiveDate,
-        dossier: &NewDossier,
-        event: &NewEvent,
-    ) -> Result<String> {
-        let mut tx = self.begin_write().await?;
-        let day_text = day.format("%Y-%m-%d").to_string();
-        let sequence: i64 = sqlx::query(
-            "INSERT INTO dossier_sequences (unit, day, last) VALUES ($1, $2, 1)
-             ON CONFLICT (unit, day) DO UPDATE SET last = dossier_sequences.last + 1
-             RETURNING last",
-        )
-        .bind(&dossier.receiving_unit)
-        .bind(&day_text)
-        .fetch_one(&mut *tx)
-        .await?
-        .get(0);
-        let code = format!("{agency_id}-{}-{sequence:04}", day.format("%y%m%d"));
-        sqlx::query(
-            "INSERT INTO dossiers (code, procedure_code, build_sha256, receiving_unit, handling_unit, channel,
-                 applicant_json, form_json, step, status, submitted_at, tracking_secret_hash, version, updated_at,
-                 settings_json, digitized, last_seq)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $11, $13, $14, 1)",
-        )
-        .bind(&code)
-        .bind(&dossier.procedure_code)
-        .bind(&dossier.build_sha256)
-        .bind(&dossier.receiving_unit)
-        .bind(&dossier.handling_unit)
-        .bind(dossier.channel.as_str())
-        .bind(serde_json::to_string(&dossier.applicant).expect("applicant serialises"))
-        .bind(dossier.form.to_string())
-        .bind(&dossier.step)
-        .bind(dossier.status.code())
-        .bind(&dossier.submitted_at)
-        .bind(&dossier.tracking_secret_hash)
-        .bind(&dossier.settings_json)
-        .bind(i64::from(dossier.digitized))
-        .execute(&mut *tx)
-        .await?;
-        insert_documents(&mut tx, &code, &dossier.documents, &dossier.submitted_at).await?;
-        let seq = append_event(&mut tx, &code, event).await?;
-        insert_change(&mut tx, &code, seq, event).await?;
-        tx.commit().await?;
-        Ok(code)
-    }
-
     pub async fn dossier(&self, code: &str) -> Result<Option<DossierRecord>> {
         let Some(row) = sqlx::query(
             "SELECT code, procedure_code, build_sha256, receiving_unit, handling_unit, channel, applicant_json, form_json,
@@ -247,7 +210,8 @@ impl Store {
                     fees_requested_vnd, fees_paid_vnd, paid_online, result_json, settled_at, returned_at,
                     tracking_secret_hash, version, updated_at, settings_json, statutory_due_date, due_provisional,
                     clock_base_day, clock_days, paused_days_left, waiting_since, waited_seconds, closed_at,
-                    processing_seconds, digitized, rating
+                    processing_seconds, digitized, rating, last_seq, last_hash,
+                    (SELECT cutoff FROM units WHERE units.code = dossiers.handling_unit)
              FROM dossiers WHERE code = $1",
         )
         .bind(code)
@@ -324,86 +288,12 @@ impl Store {
                 digitized: row.get::<i64, _>(35) != 0,
                 rating: row.get(36),
             },
+            head: EventHead {
+                seq: row.get(37),
+                hash: row.get(38),
+            },
+            unit_cutoff: row.get(39),
         }))
-    }
-
-    /// Applies an action's outcome if the dossier is still at `expected_version`.
-    /// Returns the new version.
-    pub async fn apply_action(
-        &self,
-        code: &str,
-        expected_version: i64,
-        update: &DossierUpdate,
-        event: &NewEvent,
-    ) -> Result<i64> {
-        let mut tx = self.begin_write().await?;
-        let result_json = update
-            .result
-            .as_ref()
-            .map(|result| serde_json::to_string(result).expect("result serialises"));
-        let changed = sqlx::query(
-            "UPDATE dossiers SET step = $1, status = $2, received_at = $3, clock_started_at = $4, due_date = $5,
-                 supplement_count = $6, extension_count = $7, fees_requested_vnd = $8, fees_paid_vnd = $9,
-                 paid_online = $10, result_json = $11, settled_at = $12, returned_at = $13, updated_at = $14,
-                 statutory_due_date = $17, due_provisional = $18, clock_base_day = $19, clock_days = $20,
-                 paused_days_left = $21, waiting_since = $22, waited_seconds = $23, closed_at = $24,
-                 processing_seconds = $25, digitized = $26, rating = $27,
-                 version = version + 1, last_seq = last_seq + 1
-             WHERE code = $15 AND version = $16",
-        )
-        .bind(&update.step)
-        .bind(update.status.code())
-        .bind(&update.received_at)
-        .bind(&update.clock_started_at)
-        .bind(&update.due_date)
-        .bind(update.supplement_count)
-        .bind(update.extension_count)
-        .bind(update.fees_requested_vnd)
-        .bind(update.fees_paid_vnd)
-        .bind(i64::from(update.paid_online))
-        .bind(&result_json)
-        .bind(&update.settled_at)
-        .bind(&update.returned_at)
-        .bind(&update.updated_at)
-        .bind(code)
-        .bind(expected_version)
-        .bind(&update.deadline.statutory_due_date)
-        .bind(i64::from(update.deadline.provisional))
-        .bind(&update.deadline.clock_base_day)
-        .bind(update.deadline.clock_days)
-        .bind(update.deadline.paused_days_left)
-        .bind(&update.deadline.waiting_since)
-        .bind(update.deadline.waited_seconds)
-        .bind(&update.facts.closed_at)
-        .bind(update.facts.processing_seconds)
-        .bind(i64::from(update.facts.digitized))
-        .bind(&update.facts.rating)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if changed == 0 {
-            tx.rollback().await?;
-            return Err(StoreError::VersionConflict {
-                expected: expected_version,
-            });
-        }
-        insert_documents(&mut tx, code, &update.new_documents, &update.updated_at).await?;
-        if let Some(file) = &update.stored_component {
-            sqlx::query(
-                "UPDATE dossier_documents SET digitized = 1, content_type = $1, stored_at = $2
-                 WHERE dossier_code = $3 AND sha256 = $4",
-            )
-            .bind(&file.content_type)
-            .bind(&file.stored_at)
-            .bind(code)
-            .bind(&file.sha256)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let seq = append_event(&mut tx, code, event).await?;
-        insert_change(&mut tx, code, seq, event).await?;
-        tx.commit().await?;
-        Ok(expected_version + 1)
     }
 
     /// The reportable facts each event of a dossier recorded (`dossier_changes`), by
@@ -456,79 +346,6 @@ impl Store {
         Ok(rows.iter().map(event_from_row).collect())
     }
 
-    /// The unit's inbox: dossiers it handles, newest first.
-    pub async fn inbox(&self, query: &InboxQuery) -> Result<(Vec<InboxRow>, i64)> {
-        let status = query.status.map(Status::code).unwrap_or(0);
-        let procedure = query.procedure.clone().unwrap_or_default();
-        // The filter is one fixed SQL text with every value bound; an unused bound
-        // value ('' or 0) switches its condition off.
-        let (from, until) = match &query.due {
-            None => (String::new(), String::new()),
-            Some(DueFilter::Overdue { today }) => (String::new(), today.clone()),
-            Some(DueFilter::Soon { today, until }) => (today.clone(), until.clone()),
-        };
-        let overdue = matches!(query.due, Some(DueFilter::Overdue { .. }));
-        let filter = "handling_unit = $1 AND ($2 = 0 OR status = $2) AND ($3 = '' OR procedure_code = $3)
-             AND ($4 = 0 OR (status IN (2, 4) AND due_date IS NOT NULL
-                 AND (($5 = 1 AND due_date < $7) OR ($5 = 0 AND due_date >= $6 AND due_date <= $7))))";
-        let due_on = i64::from(query.due.is_some());
-        let total: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM dossiers WHERE {filter}"
-        )))
-        .bind(&query.unit)
-        .bind(status)
-        .bind(&procedure)
-        .bind(due_on)
-        .bind(i64::from(overdue))
-        .bind(&from)
-        .bind(&until)
-        .fetch_one(&self.pool)
-        .await?
-        .get(0);
-        let order = if query.sort_by_due {
-            "CASE WHEN due_date IS NULL THEN 1 ELSE 0 END, due_date, submitted_at, code"
-        } else {
-            "submitted_at DESC, code DESC"
-        };
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT code, procedure_code, step, status, applicant_json, channel, submitted_at, due_date, version,
-                    due_provisional
-             FROM dossiers WHERE {filter}
-             ORDER BY {order} LIMIT $8 OFFSET $9"
-        )))
-        .bind(&query.unit)
-        .bind(status)
-        .bind(&procedure)
-        .bind(due_on)
-        .bind(i64::from(overdue))
-        .bind(&from)
-        .bind(&until)
-        .bind(query.limit)
-        .bind(query.offset)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut items = Vec::with_capacity(rows.len());
-        for row in rows {
-            let applicant: String = row.get(4);
-            let applicant: Applicant = serde_json::from_str(&applicant)
-                .map_err(|_| StoreError::Corrupt("applicant".into()))?;
-            items.push(InboxRow {
-                code: row.get(0),
-                procedure_code: row.get(1),
-                step: row.get(2),
-                status: Status::from_code(row.get(3))
-                    .ok_or_else(|| StoreError::Corrupt("status".into()))?,
-                applicant_name: applicant.full_name,
-                channel: row.get(5),
-                submitted_at: row.get(6),
-                due_date: row.get(7),
-                version: row.get(8),
-                due_provisional: row.get::<i64, _>(9) != 0,
-            });
-        }
-        Ok((items, total))
-    }
-
     /// Dossiers at `status` that have waited since `until` or earlier (RFC 3339 text),
     /// oldest first.
     pub async fn waiting_since(&self, status: Status, until: &str) -> Result<Vec<String>> {
@@ -573,123 +390,6 @@ impl Store {
             count("dossier_documents").await?,
         ))
     }
-}
-
-async fn insert_documents(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    code: &str,
-    documents: &[Document],
-    at: &str,
-) -> Result<()> {
-    for document in documents {
-        sqlx::query(
-            "INSERT INTO dossier_documents (dossier_code, kind, name, sha256, size, digitized, added_at,
-                                            content_type, stored_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(code)
-        .bind(&document.kind)
-        .bind(&document.name)
-        .bind(&document.sha256)
-        .bind(i64::try_from(document.size).unwrap_or(i64::MAX))
-        .bind(i64::from(document.digitized))
-        .bind(at)
-        .bind(&document.content_type)
-        // A component declared with a file the dossier already holds is stored from now.
-        .bind(document.digitized.then_some(at))
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
-}
-
-/// Appends an event to the dossier's chain. Runs inside the caller's transaction,
-/// after the dossier row was written, so concurrent writers of one dossier serialise
-/// on that row and the chain never forks.
-async fn append_event(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    code: &str,
-    event: &NewEvent,
-) -> Result<i64> {
-    let last = sqlx::query(
-        "SELECT seq, hash FROM dossier_events WHERE dossier_code = $1 ORDER BY seq DESC LIMIT 1",
-    )
-    .bind(code)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let (seq, prev_hash) = match last {
-        Some(row) => (row.get::<i64, _>(0) + 1, row.get::<String, _>(1)),
-        None => (1, GENESIS.to_string()),
-    };
-    let mut record = EventRecord {
-        dossier_code: code.to_string(),
-        seq,
-        at: event.at.clone(),
-        actor_id: event.actor_id.clone(),
-        actor_role: event.actor_role.clone(),
-        actor_unit: event.actor_unit.clone(),
-        action: event.action.clone(),
-        from_step: event.from_step.clone(),
-        to_step: event.to_step.clone(),
-        from_status: event.from_status,
-        to_status: event.to_status,
-        note: event.note.clone(),
-        payload_json: event.payload_json.clone(),
-        prev_hash,
-        hash: String::new(),
-    };
-    record.hash = record.compute_hash();
-    sqlx::query(
-        "INSERT INTO dossier_events (dossier_code, seq, at, actor_id, actor_role, actor_unit, action, from_step, to_step,
-             from_status, to_status, note, payload_json, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-    )
-    .bind(&record.dossier_code)
-    .bind(record.seq)
-    .bind(&record.at)
-    .bind(&record.actor_id)
-    .bind(&record.actor_role)
-    .bind(&record.actor_unit)
-    .bind(&record.action)
-    .bind(&record.from_step)
-    .bind(&record.to_step)
-    .bind(record.from_status)
-    .bind(record.to_status)
-    .bind(&record.note)
-    .bind(&record.payload_json)
-    .bind(&record.prev_hash)
-    .bind(&record.hash)
-    .execute(&mut **tx)
-    .await?;
-    Ok(seq)
-}
-
-/// Records the reportable facts of the dossier as the event at `seq` left them: a copy
-/// of the dossier row just written, so the projection can never disagree with it.
-async fn insert_change(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    code: &str,
-    seq: i64,
-    event: &NewEvent,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO dossier_changes (dossier_code, seq, at, handling_unit, agency_id, procedure_code, channel,
-             from_status, to_status, status_changed, statutory_due_date, due_date, supplement_count, settled_at,
-             closed_at, processing_seconds, fees_requested_vnd, paid_online, digitized, rating)
-         SELECT d.code, $2, $3, d.handling_unit, u.agency_id, d.procedure_code, d.channel,
-                $4, d.status, $5, d.statutory_due_date, d.due_date, d.supplement_count, d.settled_at,
-                d.closed_at, d.processing_seconds, d.fees_requested_vnd, d.paid_online, d.digitized, d.rating
-         FROM dossiers d JOIN units u ON u.code = d.handling_unit
-         WHERE d.code = $1",
-    )
-    .bind(code)
-    .bind(seq)
-    .bind(&event.at)
-    .bind(event.from_status)
-    .bind(i64::from(event.from_status != Some(event.to_status)))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 /// The columns of an event, in the order `event_from_row` reads them.

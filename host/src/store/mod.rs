@@ -31,6 +31,10 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A database error that failed a whole group of writes committed together
+    /// (`writer.rs`): every write of the group answers with it.
+    #[error("database error: {0}")]
+    Shared(std::sync::Arc<sqlx::Error>),
 }
 
 impl StoreError {
@@ -38,8 +42,10 @@ impl StoreError {
     /// cut, no connection free in time): a condition to wait out, not a fault of the
     /// request or of stored data.
     pub fn is_unavailable(&self) -> bool {
-        let StoreError::Database(error) = self else {
-            return false;
+        let error = match self {
+            StoreError::Database(error) => error,
+            StoreError::Shared(error) => error.as_ref(),
+            _ => return false,
         };
         match error {
             sqlx::Error::Io(_)
@@ -71,12 +77,15 @@ mod calendar;
 mod counts;
 mod documents;
 mod dossiers;
+mod inbox;
 mod leases;
 mod registry;
 mod reports;
 mod sessions;
 mod sync;
 mod units;
+mod writer;
+mod writes;
 
 pub use accounts::{ActorRecord, Revocation};
 pub use audit::{AnchorRecord, ChainHead};
@@ -85,9 +94,9 @@ pub use calendar::{
 };
 pub use documents::FileReference;
 pub use dossiers::{
-    Deadline, DossierRecord, DossierUpdate, DueFilter, Facts, InboxQuery, InboxRow, NewDossier,
-    NewEvent, RecordedFacts,
+    Deadline, DossierRecord, DossierUpdate, EventHead, Facts, NewDossier, NewEvent, RecordedFacts,
 };
+pub use inbox::{DueFilter, InboxCursor, InboxPage, InboxQuery, InboxRow};
 pub use registry::{
     Binding, CHANGES_CHANNEL, EventScope, RegistryEvent, RolloutRecord, StoredBuild,
 };
@@ -105,6 +114,10 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Where dossier writes go: SQLite's one writer, or PostgreSQL's pool.
+    writer: writer::Writer,
+    /// Dossier-code numbers this host reserved and has not used yet (PostgreSQL).
+    codes: writes::CodeBlocks,
 }
 
 impl Store {
@@ -148,7 +161,12 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        let store = Store { pool, backend };
+        let store = Store {
+            writer: writer::Writer::start(pool.clone(), backend),
+            pool,
+            backend,
+            codes: writes::CodeBlocks::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }

@@ -281,7 +281,7 @@ impl Workflow {
             );
             match self
                 .store
-                .apply_action(&record.code, record.version, &update, &event)
+                .apply_action(&record, &update, &event)
                 .await
             {
                 Ok(_) => closed.push(record.code.clone()),
@@ -365,7 +365,7 @@ pub async fn recompute_provisional(
                 }),
             );
             match store
-                .apply_action(&record.code, record.version, &update, &event)
+                .apply_action(&record, &update, &event)
                 .await
             {
                 Ok(_) => {

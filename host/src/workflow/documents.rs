@@ -578,7 +578,7 @@ impl Workflow {
             let event = file_event(&record, actor, action, format_civil(now), payload.clone());
             match self
                 .store
-                .apply_action(code, record.version, &update, &event)
+                .apply_action(&record, &update, &event)
                 .await
             {
                 Ok(_) => return Ok(true),

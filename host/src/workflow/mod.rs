@@ -463,8 +463,12 @@ impl Workflow {
             Ok(decision) => decision,
             Err(refusal) => return Err(WorkflowError::Refused(refusal)),
         };
-        let unit = self.unit(&record.handling_unit).await?;
-        let cutoff = NaiveTime::parse_from_str(&unit.cutoff, "%H:%M").unwrap_or(DEFAULT_CUTOFF);
+        // The unit's cut-off hour was read with the dossier.
+        let cutoff = match &record.unit_cutoff {
+            Some(cutoff) => cutoff.clone(),
+            None => self.unit(&record.handling_unit).await?.cutoff,
+        };
+        let cutoff = NaiveTime::parse_from_str(&cutoff, "%H:%M").unwrap_or(DEFAULT_CUTOFF);
         let update = apply_decision(
             &self.runtime.calendar(),
             &record,
@@ -498,12 +502,9 @@ impl Workflow {
             })
             .to_string(),
         };
-        match self
-            .store
-            .apply_action(&record.code, record.version, &update, &event)
-            .await
-        {
-            Ok(_) => {}
+        match self.store.apply_action(&record, &update, &event).await {
+            // The dossier as written, without reading it back.
+            Ok(head) => Ok((record.updated(update, head), build, actor)),
             Err(StoreError::VersionConflict { expected }) => {
                 // Another action landed between our read and our write.
                 let current = self
@@ -512,16 +513,10 @@ impl Workflow {
                     .await?
                     .map(|r| r.version)
                     .unwrap_or(expected);
-                return Err(WorkflowError::StaleVersion { expected, current });
+                Err(WorkflowError::StaleVersion { expected, current })
             }
-            Err(other) => return Err(other.into()),
+            Err(other) => Err(other.into()),
         }
-        let updated = self
-            .store
-            .dossier(&record.code)
-            .await?
-            .ok_or_else(|| WorkflowError::DossierNotFound(record.code.clone()))?;
-        Ok((updated, build, actor))
     }
 
     /// The actions the caller may take on a dossier now.

@@ -72,22 +72,12 @@ impl Workflow {
             note: comment.to_string(),
             payload_json: json!({ "rating": rating }).to_string(),
         };
-        match self
-            .store
-            .apply_action(&record.code, record.version, &update, &event)
-            .await
-        {
-            Ok(_) => {}
-            Err(StoreError::VersionConflict { .. }) => {
-                return Err(WorkflowError::BadRequest(
-                    "this dossier has already been rated".into(),
-                ));
-            }
-            Err(error) => return Err(error.into()),
+        match self.store.apply_action(&record, &update, &event).await {
+            Ok(head) => Ok(record.updated(update, head)),
+            Err(StoreError::VersionConflict { .. }) => Err(WorkflowError::BadRequest(
+                "this dossier has already been rated".into(),
+            )),
+            Err(error) => Err(error.into()),
         }
-        self.store
-            .dossier(code)
-            .await?
-            .ok_or_else(|| WorkflowError::DossierNotFound(code.to_string()))
     }
 }

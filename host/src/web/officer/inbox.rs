@@ -16,7 +16,7 @@ use super::{Choice, channel_name, choices, day, days_left, moment, step_name, un
 use crate::api::AppState;
 use crate::domain::Status;
 use crate::runtime::PluginBuild;
-use crate::store::{DueFilter, InboxQuery};
+use crate::store::{DueFilter, InboxCursor, InboxQuery};
 use crate::web::session::{Nav, Staff, encode_component};
 use crate::web::{PageError, render, status_name};
 use crate::workflow::{WorkflowError, check_text, deadlines};
@@ -31,7 +31,8 @@ pub(in crate::web) struct InboxParams {
     procedure: Option<String>,
     /// `due` (earliest due date first, the default) or `received` (newest first).
     sort: Option<String>,
-    page: Option<String>,
+    /// Where the page starts: the `next` of the page before (keyset paging).
+    after: Option<String>,
 }
 
 #[derive(Template)]
@@ -45,9 +46,8 @@ struct InboxPage {
     sorts: Vec<Choice>,
     rows: Vec<InboxLine>,
     total: i64,
-    page: i64,
-    pages: i64,
-    previous: Option<String>,
+    /// The first page, when this is a later one.
+    first: Option<String>,
     next: Option<String>,
 }
 
@@ -107,15 +107,15 @@ pub(in crate::web) async fn inbox(
         "received" => "received",
         _ => return Err(PageError::bad_request("Cách sắp xếp không hợp lệ.")),
     };
-    let page = match text_param(&params.page) {
-        "" => 1,
-        text => text
-            .parse::<i64>()
-            .ok()
-            .filter(|page| (1..=1_000_000).contains(page))
-            .ok_or_else(|| PageError::bad_request("Số trang không hợp lệ."))?,
+    let after = match text_param(&params.after) {
+        "" => None,
+        token => Some(
+            InboxCursor::decode(token)
+                .filter(|cursor| cursor.fits(sort_text == "due"))
+                .ok_or_else(|| PageError::bad_request("Trang cần xem không hợp lệ."))?,
+        ),
     };
-    let (rows, total) = state
+    let inbox = state
         .store
         .inbox(&InboxQuery {
             unit: unit.clone(),
@@ -124,10 +124,12 @@ pub(in crate::web) async fn inbox(
             due,
             sort_by_due: sort_text == "due",
             limit: PER_PAGE,
-            offset: (page - 1) * PER_PAGE,
+            after: after.clone(),
+            offset: 0,
         })
         .await
         .map_err(WorkflowError::from)?;
+    let (rows, total) = (inbox.rows, inbox.total);
 
     // The unit's procedures, by the national code dossiers count under.
     let offered: HashMap<String, Arc<PluginBuild>> = state
@@ -175,8 +177,7 @@ pub(in crate::web) async fn inbox(
         })
         .collect();
 
-    let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
-    let link = |page: i64| {
+    let link = |after: Option<&InboxCursor>| {
         let mut query = format!(
             "/staff/inbox?status={}&due={}&procedure={}&sort={}",
             encode_component(status_text),
@@ -184,8 +185,8 @@ pub(in crate::web) async fn inbox(
             encode_component(procedure_text),
             sort_text
         );
-        if page > 1 {
-            query.push_str(&format!("&page={page}"));
+        if let Some(cursor) = after {
+            query.push_str(&format!("&after={}", cursor.encode()));
         }
         query
     };
@@ -224,10 +225,8 @@ pub(in crate::web) async fn inbox(
         ),
         rows,
         total,
-        page,
-        pages,
-        previous: (page > 1).then(|| link(page - 1)),
-        next: (page < pages).then(|| link(page + 1)),
+        first: after.is_some().then(|| link(None)),
+        next: inbox.next.as_ref().map(|cursor| link(Some(cursor))),
     };
     Ok(render(&page_view))
 }
