@@ -100,8 +100,14 @@ async fn measure(backend: Backend, count: i64) -> (Vec<(&'static str, Duration)>
     let cases: Vec<(&'static str, InboxQuery)> = vec![
         ("newest first", query(None, None, false)),
         ("earliest due first", query(None, None, true)),
-        ("status 4, newest first", query(Some(Status::Processing), None, false)),
-        ("overdue, earliest due first", query(None, Some(overdue), true)),
+        (
+            "status 4, newest first",
+            query(Some(Status::Processing), None, false),
+        ),
+        (
+            "overdue, earliest due first",
+            query(None, Some(overdue), true),
+        ),
         (
             "a far page (after row 8,000)",
             InboxQuery {

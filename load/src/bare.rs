@@ -136,7 +136,11 @@ async fn file(State(bare): State<Arc<Bare>>, Json(body): Json<Value>) -> Respons
     }
     .await;
     match result {
-        Ok(code) => (StatusCode::CREATED, Json(json!({ "code": code, "version": 1 }))).into_response(),
+        Ok(code) => (
+            StatusCode::CREATED,
+            Json(json!({ "code": code, "version": 1 })),
+        )
+            .into_response(),
         Err(error) => failed(error),
     }
 }

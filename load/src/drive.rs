@@ -44,7 +44,7 @@ fn filing_body(unit: &str) -> Value {
     json!({
         "procedure": "1.001612",
         "receiving_unit": unit,
-        "channel": "counter",
+        "channel": "in-person",
         "applicant": {
             "full_name": "Lê Văn Hùng",
             "citizen_id": "025085006789",
@@ -113,13 +113,10 @@ impl Client {
                 .bearer_auth(self.token),
             Target::Bare { base } => self.http.post(format!("{base}/dossiers/{code}/actions")),
         };
-        let answer = answer(
-            request
-                .header("If-Match", version.to_string())
-                .json(&body),
-        )
-        .await?;
-        answer["version"].as_i64().ok_or_else(|| "no version".to_string())
+        let answer = answer(request.header("If-Match", version.to_string()).json(&body)).await?;
+        answer["version"]
+            .as_i64()
+            .ok_or_else(|| "no version".to_string())
     }
 }
 
@@ -128,7 +125,10 @@ async fn answer(request: reqwest::RequestBuilder) -> Result<Value, String> {
     let status = response.status();
     let text = response.text().await.map_err(|error| error.to_string())?;
     if !status.is_success() {
-        return Err(format!("{status}: {}", text.chars().take(300).collect::<String>()));
+        return Err(format!(
+            "{status}: {}",
+            text.chars().take(300).collect::<String>()
+        ));
     }
     serde_json::from_str(&text).map_err(|error| error.to_string())
 }
@@ -158,8 +158,9 @@ async fn prefile(
     duration: Duration,
 ) -> Vec<VecDeque<(String, i64, u32)>> {
     let per_client_rate = (10_000.0 / clients as f64).min(2_000.0);
-    let per_client =
-        (per_client_rate * (duration.as_secs_f64() + 1.0) / f64::from(ACTIONS_PER_DOSSIER)).ceil() as usize;
+    let per_client = (per_client_rate * (duration.as_secs_f64() + 1.0)
+        / f64::from(ACTIONS_PER_DOSSIER))
+    .ceil() as usize;
     let jobs: Vec<usize> = (0..clients)
         .flat_map(|index| std::iter::repeat_n(index, per_client))
         .collect();
@@ -255,9 +256,8 @@ pub async fn phase(target: &Target, work: Work, clients: usize, duration: Durati
                     continue;
                 }
                 match result {
-                    Ok(()) => latencies.push(
-                        u32::try_from((ended - begun).as_micros()).unwrap_or(u32::MAX),
-                    ),
+                    Ok(()) => latencies
+                        .push(u32::try_from((ended - begun).as_micros()).unwrap_or(u32::MAX)),
                     Err(error) => {
                         failed += 1;
                         first_failure.get_or_insert(error);

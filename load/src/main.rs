@@ -23,7 +23,10 @@ use sqlx::Connection;
 use drive::{Figures, Target, Work};
 
 #[derive(Parser)]
-#[command(name = "motcua-load", about = "Throughput of motcua and of a bare baseline over HTTP")]
+#[command(
+    name = "motcua-load",
+    about = "Throughput of motcua and of a bare baseline over HTTP"
+)]
 enum Cli {
     /// Measure and print the table (Markdown), and optionally write the figures as JSON.
     Run(RunArgs),
@@ -51,7 +54,11 @@ struct RunArgs {
     #[arg(long)]
     motcua: Option<PathBuf>,
     /// The PostgreSQL server; each run creates and drops its own databases.
-    #[arg(long, env = "MOTCUA_TEST_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    #[arg(
+        long,
+        env = "MOTCUA_TEST_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/test"
+    )]
     postgres: String,
     /// Also write every figure here as JSON.
     #[arg(long)]
@@ -80,7 +87,9 @@ impl Drop for Server {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 async fn wait_ready(base: &str, path: &str, child: &mut Child) -> anyhow::Result<()> {
@@ -102,13 +111,30 @@ async fn wait_ready(base: &str, path: &str, child: &mut Child) -> anyhow::Result
 
 /// `motcua demo` on `database`: the demo province seeded, its plugins deployed, no
 /// per-address quotas (the load comes from one address), logs to a file.
-async fn start_motcua(binary: &PathBuf, database: &str, dir: &std::path::Path) -> anyhow::Result<Server> {
+async fn start_motcua(
+    binary: &PathBuf,
+    database: &str,
+    dir: &std::path::Path,
+) -> anyhow::Result<Server> {
     let port = free_port()?;
     let log = std::fs::File::create(dir.join(format!("motcua-{port}.log")))?;
     let mut child = Command::new(binary)
-        .args(["demo", "--database-url", database, "--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "demo",
+            "--database-url",
+            database,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
         .args(["--cache-dir", &dir.join("cache").to_string_lossy()])
-        .args(["--filings-per-minute", "0", "--tracking-per-minute", "0", "--citizen-actions-per-minute", "0"])
+        .args([
+            "--filings-per-minute",
+            "0",
+            "--tracking-per-minute",
+            "0",
+            "--citizen-actions-per-minute",
+            "0",
+        ])
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -121,7 +147,13 @@ async fn start_motcua(binary: &PathBuf, database: &str, dir: &std::path::Path) -
 async fn start_bare(database: &str) -> anyhow::Result<Server> {
     let port = free_port()?;
     let mut child = Command::new(std::env::current_exe()?)
-        .args(["bare", "--database", database, "--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "bare",
+            "--database",
+            database,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
         .stdout(Stdio::null())
         .spawn()?;
     let base = format!("http://127.0.0.1:{port}");
@@ -143,14 +175,18 @@ async fn fresh_database(
         "postgres" => {
             let database = format!("motcua_load_{}_{name}", std::process::id());
             let mut admin_connection = sqlx::PgConnection::connect(admin).await?;
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {database}")))
-                .execute(&mut admin_connection)
-                .await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {database}"
+            )))
+            .execute(&mut admin_connection)
+            .await?;
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
                 .execute(&mut admin_connection)
                 .await?;
             created.push(database.clone());
-            let (prefix, _) = admin.rsplit_once('/').context("the PostgreSQL URL names a database")?;
+            let (prefix, _) = admin
+                .rsplit_once('/')
+                .context("the PostgreSQL URL names a database")?;
             format!("{prefix}/{database}")
         }
         other => bail!("backend `{other}` is not sqlite or postgres"),
@@ -160,9 +196,11 @@ async fn fresh_database(
 async fn drop_databases(admin: &str, created: &[String]) -> anyhow::Result<()> {
     let mut admin_connection = sqlx::PgConnection::connect(admin).await?;
     for database in created {
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")))
-            .execute(&mut admin_connection)
-            .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
+        )))
+        .execute(&mut admin_connection)
+        .await?;
     }
     Ok(())
 }
@@ -224,7 +262,9 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
         result?;
     }
-    println!("| backend | work | clients | motcua /s | p50 ms | p99 ms | bare /s | p50 ms | p99 ms | motcua ÷ bare |");
+    println!(
+        "| backend | work | clients | motcua /s | p50 ms | p99 ms | bare /s | p50 ms | p99 ms | motcua ÷ bare |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for row in &rows {
         println!(
@@ -244,7 +284,10 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&rows)?)?;
     }
-    let failures: u64 = rows.iter().map(|row| row.motcua.failed + row.bare.failed).sum();
+    let failures: u64 = rows
+        .iter()
+        .map(|row| row.motcua.failed + row.bare.failed)
+        .sum();
     if failures > 0 {
         bail!("{failures} requests failed (see above)");
     }

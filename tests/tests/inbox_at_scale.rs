@@ -42,7 +42,10 @@ async fn seed_history(server: &TestServer, code: &str) {
                 .execute(&mut connection)
                 .await
                 .unwrap();
-            sqlx::query("ANALYZE").execute(&mut connection).await.unwrap();
+            sqlx::query("ANALYZE")
+                .execute(&mut connection)
+                .await
+                .unwrap();
         }
         Backend::Postgres => {
             let mut connection = sqlx::PgConnection::connect(&server.database_url)
@@ -52,7 +55,10 @@ async fn seed_history(server: &TestServer, code: &str) {
                 .execute(&mut connection)
                 .await
                 .unwrap();
-            sqlx::query("ANALYZE").execute(&mut connection).await.unwrap();
+            sqlx::query("ANALYZE")
+                .execute(&mut connection)
+                .await
+                .unwrap();
         }
     }
     server.state.store.rebuild_dossier_counts().await.unwrap();
@@ -171,7 +177,8 @@ async fn every_inbox_page_is_read_through_an_index(backend: Backend) {
             assert!(
                 !total_text.contains("Seq Scan on dossiers")
                     && (total_text.contains("dossiers_inbox_running")
-                        || (query.status.is_some() && total_text.contains("dossiers_inbox_status"))),
+                        || (query.status.is_some()
+                            && total_text.contains("dossiers_inbox_status"))),
                 "{name}: the total does not count the running dossiers by an index:\n{total_text}"
             );
         }
@@ -188,7 +195,11 @@ async fn paging_on_visits_every_dossier_once_in_order(backend: Backend) {
 
     for (filter, sort, order) in [
         ("", "submitted", "submitted_at DESC, code DESC"),
-        ("&status=2", "due", "COALESCE(due_date, '9999-12-31'), submitted_at, code"),
+        (
+            "&status=2",
+            "due",
+            "COALESCE(due_date, '9999-12-31'), submitted_at, code",
+        ),
         ("&status=10", "submitted", "submitted_at DESC, code DESC"),
     ] {
         let status_condition = match filter {
@@ -202,12 +213,22 @@ async fn paging_on_visits_every_dossier_once_in_order(backend: Backend) {
             );
             let rows: Vec<(String,)> = match backend {
                 Backend::Sqlite => {
-                    let mut c = sqlx::SqliteConnection::connect(&server.database_url).await.unwrap();
-                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&mut c).await.unwrap()
+                    let mut c = sqlx::SqliteConnection::connect(&server.database_url)
+                        .await
+                        .unwrap();
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                        .fetch_all(&mut c)
+                        .await
+                        .unwrap()
                 }
                 Backend::Postgres => {
-                    let mut c = sqlx::PgConnection::connect(&server.database_url).await.unwrap();
-                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&mut c).await.unwrap()
+                    let mut c = sqlx::PgConnection::connect(&server.database_url)
+                        .await
+                        .unwrap();
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                        .fetch_all(&mut c)
+                        .await
+                        .unwrap()
                 }
             };
             rows.into_iter().map(|(code,)| code).collect()
@@ -215,7 +236,8 @@ async fn paging_on_visits_every_dossier_once_in_order(backend: Backend) {
         let mut seen = Vec::new();
         let mut next: Option<String> = None;
         loop {
-            let mut path = format!("/api/v1/units/xuan-hoa/dossiers?per_page=200&sort={sort}{filter}");
+            let mut path =
+                format!("/api/v1/units/xuan-hoa/dossiers?per_page=200&sort={sort}{filter}");
             if let Some(token) = &next {
                 path.push_str(&format!("&after={token}"));
             }
@@ -234,7 +256,11 @@ async fn paging_on_visits_every_dossier_once_in_order(backend: Backend) {
                 None => break,
             }
         }
-        assert_eq!(seen.len(), expected.len(), "{filter} {sort}: every dossier once");
+        assert_eq!(
+            seen.len(),
+            expected.len(),
+            "{filter} {sort}: every dossier once"
+        );
         assert!(seen == expected, "{filter} {sort}: in the database's order");
     }
 

@@ -138,4 +138,3 @@ pub async fn fill(pool: &sqlx::AnyPool, backend: Backend, count: i64, communes: 
         pool.execute("VACUUM ANALYZE").await.expect("vacuum");
     }
 }
-

@@ -410,7 +410,8 @@ pub(super) async fn inbox(
                     .filter(|cursor| cursor.fits(sort_by_due))
                     .ok_or_else(|| {
                         ApiError::BadQuery(
-                            "`after` is not the `next` of a page of this inbox in this order".into(),
+                            "`after` is not the `next` of a page of this inbox in this order"
+                                .into(),
                         )
                     })?,
             )

@@ -268,7 +268,24 @@ fn parse_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError>
         .map_err(|error| ApiError::BadJson(format!("the request body is not valid: {error}")))
 }
 
+tokio::task_local! {
+    /// The staff caller the front door already authenticated for the request being
+    /// handled, so that the handler does not look the token up a second time.
+    static ADMITTED: Caller;
+}
+
+/// Runs `handling` (the rest of one request) with the caller the front door admitted.
+pub(crate) async fn with_admitted<F: std::future::Future>(
+    caller: Caller,
+    handling: F,
+) -> F::Output {
+    ADMITTED.scope(caller, handling).await
+}
+
 async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    if let Ok(admitted) = ADMITTED.try_with(Caller::clone) {
+        return Ok(admitted);
+    }
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let token = value
             .to_str()

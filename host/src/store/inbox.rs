@@ -182,91 +182,98 @@ struct InboxSql {
 }
 
 fn inbox_sql(query: &InboxQuery) -> Result<InboxSql> {
-        let mut binds = Binds::default();
-        let mut conditions = vec![format!("handling_unit = {}", binds.text(&query.unit))];
-        if let Some(status) = query.status {
-            conditions.push(format!("status = {}", binds.integer(status.code())));
-        }
-        if let Some(procedure) = &query.procedure {
-            conditions.push(format!("procedure_code = {}", binds.text(procedure)));
-        }
-        // The running dossiers, exactly as the partial index `dossiers_inbox_running` names them.
-        match &query.due {
-            None => {}
-            Some(DueFilter::Overdue { today }) => conditions.push(format!(
-                "status IN (2, 4) AND due_date < {}",
-                binds.text(today)
-            )),
-            Some(DueFilter::Soon { today, until }) => conditions.push(format!(
-                "status IN (2, 4) AND due_date >= {} AND due_date <= {}",
-                binds.text(today),
-                binds.text(until)
-            )),
-        }
-        let total = if query.due.is_some() {
-            format!("SELECT COUNT(*) FROM dossiers WHERE {}", conditions.join(" AND "))
-        } else {
-            // The same conditions name the same columns of `dossier_counts`.
-            format!(
-                "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM dossier_counts WHERE {}",
-                conditions.join(" AND ")
-            )
-        };
-        let total_binds = Binds(binds.0.clone());
+    let mut binds = Binds::default();
+    let mut conditions = vec![format!("handling_unit = {}", binds.text(&query.unit))];
+    if let Some(status) = query.status {
+        conditions.push(format!("status = {}", binds.integer(status.code())));
+    }
+    if let Some(procedure) = &query.procedure {
+        conditions.push(format!("procedure_code = {}", binds.text(procedure)));
+    }
+    // The running dossiers, exactly as the partial index `dossiers_inbox_running` names them.
+    match &query.due {
+        None => {}
+        Some(DueFilter::Overdue { today }) => conditions.push(format!(
+            "status IN (2, 4) AND due_date < {}",
+            binds.text(today)
+        )),
+        Some(DueFilter::Soon { today, until }) => conditions.push(format!(
+            "status IN (2, 4) AND due_date >= {} AND due_date <= {}",
+            binds.text(today),
+            binds.text(until)
+        )),
+    }
+    let total = if query.due.is_some() {
+        format!(
+            "SELECT COUNT(*) FROM dossiers WHERE {}",
+            conditions.join(" AND ")
+        )
+    } else {
+        // The same conditions name the same columns of `dossier_counts`.
+        format!(
+            "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM dossier_counts WHERE {}",
+            conditions.join(" AND ")
+        )
+    };
+    let total_binds = Binds(binds.0.clone());
 
-        // With a due filter every row has a due date: the running index's own column.
-        let due_key = if query.due.is_some() {
-            "due_date"
-        } else {
-            DUE_KEY
-        };
-        match &query.after {
-            None => {}
-            Some(InboxCursor::Submitted { submitted_at, code }) if !query.sort_by_due => {
-                conditions.push(format!(
-                    "(submitted_at, code) < ({}, {})",
-                    binds.text(submitted_at),
-                    binds.text(code)
-                ));
-            }
-            Some(InboxCursor::Due {
-                due_key: key,
-                submitted_at,
-                code,
-            }) if query.sort_by_due => {
-                conditions.push(format!(
-                    "({due_key}, submitted_at, code) > ({}, {}, {})",
-                    binds.text(key),
-                    binds.text(submitted_at),
-                    binds.text(code)
-                ));
-            }
-            Some(_) => {
-                return Err(StoreError::Conflict(
-                    "the page cursor was made for another order".into(),
-                ));
-            }
+    // With a due filter every row has a due date: the running index's own column.
+    let due_key = if query.due.is_some() {
+        "due_date"
+    } else {
+        DUE_KEY
+    };
+    match &query.after {
+        None => {}
+        Some(InboxCursor::Submitted { submitted_at, code }) if !query.sort_by_due => {
+            conditions.push(format!(
+                "(submitted_at, code) < ({}, {})",
+                binds.text(submitted_at),
+                binds.text(code)
+            ));
         }
-        let order = if query.sort_by_due {
-            format!("{due_key}, submitted_at, code")
-        } else {
-            "submitted_at DESC, code DESC".to_string()
-        };
-        let limit = binds.integer(query.limit + 1);
-        let offset = binds.integer(if query.after.is_some() { 0 } else { query.offset });
-        let sql = format!(
+        Some(InboxCursor::Due {
+            due_key: key,
+            submitted_at,
+            code,
+        }) if query.sort_by_due => {
+            conditions.push(format!(
+                "({due_key}, submitted_at, code) > ({}, {}, {})",
+                binds.text(key),
+                binds.text(submitted_at),
+                binds.text(code)
+            ));
+        }
+        Some(_) => {
+            return Err(StoreError::Conflict(
+                "the page cursor was made for another order".into(),
+            ));
+        }
+    }
+    let order = if query.sort_by_due {
+        format!("{due_key}, submitted_at, code")
+    } else {
+        "submitted_at DESC, code DESC".to_string()
+    };
+    let limit = binds.integer(query.limit + 1);
+    let offset = binds.integer(if query.after.is_some() {
+        0
+    } else {
+        query.offset
+    });
+    let sql = format!(
             "SELECT code, procedure_code, step, status, applicant_json, channel, submitted_at, due_date, version,
                     due_provisional
              FROM dossiers WHERE {}
              ORDER BY {order} LIMIT {limit} OFFSET {offset}",
             conditions.join(" AND ")
         );
-        Ok(InboxSql {
-            page: sql,
-            page_binds: binds,
-            total,
-            total_binds,
-        })
+    Ok(InboxSql {
+        page: sql,
+        page_binds: binds,
+        total,
+        total_binds,
+    })
 }
 
 impl Store {
@@ -331,7 +338,9 @@ impl Store {
         let mut plans = Vec::new();
         for (text, binds) in [(&sql.page, &sql.page_binds), (&sql.total, &sql.total_binds)] {
             let rows = binds
-                .bind(sqlx::query(sqlx::AssertSqlSafe(format!("{explain} {text}"))))
+                .bind(sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "{explain} {text}"
+                ))))
                 .fetch_all(&self.pool)
                 .await?;
             plans.push(

@@ -3,10 +3,17 @@
 //! SQLite has one writer at a time. Many connections each taking the write lock queue on
 //! SQLite's busy handler, which sleeps in growing steps: that is where the tails of
 //! hundreds of milliseconds came from. Here one task owns the writing connection: it
-//! takes every write waiting (up to [`MAX_BATCH`]), runs each inside its own savepoint
-//! of one transaction, and commits them together (group commit). A write that fails
-//! rolls back to its savepoint alone; a commit that fails fails the whole group, and
-//! nothing of it is written. Each caller hears its own answer only after the commit.
+//! takes every write waiting (up to [`MAX_BATCH`]), runs them one after the other in one
+//! transaction, and commits them together (group commit). Each caller hears its own
+//! answer only after the commit.
+//!
+//! A write may refuse before it writes anything (a stale version): the others go on. A
+//! write that fails in any other way may have written part of itself, so the whole group
+//! is rolled back and each of its writes is run again alone, in a transaction of its
+//! own, and answered from that run: a write is therefore a function that can run twice.
+//! (Savepoints around each write would do the same at two more statements a write, and
+//! statements, each a round trip to the connection's thread, are what a write costs.)
+//! A commit that fails fails the whole group, and nothing of it is written.
 //!
 //! PostgreSQL has row locks and its own group commit: a write there is a transaction on
 //! a pooled connection, run by the caller.
@@ -29,8 +36,9 @@ const QUEUE: usize = 1024;
 
 type Answer = Result<Box<dyn Any + Send>>;
 
-/// One write: statements run on the writing connection inside a transaction.
-type Work = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Answer> + Send>;
+/// One write: statements run on the writing connection inside a transaction; it may be
+/// run a second time (see above).
+type Work = Box<dyn for<'c> Fn(&'c mut AnyConnection) -> BoxFuture<'c, Answer> + Send + Sync>;
 
 pub(super) struct Job {
     work: Work,
@@ -61,7 +69,7 @@ impl Writer {
     pub(super) async fn write<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+        F: for<'c> Fn(&'c mut AnyConnection) -> BoxFuture<'c, Result<T>> + Send + Sync + 'static,
     {
         match self {
             Writer::Pool(pool) => {
@@ -72,9 +80,9 @@ impl Writer {
             }
             Writer::Queue(queue) => {
                 let work: Work = Box::new(move |connection| {
+                    let run = work(connection);
                     Box::pin(async move {
-                        work(connection)
-                            .await
+                        run.await
                             .map(|value| Box::new(value) as Box<dyn Any + Send>)
                     })
                 });
@@ -116,62 +124,121 @@ async fn write_group(pool: &AnyPool, jobs: Vec<Job>) {
         return fail_all(jobs, error);
     }
     let mut answers = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let answer = run_in_savepoint(&mut connection, job.work).await;
-        match answer {
-            Ok(answer) => answers.push((job.reply, answer)),
-            Err(error) => {
-                // The savepoint could not be rolled back or released: the transaction is
-                // in an unknown state, so none of the group is kept.
-                let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
-                let error = Arc::new(error);
-                let _ = job
-                    .reply
-                    .send(Err(StoreError::Shared(Arc::clone(&error))));
-                for (reply, _) in answers {
-                    let _ = reply.send(Err(StoreError::Shared(Arc::clone(&error))));
-                }
-                return;
-            }
+    let mut clean = true;
+    for job in &jobs {
+        let answer = (job.work)(&mut connection).await;
+        // A stale version is refused before anything is written.
+        clean = matches!(answer, Ok(_) | Err(StoreError::VersionConflict { .. }));
+        if !clean {
+            break;
         }
+        answers.push(answer);
+    }
+    if !clean {
+        let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
+        for job in jobs {
+            let answer = write_alone(&mut connection, &job.work).await;
+            let _ = job.reply.send(answer);
+        }
+        return;
     }
     match sqlx::query("COMMIT").execute(&mut *connection).await {
         Ok(_) => {
-            for (reply, answer) in answers {
-                let _ = reply.send(answer);
+            for (job, answer) in jobs.into_iter().zip(answers) {
+                let _ = job.reply.send(answer);
             }
         }
         Err(error) => {
             let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
-            let error = Arc::new(error);
-            for (reply, _) in answers {
-                let _ = reply.send(Err(StoreError::Shared(Arc::clone(&error))));
-            }
+            fail_all(jobs, error);
         }
     }
 }
 
-/// Runs one job between `SAVEPOINT` and `RELEASE`, rolling back to the savepoint when
-/// the job fails. The outer error is the savepoint's own failure; the inner one is the
-/// job's answer.
-async fn run_in_savepoint(
-    connection: &mut AnyConnection,
-    work: Work,
-) -> std::result::Result<Answer, sqlx::Error> {
-    sqlx::query("SAVEPOINT write").execute(&mut *connection).await?;
-    let answer = work(connection).await;
-    if answer.is_err() {
-        sqlx::query("ROLLBACK TO write")
-            .execute(&mut *connection)
-            .await?;
+/// One write in a transaction of its own: committed if it succeeds, rolled back if not.
+async fn write_alone(connection: &mut AnyConnection, work: &Work) -> Answer {
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *connection)
+        .await?;
+    match work(connection).await {
+        Ok(value) => {
+            if let Err(error) = sqlx::query("COMMIT").execute(&mut *connection).await {
+                let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
+                return Err(error.into());
+            }
+            Ok(value)
+        }
+        Err(error) => {
+            sqlx::query("ROLLBACK").execute(&mut *connection).await?;
+            Err(error)
+        }
     }
-    sqlx::query("RELEASE write").execute(&mut *connection).await?;
-    Ok(answer)
 }
 
 fn fail_all(jobs: Vec<Job>, error: sqlx::Error) {
     let error = Arc::new(error);
     for job in jobs {
         let _ = job.reply.send(Err(StoreError::Shared(Arc::clone(&error))));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn insert(
+        ids: Vec<i64>,
+    ) -> impl for<'c> Fn(&'c mut AnyConnection) -> BoxFuture<'c, Result<usize>> + Send + Sync + 'static
+    {
+        let ids = Arc::new(ids);
+        move |connection| {
+            let ids = Arc::clone(&ids);
+            Box::pin(async move {
+                for id in ids.iter() {
+                    sqlx::query("INSERT INTO t (id) VALUES ($1)")
+                        .bind(*id)
+                        .execute(&mut *connection)
+                        .await?;
+                }
+                Ok(ids.len())
+            })
+        }
+    }
+
+    /// Three writes sent at once (one group): the middle one writes a row, then fails on
+    /// a duplicate key. The other two are kept, nothing of the failed one is, and each
+    /// caller hears its own answer.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_write_leaves_nothing_and_its_group_is_kept() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("w.db").display());
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .max_connections(2)
+            .connect(&url)
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (id BIGINT PRIMARY KEY)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let writer = Writer::start(pool.clone(), Backend::Sqlite);
+        let (first, failing, last) = tokio::join!(
+            writer.write(insert(vec![1])),
+            writer.write(insert(vec![2, 1])),
+            writer.write(insert(vec![3])),
+        );
+        assert_eq!(first.unwrap(), 1);
+        assert!(failing.is_err(), "a duplicate key fails its write");
+        assert_eq!(last.unwrap(), 1);
+        let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM t ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            ids,
+            vec![(1,), (3,)],
+            "the failed write's first row is not kept"
+        );
     }
 }

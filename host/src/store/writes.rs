@@ -66,20 +66,24 @@ impl Store {
         let number = match self.backend {
             // SQLite's one writer takes the next number inside the filing's transaction.
             Backend::Sqlite => None,
-            Backend::Postgres => Some(self.reserved_number(&dossier.receiving_unit, &day_text).await?),
+            Backend::Postgres => Some(
+                self.reserved_number(&dossier.receiving_unit, &day_text)
+                    .await?,
+            ),
         };
-        let dossier = dossier.clone();
-        let event = event.clone();
+        let input = Arc::new((dossier.clone(), event.clone(), prefix, day_text));
         let shard = self.count_shard();
         self.writer
             .write(move |connection| {
+                let input = Arc::clone(&input);
                 Box::pin(async move {
+                    let (dossier, event, prefix, day_text) = &*input;
                     let number = match number {
                         Some(number) => number,
-                        None => next_numbers(connection, &dossier.receiving_unit, &day_text, 1).await?,
+                        None => next_numbers(connection, &dossier.receiving_unit, day_text, 1).await?,
                     };
                     let code = format!("{prefix}-{number:04}");
-                    let head = chain(&code, None, &event);
+                    let head = chain(&code, None, event);
                     sqlx::query(
                         "INSERT INTO dossiers (code, procedure_code, build_sha256, receiving_unit, handling_unit, channel,
                              applicant_json, form_json, step, status, submitted_at, tracking_secret_hash, version, updated_at,
@@ -105,7 +109,7 @@ impl Store {
                     .await?;
                     insert_documents(connection, &code, &dossier.documents, &dossier.submitted_at).await?;
                     insert_event(connection, &head).await?;
-                    insert_change(connection, &code, head.seq, &event).await?;
+                    insert_change(connection, &code, head.seq, event).await?;
                     count(connection, &dossier.handling_unit, &dossier.procedure_code, dossier.status, shard, 1)
                         .await?;
                     Ok(code)
@@ -122,33 +126,35 @@ impl Store {
         update: &DossierUpdate,
         event: &NewEvent,
     ) -> Result<EventHead> {
-        let code = record.code.clone();
         let expected_version = record.version;
-        let previous = (!record.head.hash.is_empty()).then(|| record.head.clone());
-        let (unit, procedure, old_status) = (
+        let old_status = record.status;
+        let input = Arc::new((
+            record.code.clone(),
+            (!record.head.hash.is_empty()).then(|| record.head.clone()),
             record.handling_unit.clone(),
             record.procedure_code.clone(),
-            record.status,
-        );
-        let update = update.clone();
-        let event = event.clone();
+            update.clone(),
+            event.clone(),
+        ));
         let shard = self.count_shard();
         self.writer
             .write(move |connection| {
+                let input = Arc::clone(&input);
                 Box::pin(async move {
+                    let (code, previous, unit, procedure, update, event) = &*input;
                     let previous = match previous {
-                        Some(head) => head,
+                        Some(head) => head.clone(),
                         // A head not kept on the row (written before it was): read it.
-                        None => read_head(connection, &code).await?,
+                        None => read_head(connection, code).await?,
                     };
-                    let head = chain(&code, Some(&previous), &event);
-                    let changed = update_row(connection, &code, expected_version, &update, &head).await?;
+                    let head = chain(code, Some(&previous), event);
+                    let changed = update_row(connection, code, expected_version, update, &head).await?;
                     if changed == 0 {
                         return Err(StoreError::VersionConflict {
                             expected: expected_version,
                         });
                     }
-                    insert_documents(connection, &code, &update.new_documents, &update.updated_at).await?;
+                    insert_documents(connection, code, &update.new_documents, &update.updated_at).await?;
                     if let Some(file) = &update.stored_component {
                         sqlx::query(
                             "UPDATE dossier_documents SET digitized = 1, content_type = $1, stored_at = $2
@@ -156,16 +162,22 @@ impl Store {
                         )
                         .bind(&file.content_type)
                         .bind(&file.stored_at)
-                        .bind(&code)
+                        .bind(code)
                         .bind(&file.sha256)
                         .execute(&mut *connection)
                         .await?;
                     }
                     insert_event(connection, &head).await?;
-                    insert_change(connection, &code, head.seq, &event).await?;
+                    insert_change(connection, code, head.seq, event).await?;
                     if old_status != update.status {
-                        count(connection, &unit, &procedure, old_status, shard, -1).await?;
-                        count(connection, &unit, &procedure, update.status, shard, 1).await?;
+                        // Count rows are locked in status order whatever the direction of
+                        // the change, so two writers moving dossiers 4 → 5 and 5 → 4 on
+                        // PostgreSQL never wait on each other's rows in a cycle.
+                        let mut moves = [(old_status, -1), (update.status, 1)];
+                        moves.sort_by_key(|(status, _)| status.code());
+                        for (status, delta) in moves {
+                            count(connection, unit, procedure, status, shard, delta).await?;
+                        }
                     }
                     Ok(EventHead {
                         seq: head.seq,
@@ -198,7 +210,12 @@ impl Store {
 }
 
 /// Advances the unit's daily sequence by `count`; returns the last number taken.
-async fn next_numbers(connection: &mut AnyConnection, unit: &str, day: &str, count: i64) -> Result<i64> {
+async fn next_numbers(
+    connection: &mut AnyConnection,
+    unit: &str,
+    day: &str,
+    count: i64,
+) -> Result<i64> {
     Ok(sqlx::query(
         "INSERT INTO dossier_sequences (unit, day, last) VALUES ($1, $2, $3)
          ON CONFLICT (unit, day) DO UPDATE SET last = dossier_sequences.last + $3
@@ -214,10 +231,12 @@ async fn next_numbers(connection: &mut AnyConnection, unit: &str, day: &str, cou
 
 /// The dossier's latest event, read from the events table.
 async fn read_head(connection: &mut AnyConnection, code: &str) -> Result<EventHead> {
-    let row = sqlx::query("SELECT seq, hash FROM dossier_events WHERE dossier_code = $1 ORDER BY seq DESC LIMIT 1")
-        .bind(code)
-        .fetch_optional(&mut *connection)
-        .await?;
+    let row = sqlx::query(
+        "SELECT seq, hash FROM dossier_events WHERE dossier_code = $1 ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(code)
+    .fetch_optional(&mut *connection)
+    .await?;
     Ok(match row {
         Some(row) => EventHead {
             seq: row.get(0),
@@ -312,31 +331,44 @@ async fn update_row(
     .rows_affected())
 }
 
+/// Inserts the documents in one statement (one round trip, whatever their number).
 async fn insert_documents(
     connection: &mut AnyConnection,
     code: &str,
     documents: &[Document],
     at: &str,
 ) -> Result<()> {
-    for document in documents {
-        sqlx::query(
-            "INSERT INTO dossier_documents (dossier_code, kind, name, sha256, size, digitized, added_at,
-                                            content_type, stored_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(code)
-        .bind(&document.kind)
-        .bind(&document.name)
-        .bind(&document.sha256)
-        .bind(i64::try_from(document.size).unwrap_or(i64::MAX))
-        .bind(i64::from(document.digitized))
-        .bind(at)
-        .bind(&document.content_type)
-        // A component declared with a file the dossier already holds is stored from now.
-        .bind(document.digitized.then_some(at))
-        .execute(&mut *connection)
-        .await?;
+    if documents.is_empty() {
+        return Ok(());
     }
+    let rows: Vec<String> = (0..documents.len())
+        .map(|index| {
+            let first = index * 9 + 1;
+            let places: Vec<String> = (first..first + 9).map(|n| format!("${n}")).collect();
+            format!("({})", places.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO dossier_documents (dossier_code, kind, name, sha256, size, digitized, added_at,
+                                        content_type, stored_at)
+         VALUES {}",
+        rows.join(", ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for document in documents {
+        query = query
+            .bind(code)
+            .bind(&document.kind)
+            .bind(&document.name)
+            .bind(&document.sha256)
+            .bind(i64::try_from(document.size).unwrap_or(i64::MAX))
+            .bind(i64::from(document.digitized))
+            .bind(at)
+            .bind(&document.content_type)
+            // A component declared with a file the dossier already holds is stored from now.
+            .bind(document.digitized.then_some(at));
+    }
+    query.execute(&mut *connection).await?;
     Ok(())
 }
 

@@ -279,11 +279,7 @@ impl Workflow {
                     "host": { "calendar": self.calendar_watch.fingerprint().await },
                 }),
             );
-            match self
-                .store
-                .apply_action(&record, &update, &event)
-                .await
-            {
+            match self.store.apply_action(&record, &update, &event).await {
                 Ok(_) => closed.push(record.code.clone()),
                 // Another host closed it, or the citizen completed it, meanwhile.
                 Err(StoreError::VersionConflict { .. }) => {}
@@ -364,10 +360,7 @@ pub async fn recompute_provisional(
                     "after": { "due_date": update.due_date, "provisional": provisional },
                 }),
             );
-            match store
-                .apply_action(&record, &update, &event)
-                .await
-            {
+            match store.apply_action(&record, &update, &event).await {
                 Ok(_) => {
                     recomputed.changed.push((
                         record.code.clone(),

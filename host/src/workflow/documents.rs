@@ -576,11 +576,7 @@ impl Workflow {
                 return Ok(false);
             };
             let event = file_event(&record, actor, action, format_civil(now), payload.clone());
-            match self
-                .store
-                .apply_action(&record, &update, &event)
-                .await
-            {
+            match self.store.apply_action(&record, &update, &event).await {
                 Ok(_) => return Ok(true),
                 Err(StoreError::VersionConflict { .. }) => continue,
                 Err(error) => return Err(error.into()),

@@ -174,6 +174,10 @@ fn route_class(method: &Method, path: &str) -> (BodyClass, Option<QuotaKind>) {
 }
 
 /// The middleware every route of `api::app` runs behind.
+/// The staff caller `admit` authenticated, handed to the handler (`api::with_admitted`).
+#[derive(Clone)]
+struct Admitted(Caller);
+
 pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let gate = request
         .extensions()
@@ -181,7 +185,10 @@ pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -
         .cloned()
         .unwrap_or_else(default_gate);
     match admit(&gate, &state, request).await {
-        Ok(request) => next.run(request).await,
+        Ok(mut request) => match request.extensions_mut().remove::<Admitted>() {
+            Some(Admitted(caller)) => super::super::with_admitted(caller, next.run(request)).await,
+            None => next.run(request).await,
+        },
         Err(refusal) => refusal,
     }
 }
@@ -234,7 +241,10 @@ async fn admit(gate: &Gate, state: &AppState, mut request: Request) -> Result<Re
         // so is every failed authentication, so guessing tokens costs quota too.
         let authenticated = if bearer {
             match caller(state, request.headers()).await {
-                Ok(Caller::Staff(_)) => Ok(()),
+                Ok(staff @ Caller::Staff(_)) => {
+                    request.extensions_mut().insert(Admitted(staff));
+                    Ok(())
+                }
                 Ok(_) => Err(ApiError::Workflow(WorkflowError::Unauthenticated)),
                 Err(error) => Err(error),
             }
@@ -280,7 +290,9 @@ async fn admit(gate: &Gate, state: &AppState, mut request: Request) -> Result<Re
     } else if has_body {
         // Staff route: nobody without a valid token gets to send a body.
         match caller(state, request.headers()).await {
-            Ok(Caller::Staff(_)) => {}
+            Ok(staff @ Caller::Staff(_)) => {
+                request.extensions_mut().insert(Admitted(staff));
+            }
             Ok(_) => {
                 return Err(closing(
                     ApiError::Workflow(WorkflowError::Unauthenticated).into_response(),
