@@ -35,7 +35,7 @@ pub(super) fn build_view(build: &PluginBuild) -> Value {
     post,
     path = "/api/v1/plugins",
     tag = "registry",
-    request_body(content = super::schemas::Binary, content_type = "application/wasm", description = "The component's bytes"),
+    request_body(content = super::schemas::Binary, content_type = "application/octet-stream", description = "The component's bytes (any `Content-Type`; `application/wasm` says what it is)"),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "A new build", body = super::schemas::Published),
