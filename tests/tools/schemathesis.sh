@@ -5,15 +5,18 @@
 # any answer whose status, content type, headers or body the document does not give
 # (docs/decisions/0023-openapi.md).
 #
-#   bash tests/tools/schemathesis.sh            # build, start the demo, fuzz, stop it
+#   bash tests/tools/schemathesis.sh            # start the demo, fuzz, stop it
+#   MOTCUA_SCHEMATHESIS_BUILD=1 bash tests/tools/schemathesis.sh   # (re)build it first
 #   bash tests/tools/schemathesis.sh install    # the virtualenv only (once; safe to repeat)
 #
-# The demo runs on a fresh SQLite database in a temporary directory, on
+# The binary is $CARGO_TARGET_DIR/debug/motcua (default target/), as `cargo test
+# --workspace` or `cargo build --workspace` leave it; it is built when missing.
+# The demo runs on a fresh SQLite database in target/tools/schemathesis-run/, on
 # 127.0.0.1:${MOTCUA_SCHEMATHESIS_PORT:-18089}, with the per-address quotas off (a
 # fuzzer is one address asking fast); requests carry the demo officer's token.
 # MOTCUA_SCHEMATHESIS_EXAMPLES bounds the requests generated per operation and phase,
-# MOTCUA_SCHEMATHESIS_SEED makes a run repeatable. The server's log is kept beside the
-# report under target/tools/schemathesis-run/.
+# MOTCUA_SCHEMATHESIS_SEED makes a run repeatable. The server's log and the JUnit
+# report are kept there.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -51,7 +54,12 @@ PY
 
 run() {
     install
-    (cd "$ROOT" && cargo build --locked -p motcua --bin motcua)
+    # `cargo test --workspace` (CI runs it first) leaves the binary built with the
+    # workspace's features; build it the same way only when it is missing, since a
+    # build of the host alone would rebuild half the tree with other features.
+    if [ ! -x "$BIN" ] || [ "${MOTCUA_SCHEMATHESIS_BUILD:-}" = 1 ]; then
+        (cd "$ROOT" && cargo build --workspace --locked)
+    fi
     rm -rf "$RUN"
     mkdir -p "$RUN"
     local base="http://127.0.0.1:$PORT"
