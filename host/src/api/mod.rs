@@ -98,8 +98,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 /// The whole API as a router; tests drive it over a real socket or with `oneshot`.
 pub fn app(state: AppState) -> Router {
     let (api, _) = routes().split_for_parts();
-    api
-        .merge(crate::web::routes())
+    api.merge(crate::web::routes())
         .fallback(|| async {
             ApiError::NotFound("no such endpoint; see README.md for the API".into())
         })

@@ -19,7 +19,7 @@ use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, OpenApi, Ref, RefOr, Required};
-use utoipa::{IntoResponses, ToSchema};
+use utoipa::{IntoResponses, PartialSchema as _, ToSchema};
 
 use super::schemas;
 
@@ -307,5 +307,3 @@ fn problem(description: &str, retry_after: bool) -> Response {
     }
     response.build()
 }
-
-use utoipa::PartialSchema as _;
