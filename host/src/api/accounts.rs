@@ -47,7 +47,7 @@ fn accounts_problem(error: AccountsError) -> ApiError {
     get,
     path = "/api/v1/units/{unit}/accounts",
     tag = "units",
-    params(("unit" = String, Path, description = "The unit's code")),
+    params(("unit" = String, Path, description = "The unit's code", example = "xuan-hoa")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The unit's accounts", body = super::schemas::Accounts),
@@ -87,7 +87,7 @@ pub(super) struct NewAccountBody {
     post,
     path = "/api/v1/units/{unit}/accounts",
     tag = "units",
-    params(("unit" = String, Path, description = "The unit's code")),
+    params(("unit" = String, Path, description = "The unit's code", example = "xuan-hoa")),
     request_body = NewAccountBody,
     security(("bearer" = [])),
     responses(

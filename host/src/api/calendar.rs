@@ -49,7 +49,7 @@ fn csv_body(headers: &HeaderMap) -> Result<(), ApiError> {
     put,
     path = "/api/v1/calendar/{year}",
     tag = "calendar",
-    params(("year" = String, Path, description = "The year, 1900 to 2200")),
+    params(("year" = String, Path, description = "The year, 1900 to 2200", example = "2026")),
     request_body(content = super::schemas::Text, content_type = "text/csv", description = "The year's table: a header `date,kind,name`, then one row a day"),
     security(("bearer" = [])),
     responses(
@@ -142,7 +142,7 @@ pub(super) struct YearParams {
     get,
     path = "/api/v1/calendar/{year}",
     tag = "calendar",
-    params(("year" = String, Path, description = "The year, 1900 to 2200"), YearParams),
+    params(("year" = String, Path, description = "The year, 1900 to 2200", example = "2026"), YearParams),
     responses(
         (status = 200, description = "The year's table", content(
             (super::schemas::CalendarTable = "application/json"),

@@ -25,6 +25,25 @@ use crate::workflow::{ActionRequest, Caller, FileRequest, Workflow, WorkflowErro
 /// are uploaded afterwards, `PUT .../documents/{sha256}`).
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "procedure": "1.001193",
+    "receiving_unit": "xuan-hoa",
+    "channel": "online",
+    "applicant": { "full_name": "Nguyễn Thị Lan", "citizen_id": "025190001234", "phone": "0912345678" },
+    "form": {
+        "child": { "full_name": "Trần Minh An", "sex": "male", "birth_date": "2026-02-20",
+                   "birth_place": "Bệnh viện Đa khoa tỉnh Phú Thọ", "ethnicity": "Kinh", "nationality": "Việt Nam" },
+        "mother": { "full_name": "Nguyễn Thị Lan", "citizen_id": "025190001234" },
+        "father": { "full_name": "Trần Văn Bình", "citizen_id": "025188004321" },
+        "applicant_relationship": "mẹ"
+    },
+    "documents": [
+        { "kind": "hospital-birth-certificate", "name": "Giấy chứng sinh số 1234/GCS",
+          "sha256": "5f1d7a3e9b2c4d6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f", "size": 183412 },
+        { "kind": "citizen-id-card", "name": "Căn cước công dân của mẹ",
+          "sha256": "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2", "size": 95310 }
+    ]
+}))]
 pub(super) struct FileBody {
     procedure: String,
     receiving_unit: String,
@@ -371,7 +390,7 @@ pub(super) struct InboxParams {
     get,
     path = "/api/v1/units/{unit}/dossiers",
     tag = "dossiers",
-    params(("unit" = String, Path, description = "The unit's code"), InboxParams),
+    params(("unit" = String, Path, description = "The unit's code", example = "xuan-hoa"), InboxParams),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of the inbox", body = super::schemas::Inbox),
@@ -612,6 +631,7 @@ pub(super) async fn track_view(
 #[into_params(parameter_in = Query)]
 pub(super) struct ProceduresParams {
     /// The unit's code (required).
+    #[param(example = "xuan-hoa")]
     unit: Option<String>,
 }
 

@@ -233,6 +233,7 @@ pub(super) async fn rollback(
 #[into_params(parameter_in = Query)]
 pub(super) struct RolloutsParams {
     /// The procedure's code.
+    #[param(example = "1.001193")]
     procedure: String,
 }
 
@@ -294,7 +295,7 @@ pub(super) fn double_option<'de, D: serde::Deserializer<'de>>(
     put,
     path = "/api/v1/units/{unit}/procedures/{code}",
     tag = "registry",
-    params(("unit" = String, Path, description = "The unit's code"), ("code" = String, Path, description = "The procedure's code")),
+    params(("unit" = String, Path, description = "The unit's code", example = "xuan-hoa"), ("code" = String, Path, description = "The procedure's code", example = "1.001193")),
     request_body = UnitProcedureBody,
     security(("bearer" = [])),
     responses(
@@ -358,7 +359,7 @@ pub(super) struct UnitSettingsBody {
     put,
     path = "/api/v1/units/{unit}/settings",
     tag = "registry",
-    params(("unit" = String, Path, description = "The unit's code")),
+    params(("unit" = String, Path, description = "The unit's code", example = "xuan-hoa")),
     request_body = UnitSettingsBody,
     security(("bearer" = [])),
     responses(

@@ -34,7 +34,7 @@ pub(super) async fn list(State(state): State<AppState>) -> Result<Response, ApiE
     get,
     path = "/api/v1/units/{unit}",
     tag = "units",
-    params(("unit" = String, Path, description = "The unit's code")),
+    params(("unit" = String, Path, description = "The unit's code", example = "xuan-hoa")),
     responses(
         (status = 200, description = "The unit", body = super::schemas::Unit),
         super::openapi::BadRequest, super::openapi::NotFound,
@@ -75,7 +75,7 @@ pub(super) struct UnitBody {
     put,
     path = "/api/v1/units/{unit}",
     tag = "units",
-    params(("unit" = String, Path, description = "The unit's code")),
+    params(("unit" = String, Path, description = "The unit's code", example = "xuan-hoa")),
     request_body = UnitBody,
     security(("bearer" = [])),
     responses(
