@@ -92,7 +92,9 @@ run() {
         return 1
     fi
     local status=0
-    "$VENV/bin/schemathesis" run "$base/api/v1/openapi.json" \
+    # Run from $RUN: hypothesis and schemathesis keep their caches in the working
+    # directory.
+    (cd "$RUN" && "$VENV/bin/schemathesis" run "$base/api/v1/openapi.json" \
         --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
         --header "Authorization: Bearer $TOKEN" \
         --phases examples,coverage,fuzzing \
@@ -104,7 +106,7 @@ run() {
         --generation-with-security-parameters false \
         --generation-database none \
         --report junit --report-dir "$RUN" \
-        --no-color || status=$?
+        --no-color) || status=$?
     if [ "$status" -ne 0 ]; then
         echo "schemathesis: failures (exit $status); the server's log is $RUN/server.log" >&2
     fi
