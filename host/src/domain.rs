@@ -8,7 +8,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 /// The ten national canonical statuses (sync codes 1..=10).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     Submitted,
@@ -76,7 +76,7 @@ impl Status {
 }
 
 /// Who acts. Officers belong to a unit; a citizen acts on their own dossier only.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     Citizen,
@@ -113,7 +113,7 @@ impl Role {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Level {
     Commune,
@@ -123,7 +123,7 @@ pub enum Level {
 /// What a unit is. The province sits at the root; its departments (*sở*) handle
 /// province-level procedures, its wards (*phường*) and communes (*xã*) the
 /// commune-level ones.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum UnitKind {
     Province,
@@ -165,7 +165,7 @@ impl UnitKind {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Channel {
     Online,
@@ -190,7 +190,7 @@ impl Channel {
 }
 
 /// Statutory processing time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case", tag = "kind", content = "days")]
 pub enum ProcessingTime {
     SameDay,
@@ -206,7 +206,7 @@ impl ProcessingTime {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Fee {
     pub code: String,
     pub name: String,
@@ -214,13 +214,13 @@ pub struct Fee {
     pub note: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DocumentOption {
     pub kind: String,
     pub name: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DocumentRequirement {
     pub id: String,
     pub name: String,
@@ -228,14 +228,14 @@ pub struct DocumentRequirement {
     pub options: Vec<DocumentOption>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ActionSpec {
     pub name: String,
     pub label: String,
     pub roles: Vec<Role>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StepSpec {
     pub id: String,
     pub name: String,
@@ -244,7 +244,7 @@ pub struct StepSpec {
 }
 
 /// A procedure as its plugin describes it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProcedureInfo {
     pub code: String,
     pub name: String,
@@ -254,8 +254,10 @@ pub struct ProcedureInfo {
     pub fees: Vec<Fee>,
     pub documents: Vec<DocumentRequirement>,
     /// JSON Schema of the application form, parsed.
+    #[schema(value_type = Object)]
     pub form_schema: serde_json::Value,
     /// JSON Schema of the per-unit settings, parsed.
+    #[schema(value_type = Object)]
     pub settings_schema: serde_json::Value,
     pub steps: Vec<StepSpec>,
     pub initial_step: String,
@@ -515,7 +517,7 @@ fn describe_char(c: char) -> String {
     format!("the character U+{:04X} ({kind})", c as u32)
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Applicant {
     pub full_name: String,
     pub citizen_id: String,
@@ -530,7 +532,7 @@ pub struct Applicant {
 /// Metadata of one document component. `digitized` is the host's to say: true once
 /// the component's file is stored (docs/decisions/0018-documents.md); what a client
 /// sends in it is ignored.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Document {
     pub kind: String,
     pub name: String,
@@ -545,7 +547,7 @@ pub struct Document {
 }
 
 /// A file the host stored for a dossier, as recorded on the dossier.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StoredFile {
     pub sha256: String,
     pub size: u64,
@@ -553,14 +555,14 @@ pub struct StoredFile {
     pub stored_at: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Severity {
     Blocking,
     Warning,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Finding {
     pub target: String,
     pub code: String,
@@ -581,7 +583,7 @@ pub struct Submission {
     pub at: NaiveDateTime,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ResultDocument {
     pub kind: String,
     pub name: String,
@@ -650,7 +652,7 @@ pub struct Command {
     pub payload: serde_json::Value,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MissingItem {
     pub target: String,
     pub message: String,

@@ -43,6 +43,17 @@ fn accounts_problem(error: AccountsError) -> ApiError {
 }
 
 /// A unit's accounts, never their tokens.
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{unit}/accounts",
+    tag = "units",
+    params(("unit" = String, Path, description = "The unit's code", example = "xuan-hoa")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The unit's accounts", body = super::schemas::Accounts),
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::Forbidden, super::openapi::NotFound,
+    )
+)]
 pub(super) async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -59,7 +70,8 @@ pub(super) async fn list(
     Ok(Json(json!({ "unit": unit, "accounts": items })).into_response())
 }
 
-#[derive(Deserialize)]
+/// A new staff account of the unit.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewAccountBody {
     role: String,
@@ -71,6 +83,18 @@ pub(super) struct NewAccountBody {
 }
 
 /// Creates an account: 201 with its token, shown this once and stored only as a hash.
+#[utoipa::path(
+    post,
+    path = "/api/v1/units/{unit}/accounts",
+    tag = "units",
+    params(("unit" = String, Path, description = "The unit's code", example = "xuan-hoa")),
+    request_body = NewAccountBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The account, with its token", body = super::schemas::AccountCreated),
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::Forbidden, super::openapi::NotFound, super::openapi::Conflict, super::openapi::Unprocessable,
+    )
+)]
 pub(super) async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -104,6 +128,17 @@ pub(super) async fn create(
 
 /// Revokes an account: its token is refused on every host from the next request.
 /// Revoking twice answers 200 and changes nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{id}/revoke",
+    tag = "units",
+    params(("id" = String, Path, description = "The account's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The account, revoked", body = super::schemas::AccountRevoked),
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::Forbidden, super::openapi::NotFound,
+    )
+)]
 pub(super) async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -43,6 +43,20 @@ fn csv_body(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
+/// Loads a year's holiday table (CSV, rows `date,kind,name`): checked, audited, in
+/// force at once, provisional due dates recomputed. The province's admins only.
+#[utoipa::path(
+    put,
+    path = "/api/v1/calendar/{year}",
+    tag = "calendar",
+    params(("year" = String, Path, description = "The year, 1900 to 2200", example = "2026")),
+    request_body(content = super::schemas::Text, content_type = "text/csv", description = "The year's table: a header `date,kind,name`, then one row a day"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Loaded (`changed` false: the year already had this table)", body = super::schemas::CalendarLoaded),
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::Forbidden, super::openapi::UnsupportedMediaType, super::openapi::Unprocessable,
+    )
+)]
 pub(super) async fn put_year(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -85,6 +99,13 @@ pub(super) async fn put_year(
     .into_response())
 }
 
+/// The years loaded, and this year and next when they are missing.
+#[utoipa::path(
+    get,
+    path = "/api/v1/calendar",
+    tag = "calendar",
+    responses((status = 200, description = "The loaded years", body = super::schemas::CalendarYears))
+)]
 pub(super) async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
     let years = state
         .store
@@ -108,13 +129,28 @@ pub(super) async fn list(State(state): State<AppState>) -> Result<Response, ApiE
     Ok(Json(json!({ "years": items, "missing_years": missing })).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct YearParams {
     /// `json` (the default) or `csv`.
     format: Option<String>,
 }
 
+/// One year's table, as JSON or as its canonical CSV.
+#[utoipa::path(
+    get,
+    path = "/api/v1/calendar/{year}",
+    tag = "calendar",
+    params(("year" = String, Path, description = "The year, 1900 to 2200", example = "2026"), YearParams),
+    responses(
+        (status = 200, description = "The year's table", content(
+            (super::schemas::CalendarTable = "application/json"),
+            (super::schemas::Text = "text/csv; charset=utf-8"),
+        )),
+        super::openapi::BadRequest, super::openapi::NotFound,
+    )
+)]
 pub(super) async fn get_year(
     State(state): State<AppState>,
     Path(year_text): Path<String>,

@@ -125,7 +125,25 @@ fn sha256_path(value: &str) -> Result<(), ApiError> {
     }
 }
 
-/// Uploads the file of a declared component.
+/// Uploads the file of a declared component: the raw bytes, checked against the
+/// sha256 and size it was declared with, and their type recognised from the bytes.
+#[utoipa::path(
+    put,
+    path = "/api/v1/dossiers/{code}/documents/{sha256}",
+    tag = "documents",
+    params(
+        ("code" = String, Path, description = "The dossier's code"),
+        ("sha256" = String, Path, description = "The declared component's sha256 (64 hexadecimal digits)"),
+    ),
+    request_body(content = super::schemas::Binary, content_type = "application/octet-stream", description = "The file's bytes"),
+    security(("bearer" = []), ("tracking_secret" = [])),
+    responses(
+        (status = 201, description = "Stored and attached", body = super::schemas::Attached),
+        (status = 200, description = "The dossier already held this file", body = super::schemas::Attached),
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::Forbidden, super::openapi::NotFound, super::openapi::RequestTimeout, super::openapi::Conflict,
+        super::openapi::PayloadTooLarge, super::openapi::UnsupportedMediaType, super::openapi::Unprocessable,
+    )
+)]
 pub(super) async fn put_component(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -143,6 +161,30 @@ pub(super) async fn put_component(
 }
 
 /// Reads a component's file, checked against its sha256.
+#[utoipa::path(
+    get,
+    path = "/api/v1/dossiers/{code}/documents/{sha256}",
+    tag = "documents",
+    params(
+        ("code" = String, Path, description = "The dossier's code"),
+        ("sha256" = String, Path, description = "The component's sha256"),
+    ),
+    security(("bearer" = []), ("tracking_secret" = [])),
+    responses(
+        (status = 200, description = "The file, as stored", content(
+                (super::schemas::Binary = "application/pdf"),
+                (super::schemas::Binary = "image/jpeg"),
+                (super::schemas::Binary = "image/png"),
+                (super::schemas::Binary = "image/gif"),
+                (super::schemas::Binary = "application/octet-stream"),
+            ),
+            headers(
+                ("ETag" = String, description = "The file's sha256, quoted"),
+                ("Content-Disposition" = String, description = "`attachment` with the component's name"),
+            )),
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::Forbidden, super::openapi::NotFound,
+    )
+)]
 pub(super) async fn get_component(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -176,7 +218,24 @@ pub(crate) async fn component_download(
     ))
 }
 
-/// Attaches the electronic result's file.
+/// Attaches the electronic result's file, once a result is issued.
+#[utoipa::path(
+    put,
+    path = "/api/v1/dossiers/{code}/result/{sha256}",
+    tag = "documents",
+    params(
+        ("code" = String, Path, description = "The dossier's code"),
+        ("sha256" = String, Path, description = "The file's sha256 (64 hexadecimal digits)"),
+    ),
+    request_body(content = super::schemas::Binary, content_type = "application/octet-stream", description = "The file's bytes, with `Content-Length`"),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Stored and attached", body = super::schemas::Attached),
+        (status = 200, description = "The dossier already held this file", body = super::schemas::Attached),
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::Forbidden, super::openapi::NotFound, super::openapi::RequestTimeout, super::openapi::Conflict,
+        super::openapi::LengthRequired, super::openapi::PayloadTooLarge, super::openapi::UnsupportedMediaType, super::openapi::Unprocessable,
+    )
+)]
 pub(super) async fn put_result(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -197,13 +256,36 @@ pub(super) async fn put_result(
     Ok(attached_view(&attached, &caller))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ResultParams {
     /// The tracking secret, for a plain download link (as `GET /api/v1/track/{code}`).
     secret: Option<String>,
 }
 
-/// Reads the result's file: the citizen once the dossier is returned.
+/// Reads the result's file: the citizen once the dossier is returned; staff of the
+/// handling unit.
+#[utoipa::path(
+    get,
+    path = "/api/v1/dossiers/{code}/result",
+    tag = "documents",
+    params(("code" = String, Path, description = "The dossier's code"), ResultParams),
+    security(("bearer" = []), ("tracking_secret" = []), ()),
+    responses(
+        (status = 200, description = "The result's file, as stored", content(
+                (super::schemas::Binary = "application/pdf"),
+                (super::schemas::Binary = "image/jpeg"),
+                (super::schemas::Binary = "image/png"),
+                (super::schemas::Binary = "image/gif"),
+                (super::schemas::Binary = "application/octet-stream"),
+            ),
+            headers(
+                ("ETag" = String, description = "The file's sha256, quoted"),
+                ("Content-Disposition" = String, description = "`attachment` with the result's name"),
+            )),
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::Forbidden, super::openapi::NotFound, super::openapi::Conflict,
+    )
+)]
 pub(super) async fn get_result(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -20,8 +20,30 @@ use crate::store::{DossierRecord, DueFilter, InboxCursor, InboxQuery};
 use crate::workflow::documents::{ATTACH_DOCUMENT_ACTION, ATTACH_RESULT_ACTION};
 use crate::workflow::{ActionRequest, Caller, FileRequest, Workflow, WorkflowError, deadlines};
 
-#[derive(Deserialize)]
+/// A dossier to file: the procedure, the receiving unit, the channel, the applicant,
+/// the form the procedure's plugin asks for and the documents' metadata (their files
+/// are uploaded afterwards, `PUT .../documents/{sha256}`).
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "procedure": "1.001193",
+    "receiving_unit": "xuan-hoa",
+    "channel": "online",
+    "applicant": { "full_name": "Nguyễn Thị Lan", "citizen_id": "025190001234", "phone": "0912345678" },
+    "form": {
+        "child": { "full_name": "Trần Minh An", "sex": "male", "birth_date": "2026-02-20",
+                   "birth_place": "Bệnh viện Đa khoa tỉnh Phú Thọ", "ethnicity": "Kinh", "nationality": "Việt Nam" },
+        "mother": { "full_name": "Nguyễn Thị Lan", "citizen_id": "025190001234" },
+        "father": { "full_name": "Trần Văn Bình", "citizen_id": "025188004321" },
+        "applicant_relationship": "mẹ"
+    },
+    "documents": [
+        { "kind": "hospital-birth-certificate", "name": "Giấy chứng sinh số 1234/GCS",
+          "sha256": "5f1d7a3e9b2c4d6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f", "size": 183412 },
+        { "kind": "citizen-id-card", "name": "Căn cước công dân của mẹ",
+          "sha256": "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2", "size": 95310 }
+    ]
+}))]
 pub(super) struct FileBody {
     procedure: String,
     receiving_unit: String,
@@ -30,6 +52,7 @@ pub(super) struct FileBody {
     channel: Channel,
     applicant: Applicant,
     #[serde(default = "empty_object")]
+    #[schema(value_type = Object)]
     form: Value,
     #[serde(default)]
     documents: Vec<Document>,
@@ -39,6 +62,20 @@ pub(super) fn empty_object() -> Value {
     json!({})
 }
 
+/// Files a dossier: anyone online; an officer of the receiving unit in person or by
+/// post.
+#[utoipa::path(
+    post,
+    path = "/api/v1/dossiers",
+    tag = "dossiers",
+    request_body = FileBody,
+    security((), ("bearer" = [])),
+    responses(
+        (status = 201, description = "Filed, in the build's initial step", body = super::schemas::Filed,
+            headers(("Location" = String, description = "The dossier's tracking address"))),
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::Forbidden, super::openapi::PayloadTooLarge, super::openapi::Unprocessable, super::openapi::BadGateway,
+    )
+)]
 pub(super) async fn file_dossier(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -195,6 +232,19 @@ pub(super) fn staff_only(caller: &Caller) -> Result<(), ApiError> {
     }
 }
 
+/// The officers' view of a dossier, for staff of its handling unit.
+#[utoipa::path(
+    get,
+    path = "/api/v1/dossiers/{code}",
+    tag = "dossiers",
+    params(("code" = String, Path, description = "The dossier's code")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The dossier", body = super::schemas::DossierView,
+            headers(("ETag" = String, description = "The dossier's version, quoted"))),
+        super::openapi::Unauthorized, super::openapi::Forbidden, super::openapi::NotFound,
+    )
+)]
 pub(super) async fn get_dossier(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -212,13 +262,16 @@ pub(super) async fn get_dossier(
     Ok(response)
 }
 
-#[derive(Deserialize)]
+/// An action on a dossier: its name (one the caller's `actions` list), a note, and
+/// the payload the action takes (`documents` among it attaches components).
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ActionBody {
     action: String,
     #[serde(default)]
     note: String,
     #[serde(default = "empty_object")]
+    #[schema(value_type = Object)]
     payload: Value,
 }
 
@@ -239,6 +292,24 @@ pub(super) fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     })
 }
 
+/// Takes an action on a dossier, guarded by its version (`If-Match`): staff of the
+/// handling unit, or the citizen for the citizen's actions.
+#[utoipa::path(
+    post,
+    path = "/api/v1/dossiers/{code}/actions",
+    tag = "dossiers",
+    params(
+        ("code" = String, Path, description = "The dossier's code"),
+        ("If-Match" = Option<String>, Header, description = "The dossier's version as last read (its `version`, or the `ETag`); required"),
+    ),
+    request_body = ActionBody,
+    security(("bearer" = []), ("tracking_secret" = [])),
+    responses(
+        (status = 200, description = "The dossier after the action: the officers' view, or the tracking view to a citizen", body = super::schemas::ActionAnswer),
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::Forbidden, super::openapi::NotFound, super::openapi::Conflict, super::openapi::PayloadTooLarge,
+        super::openapi::Unprocessable, super::openapi::PreconditionRequired, super::openapi::BadGateway,
+    )
+)]
 pub(super) async fn act(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -268,6 +339,18 @@ pub(super) async fn act(
     Ok(Json(view).into_response())
 }
 
+/// Whether the dossier's hash chain verifies.
+#[utoipa::path(
+    get,
+    path = "/api/v1/dossiers/{code}/audit",
+    tag = "dossiers",
+    params(("code" = String, Path, description = "The dossier's code")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The chain's verdict", body = super::schemas::Audit),
+        super::openapi::Unauthorized, super::openapi::Forbidden, super::openapi::NotFound,
+    )
+)]
 pub(super) async fn audit(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -289,7 +372,8 @@ pub(super) async fn audit(
     Ok(Json(body).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct InboxParams {
     status: Option<String>,
     /// `overdue` or `soon`.
@@ -307,6 +391,18 @@ pub(super) struct InboxParams {
 /// How far numbered pages reach into an inbox (rows skipped); further on, `after`.
 const MAX_OFFSET: i64 = 10_000;
 
+/// A unit's inbox, for its own staff: filtered, sorted, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{unit}/dossiers",
+    tag = "dossiers",
+    params(("unit" = String, Path, description = "The unit's code", example = "xuan-hoa"), InboxParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of the inbox", body = super::schemas::Inbox),
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::Forbidden, super::openapi::NotFound, super::openapi::Unprocessable,
+    )
+)]
 pub(super) async fn inbox(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -458,11 +554,25 @@ pub(super) async fn inbox(
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct TrackParams {
+    /// The tracking secret, for a plain link; or send it as `X-Tracking-Secret`.
     secret: Option<String>,
 }
 
+/// What the citizen sees of their dossier, by its code and tracking secret.
+#[utoipa::path(
+    get,
+    path = "/api/v1/track/{code}",
+    tag = "dossiers",
+    params(("code" = String, Path, description = "The dossier's code"), TrackParams),
+    security(("tracking_secret" = []), ()),
+    responses(
+        (status = 200, description = "The tracking view", body = super::schemas::TrackView),
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::NotFound,
+    )
+)]
 pub(super) async fn track(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -552,11 +662,25 @@ pub(super) async fn track_view(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ProceduresParams {
+    /// The unit's code (required).
+    #[param(example = "xuan-hoa")]
     unit: Option<String>,
 }
 
+/// What a unit offers, from each plugin's `describe`, with the build in force there.
+#[utoipa::path(
+    get,
+    path = "/api/v1/procedures",
+    tag = "registry",
+    params(ProceduresParams),
+    responses(
+        (status = 200, description = "The unit's procedures", body = super::schemas::Offered),
+        super::openapi::BadRequest, super::openapi::NotFound,
+    )
+)]
 pub(super) async fn procedures(
     State(state): State<AppState>,
     params: Result<Query<ProceduresParams>, QueryRejection>,
@@ -598,7 +722,8 @@ pub(super) async fn procedures(
     Ok(Json(json!({ "unit": unit, "procedures": offered })).into_response())
 }
 
-#[derive(Deserialize)]
+/// The citizen's one rating of a returned dossier.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RatingBody {
     /// `very-satisfied`, `satisfied` or `dissatisfied`.
@@ -608,6 +733,18 @@ pub(super) struct RatingBody {
 }
 
 /// The citizen rates their returned dossier, once (`X-Tracking-Secret`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/dossiers/{code}/rating",
+    tag = "dossiers",
+    params(("code" = String, Path, description = "The dossier's code")),
+    request_body = RatingBody,
+    security(("tracking_secret" = [])),
+    responses(
+        (status = 200, description = "The tracking view, rated", body = super::schemas::TrackView),
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::Forbidden, super::openapi::NotFound, super::openapi::Unprocessable,
+    )
+)]
 pub(super) async fn rate(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -12,6 +12,15 @@ use super::problems::problem;
 /// 200 when the database answers and every stored build is loaded on this host;
 /// otherwise 503 `not-ready` naming each build that does not load, with its reason.
 /// `/healthz` stays liveness: a host with an unloadable build still serves the rest.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    responses(
+        (status = 200, description = "The database answers and every stored build loads on this host", body = super::schemas::Ready),
+        (status = 503, description = "`not-ready`: the database does not answer, or builds do not load (`unavailable_builds`, each with its reason)", body = super::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(super) async fn readyz(State(state): State<AppState>) -> Response {
     if let Err(error) = state.store.ping().await {
         tracing::error!(%error, "readiness check: the database does not answer");
@@ -76,6 +85,14 @@ pub(super) async fn demo_tokens(state: &AppState) -> Value {
 
 /// `GET /metrics`: the host's figures for Prometheus (OpenMetrics text). Counts only,
 /// no personal data; what is read from the database is read now.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "health",
+    responses(
+        (status = 200, description = "The host's figures for Prometheus", body = super::schemas::Text, content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    )
+)]
 pub(super) async fn metrics(State(state): State<AppState>) -> Response {
     let metrics = &state.metrics;
     let started = std::time::Instant::now();

@@ -12,9 +12,11 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::accounts::{TokenRefusal, authenticate};
 use crate::audit::EventRecord;
@@ -53,68 +55,50 @@ pub async fn serve_with(
     front_door::listener::serve(listener, router, gate, shutdown).await
 }
 
+/// The API's routes, each handler with its own description (`#[utoipa::path]`): the
+/// router is built from this list and so is the OpenAPI document
+/// (`GET /api/v1/openapi.json`, see [`openapi`]), so that neither has a route the
+/// other lacks. Every API route is added here, with `routes!`, never with `route`.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::metrics))
+        .routes(routes!(openapi::openapi_json))
+        .routes(routes!(accounts::list, accounts::create))
+        .routes(routes!(accounts::revoke))
+        .routes(routes!(dossiers::file_dossier))
+        .routes(routes!(dossiers::get_dossier))
+        .routes(routes!(dossiers::act))
+        .routes(routes!(dossiers::audit))
+        .routes(routes!(dossiers::rate))
+        .routes(routes!(replay::replay))
+        .routes(routes!(documents::put_component, documents::get_component))
+        .routes(routes!(documents::get_result))
+        .routes(routes!(documents::put_result))
+        .routes(routes!(units::list))
+        .routes(routes!(units::get, units::put))
+        .routes(routes!(dossiers::inbox))
+        .routes(routes!(dossiers::track))
+        .routes(routes!(dossiers::procedures))
+        .routes(routes!(registry::publish, registry::plugins))
+        .routes(routes!(registry::rollout, registry::rollouts))
+        .routes(routes!(registry::rollback))
+        .routes(routes!(registry::configure_unit_procedure))
+        .routes(routes!(registry::configure_unit_settings))
+        .routes(routes!(registry::registry_events))
+        .routes(routes!(calendar::list))
+        .routes(routes!(calendar::put_year, calendar::get_year))
+        .routes(routes!(reports::processing))
+        .routes(routes!(reports::indicators))
+        .routes(routes!(reports::scoring, reports::set_scoring))
+        .routes(routes!(sync::status_changes))
+}
+
 /// The whole API as a router; tests drive it over a real socket or with `oneshot`.
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
-        .route(
-            "/api/v1/units/{unit}/accounts",
-            get(accounts::list).post(accounts::create),
-        )
-        .route("/api/v1/accounts/{id}/revoke", post(accounts::revoke))
-        .route("/api/v1/dossiers", post(dossiers::file_dossier))
-        .route("/api/v1/dossiers/{code}", get(dossiers::get_dossier))
-        .route("/api/v1/dossiers/{code}/actions", post(dossiers::act))
-        .route("/api/v1/dossiers/{code}/audit", get(dossiers::audit))
-        .route("/api/v1/dossiers/{code}/rating", post(dossiers::rate))
-        .route("/api/v1/dossiers/{code}/replay", get(replay::replay))
-        .route(
-            "/api/v1/dossiers/{code}/documents/{sha256}",
-            put(documents::put_component).get(documents::get_component),
-        )
-        .route("/api/v1/dossiers/{code}/result", get(documents::get_result))
-        .route(
-            "/api/v1/dossiers/{code}/result/{sha256}",
-            put(documents::put_result),
-        )
-        .route("/api/v1/units", get(units::list))
-        .route("/api/v1/units/{unit}", get(units::get).put(units::put))
-        .route("/api/v1/units/{unit}/dossiers", get(dossiers::inbox))
-        .route("/api/v1/track/{code}", get(dossiers::track))
-        .route("/api/v1/procedures", get(dossiers::procedures))
-        .route(
-            "/api/v1/plugins",
-            post(registry::publish).get(registry::plugins),
-        )
-        .route(
-            "/api/v1/rollouts",
-            post(registry::rollout).get(registry::rollouts),
-        )
-        .route("/api/v1/rollouts/rollback", post(registry::rollback))
-        .route(
-            "/api/v1/units/{unit}/procedures/{code}",
-            put(registry::configure_unit_procedure),
-        )
-        .route(
-            "/api/v1/units/{unit}/settings",
-            put(registry::configure_unit_settings),
-        )
-        .route("/api/v1/registry/events", get(registry::registry_events))
-        .route("/api/v1/calendar", get(calendar::list))
-        .route(
-            "/api/v1/calendar/{year}",
-            put(calendar::put_year).get(calendar::get_year),
-        )
-        .route("/api/v1/reports/processing", get(reports::processing))
-        .route("/api/v1/reports/indicators", get(reports::indicators))
-        .route(
-            "/api/v1/reports/scoring",
-            get(reports::scoring).put(reports::set_scoring),
-        )
-        .route("/api/v1/sync/status-changes", get(sync::status_changes))
-        .merge(crate::web::routes())
+    let (api, _) = routes().split_for_parts();
+    api.merge(crate::web::routes())
         .fallback(|| async {
             ApiError::NotFound("no such endpoint; see README.md for the API".into())
         })
@@ -215,10 +199,12 @@ mod documents;
 mod dossiers;
 pub mod front_door;
 mod health;
+pub mod openapi;
 mod problems;
 mod registry;
 mod replay;
 mod reports;
+mod schemas;
 mod sync;
 mod units;
 
@@ -317,9 +303,13 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErro
     Ok(Caller::Anonymous)
 }
 
-#[derive(Serialize)]
+/// A canonical status: its national code (1-10) and its name.
+#[derive(Serialize, utoipa::ToSchema)]
 struct StatusView {
+    #[schema(minimum = 1, maximum = 10)]
     code: i64,
+    /// `submitted`, `received`, `refused`, `processing`, `supplement-requested`,
+    /// `awaiting-payment`, `withdrawal-requested`, `stopped`, `settled`, `returned`.
     name: &'static str,
 }
 
@@ -352,6 +342,15 @@ fn event_view(event: &EventRecord) -> Value {
 /// 200 while the database answers, with the calendar in force: a missing year makes
 /// due dates provisional, which provincial IT fixes by loading its table, not by
 /// restarting the host, so it is reported here rather than failing the check.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    responses(
+        (status = 200, description = "The host is alive and its database answers", body = schemas::Health),
+        (status = 503, description = "`unhealthy`: the database does not answer", body = openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn healthz(State(state): State<AppState>) -> Response {
     let health = match state.store.ping().await {
         Ok(()) => state.calendar_health().await,

@@ -29,6 +29,20 @@ pub(super) fn build_view(build: &PluginBuild) -> Value {
     })
 }
 
+/// Publishes a plugin component: checked (compiled, linked, described, validated),
+/// stored, audited. Provincial IT's publishers.
+#[utoipa::path(
+    post,
+    path = "/api/v1/plugins",
+    tag = "registry",
+    request_body(content = super::schemas::Binary, content_type = "application/octet-stream", description = "The component's bytes (any `Content-Type`; `application/wasm` says what it is)"),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "A new build", body = super::schemas::Published),
+        (status = 200, description = "The same bytes were already published", body = super::schemas::Published),
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::Forbidden, super::openapi::Conflict, super::openapi::PayloadTooLarge, super::openapi::Unprocessable,
+    )
+)]
 pub(super) async fn publish(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -50,6 +64,13 @@ pub(super) async fn publish(
     Ok((status, Json(view)).into_response())
 }
 
+/// The catalog: every published build, who published it when, the province defaults.
+#[utoipa::path(
+    get,
+    path = "/api/v1/plugins",
+    tag = "registry",
+    responses((status = 200, description = "The catalog", body = super::schemas::Catalog))
+)]
 pub(super) async fn plugins(State(state): State<AppState>) -> Result<Response, ApiError> {
     // The catalog comes from the compiled builds in memory; the store adds only who
     // published what and when (never the bytes).
@@ -78,15 +99,46 @@ pub(super) async fn plugins(State(state): State<AppState>) -> Result<Response, A
     Ok(Json(json!({ "plugins": items })).into_response())
 }
 
-#[derive(Deserialize)]
+/// A version of a procedure's plugin to put in force: at pilot units, or at all.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RolloutBody {
     procedure: String,
     version: String,
     /// A list of unit codes, or "all".
+    #[schema(value_type = RolloutUnits)]
     units: Value,
 }
 
+/// The units of a rollout: a list of unit codes, or "all".
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[allow(dead_code)] // Describes `RolloutBody::units`, read as JSON.
+#[serde(untagged)]
+pub(super) enum RolloutUnits {
+    Pilot(Vec<String>),
+    All(AllUnits),
+}
+
+/// Every unit of the procedure's level.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum AllUnits {
+    All,
+}
+
+/// Puts a published version in force at pilot units or at every unit of its level.
+#[utoipa::path(
+    post,
+    path = "/api/v1/rollouts",
+    tag = "registry",
+    request_body = RolloutBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The rollout", body = super::schemas::RolloutCreated),
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::Forbidden, super::openapi::NotFound, super::openapi::Conflict, super::openapi::Unprocessable,
+    )
+)]
 pub(super) async fn rollout(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -134,12 +186,25 @@ pub(super) async fn rollout(
         .into_response())
 }
 
-#[derive(Deserialize)]
+/// The procedure whose latest rollout to undo.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RollbackBody {
     procedure: String,
 }
 
+/// Undoes the latest rollout of a procedure (of the caller's province).
+#[utoipa::path(
+    post,
+    path = "/api/v1/rollouts/rollback",
+    tag = "registry",
+    request_body = RollbackBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The rollout undone", body = super::schemas::RolledBack),
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::Forbidden, super::openapi::NotFound, super::openapi::Conflict, super::openapi::Unprocessable,
+    )
+)]
 pub(super) async fn rollback(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -164,11 +229,25 @@ pub(super) async fn rollback(
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct RolloutsParams {
+    /// The procedure's code.
+    #[param(example = "1.001193")]
     procedure: String,
 }
 
+/// A procedure's rollouts, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/rollouts",
+    tag = "registry",
+    params(RolloutsParams),
+    responses(
+        (status = 200, description = "The rollouts", body = super::schemas::Rollouts),
+        super::openapi::BadRequest, super::openapi::Unprocessable,
+    )
+)]
 pub(super) async fn rollouts(
     State(state): State<AppState>,
     params: Result<Query<RolloutsParams>, QueryRejection>,
@@ -187,15 +266,19 @@ pub(super) async fn rollouts(
     Ok(Json(json!({ "procedure": params.procedure, "rollouts": items })).into_response())
 }
 
-#[derive(Deserialize)]
+/// What to change in a unit's binding of a procedure; what is left out stays.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct UnitProcedureBody {
     #[serde(default)]
     enabled: Option<bool>,
     /// A variant's version (or sha256), or null to go back to the province default.
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
     variant: Option<Option<String>>,
+    /// The unit's settings, checked against the plugin's settings schema.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     settings: Option<Value>,
 }
 
@@ -206,6 +289,21 @@ pub(super) fn double_option<'de, D: serde::Deserializer<'de>>(
     Option::<String>::deserialize(deserializer).map(Some)
 }
 
+/// Enables or disables a procedure at a unit, picks a local variant (or the province
+/// default back), sets the unit's settings. The unit's admins.
+#[utoipa::path(
+    put,
+    path = "/api/v1/units/{unit}/procedures/{code}",
+    tag = "registry",
+    params(("unit" = String, Path, description = "The unit's code", example = "xuan-hoa"), ("code" = String, Path, description = "The procedure's code", example = "1.001193")),
+    request_body = UnitProcedureBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The unit's binding now", body = super::schemas::UnitProcedure),
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::Forbidden, super::openapi::NotFound, super::openapi::Conflict, super::openapi::PayloadTooLarge,
+        super::openapi::Unprocessable,
+    )
+)]
 pub(super) async fn configure_unit_procedure(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -248,13 +346,27 @@ pub(super) async fn configure_unit_procedure(
     .into_response())
 }
 
-#[derive(Deserialize)]
+/// The unit's own settings.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct UnitSettingsBody {
     /// The hour after which dossiers count from the next working day, "HH:MM".
     cutoff: String,
 }
 
+/// Sets the unit's cut-off hour. The unit's admins.
+#[utoipa::path(
+    put,
+    path = "/api/v1/units/{unit}/settings",
+    tag = "registry",
+    params(("unit" = String, Path, description = "The unit's code", example = "xuan-hoa")),
+    request_body = UnitSettingsBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The unit's cut-off now", body = super::schemas::Cutoff),
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::Forbidden, super::openapi::NotFound, super::openapi::Unprocessable,
+    )
+)]
 pub(super) async fn configure_unit_settings(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -271,11 +383,26 @@ pub(super) async fn configure_unit_settings(
     Ok(Json(json!({ "unit": unit, "cutoff": cutoff })).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct EventsParams {
+    /// The newest this many events, 1 to 1000 (100 by default; others are clamped).
     limit: Option<i64>,
 }
 
+/// The registry's audit: the province's to its publishers and admins, a unit's own to
+/// the unit's.
+#[utoipa::path(
+    get,
+    path = "/api/v1/registry/events",
+    tag = "registry",
+    params(EventsParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The newest events first", body = super::schemas::RegistryEvents),
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::Forbidden,
+    )
+)]
 pub(super) async fn registry_events(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -13,6 +13,19 @@ use axum::response::{IntoResponse, Response};
 use super::dossiers::staff_only;
 use super::{ApiError, AppState, caller, path_code};
 
+/// Re-decides every event of the dossier through its pinned build: 200 with `verdict`
+/// `match` or `mismatch` either way.
+#[utoipa::path(
+    get,
+    path = "/api/v1/dossiers/{code}/replay",
+    tag = "dossiers",
+    params(("code" = String, Path, description = "The dossier's code")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The replay, event by event", body = crate::workflow::replay::Replay),
+        super::openapi::Unauthorized, super::openapi::Forbidden, super::openapi::NotFound, super::openapi::BadGateway,
+    )
+)]
 pub(super) async fn replay(
     State(state): State<AppState>,
     headers: HeaderMap,

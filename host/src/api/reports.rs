@@ -16,13 +16,19 @@ use crate::domain::Actor;
 use crate::reports::{self, Format, Period, ScoringInput, Viewer};
 use crate::workflow::{Caller, WorkflowError};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ReportParams {
+    /// The period's first day, YYYY-MM-DD (required).
     from: Option<String>,
+    /// The period's last day, YYYY-MM-DD (required).
     to: Option<String>,
+    /// One unit within the caller's reach; the caller's whole reach by default.
     unit: Option<String>,
+    /// One procedure (the processing report only).
     procedure: Option<String>,
+    /// `json` (the default) or `csv`.
     format: Option<String>,
 }
 
@@ -51,6 +57,21 @@ fn csv_response(body: String, name: &str, period: &Period) -> Response {
     response
 }
 
+/// The processing-situation table for a period, per unit and procedure.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/processing",
+    tag = "reports",
+    params(ReportParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The report", content(
+            (crate::reports::processing::ProcessingReport = "application/json"),
+            (super::schemas::Text = "text/csv; charset=utf-8"),
+        ), headers(("Content-Disposition" = String, description = "The CSV's file name"))),
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::Forbidden, super::openapi::NotFound, super::openapi::Unprocessable,
+    )
+)]
 pub(super) async fn processing(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -76,6 +97,21 @@ pub(super) async fn processing(
     })
 }
 
+/// The national indicators of each unit for a period, scored and ranked.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/indicators",
+    tag = "reports",
+    params(ReportParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The indicators", content(
+            (crate::reports::indicators::IndicatorsReport = "application/json"),
+            (super::schemas::Text = "text/csv; charset=utf-8"),
+        ), headers(("Content-Disposition" = String, description = "The CSV's file name"))),
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::Forbidden, super::openapi::NotFound, super::openapi::Unprocessable,
+    )
+)]
 pub(super) async fn indicators(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -109,6 +145,16 @@ pub(super) async fn indicators(
 }
 
 /// The scoring table: any staff member may read it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/scoring",
+    tag = "reports",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The scoring table", body = super::schemas::Scoring),
+        super::openapi::Unauthorized, super::openapi::Forbidden,
+    )
+)]
 pub(super) async fn scoring(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -119,13 +165,25 @@ pub(super) async fn scoring(
     Ok(Json(json!({ "indicators": table, "max_points": max })).into_response())
 }
 
-#[derive(Deserialize)]
+/// The whole scoring table: every indicator once.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ScoringBody {
     indicators: Vec<ScoringInput>,
 }
 
 /// Replaces the scoring table: the province's admins only.
+#[utoipa::path(
+    put,
+    path = "/api/v1/reports/scoring",
+    tag = "reports",
+    request_body = ScoringBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The scoring table now", body = super::schemas::Scoring),
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::Forbidden, super::openapi::Unprocessable,
+    )
+)]
 pub(super) async fn set_scoring(
     State(state): State<AppState>,
     headers: HeaderMap,

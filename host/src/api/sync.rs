@@ -21,10 +21,14 @@ use crate::workflow::{Caller, WorkflowError};
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 1000;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct FeedParams {
+    /// The `next` of the previous page (or an item's `cursor`); nothing to start from
+    /// the beginning.
     after: Option<String>,
+    /// Changes per page, 1 to 1000 (100 by default).
     limit: Option<String>,
 }
 
@@ -67,6 +71,18 @@ fn item(change: &StatusChange) -> Value {
     })
 }
 
+/// Every status change in order, a page at a time, for the province's staff.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sync/status-changes",
+    tag = "sync",
+    params(FeedParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of the feed", body = super::schemas::Feed),
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::Forbidden,
+    )
+)]
 pub(super) async fn status_changes(
     State(state): State<AppState>,
     headers: HeaderMap,

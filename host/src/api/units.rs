@@ -17,12 +17,29 @@ use crate::workflow::WorkflowError;
 
 /// Every unit: code, name, kind, agency e-ID and parent. Public, like the procedures
 /// each unit offers.
+#[utoipa::path(
+    get,
+    path = "/api/v1/units",
+    tag = "units",
+    responses((status = 200, description = "Every unit", body = super::schemas::Units))
+)]
 pub(super) async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
     let units = state.store.units().await.map_err(WorkflowError::from)?;
     let items: Vec<_> = units.iter().map(unit_view).collect();
     Ok(Json(json!({ "units": items })).into_response())
 }
 
+/// One unit.
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{unit}",
+    tag = "units",
+    params(("unit" = String, Path, description = "The unit's code", example = "xuan-hoa")),
+    responses(
+        (status = 200, description = "The unit", body = super::schemas::Unit),
+        super::openapi::BadRequest, super::openapi::NotFound,
+    )
+)]
 pub(super) async fn get(
     State(state): State<AppState>,
     Path(code): Path<String>,
@@ -38,7 +55,7 @@ pub(super) async fn get(
 }
 
 /// Missing fields are reported by the units service with the others, field by field.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct UnitBody {
     #[serde(default)]
@@ -54,6 +71,19 @@ pub(super) struct UnitBody {
 
 /// Creates (201) or changes (200) a unit; the same data again is 200 `unchanged` and
 /// writes nothing.
+#[utoipa::path(
+    put,
+    path = "/api/v1/units/{unit}",
+    tag = "units",
+    params(("unit" = String, Path, description = "The unit's code", example = "xuan-hoa")),
+    request_body = UnitBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = super::schemas::UnitWritten),
+        (status = 200, description = "Updated, or unchanged", body = super::schemas::UnitWritten),
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::Forbidden, super::openapi::Conflict, super::openapi::Unprocessable,
+    )
+)]
 pub(super) async fn put(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -27,7 +27,7 @@ pub const KNOWN_INDICATORS: [&str; 5] = [
 pub const OVERDUE_LIST_CAP: i64 = 100;
 
 /// One indicator of one unit: the rate, and the points it scores.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct IndicatorScore {
     pub indicator: String,
     pub group: String,
@@ -42,7 +42,7 @@ pub struct IndicatorScore {
     pub points: f64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Overdue {
     /// Dossiers in progress past their statutory due date (or after more than one
     /// supplement request) at the period's end.
@@ -51,7 +51,7 @@ pub struct Overdue {
     pub codes: Vec<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct UnitIndicators {
     /// 1 for the highest total; ties are ranked by unit code.
     pub rank: usize,
@@ -64,7 +64,7 @@ pub struct UnitIndicators {
     pub average_processing_days: Option<f64>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct IndicatorsReport {
     pub period: PeriodView,
     /// The unit the report is restricted to, or null for the whole province.
@@ -74,7 +74,7 @@ pub struct IndicatorsReport {
 }
 
 /// One row of the scoring table, as it is read and written.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScoringInput {
     pub indicator: String,
@@ -287,7 +287,7 @@ fn table(rows: Vec<ScoringRow>) -> Result<Vec<ScoringEntry>> {
 }
 
 /// A row of the scoring table with its group.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ScoringEntry {
     pub indicator: String,
     pub group: String,

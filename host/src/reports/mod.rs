@@ -56,7 +56,7 @@ pub struct Period {
 }
 
 /// The period as the reports show it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PeriodView {
     pub from: String,
     pub to: String,

@@ -12,7 +12,7 @@ use crate::store::{GroupCounts, Store};
 /// One row of counts: how many dossiers the period had, and where each one stands at
 /// the period's end. The columns from `settled` to `withdrawn` sort every dossier into
 /// exactly one place, so they add up to `to_process`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Counts {
     /// Filed before the period and still open at its start.
     pub carried_over: i64,
@@ -44,7 +44,7 @@ pub struct Counts {
     pub average_processing_days: Option<f64>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Received {
     pub online: i64,
     pub in_person: i64,
@@ -52,7 +52,7 @@ pub struct Received {
     pub total: i64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Settled {
     pub early: i64,
     pub on_time: i64,
@@ -60,7 +60,7 @@ pub struct Settled {
     pub total: i64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct InProgress {
     pub not_yet_due: i64,
     pub due_soon: i64,
@@ -69,7 +69,7 @@ pub struct InProgress {
 }
 
 /// The counts of one unit for one procedure.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct GroupRow {
     pub unit: String,
     pub procedure: String,
@@ -77,7 +77,7 @@ pub struct GroupRow {
     pub counts: Counts,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct UnitRow {
     pub unit: String,
     pub name: String,
@@ -85,14 +85,14 @@ pub struct UnitRow {
     pub counts: Counts,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ProcedureRow {
     pub procedure: String,
     #[serde(flatten)]
     pub counts: Counts,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ProcessingReport {
     pub period: PeriodView,
     /// The unit the report is restricted to, or null for the whole province.

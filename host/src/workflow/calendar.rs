@@ -77,7 +77,7 @@ pub struct Loaded {
 }
 
 /// What `/healthz` reports about the calendar in force on this host.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct CalendarHealth {
     pub loaded_years: Vec<i32>,
     pub missing_years: Vec<i32>,

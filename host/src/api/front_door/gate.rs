@@ -129,6 +129,12 @@ enum BodyClass {
     ConsolePluginUpload,
 }
 
+/// Whether a route (its method and pattern) counts against a per-address quota, and
+/// so may answer 429: the OpenAPI document says so by this same rule.
+pub(crate) fn has_quota(method: &str, path: &str) -> bool {
+    Method::from_bytes(method.as_bytes()).is_ok_and(|method| route_class(&method, path).1.is_some())
+}
+
 /// How a route is treated at the door. Routes not named here are staff routes with
 /// small bodies: a route that needs a bigger body or serves the public is added here.
 fn route_class(method: &Method, path: &str) -> (BodyClass, Option<QuotaKind>) {

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     Match,
@@ -20,7 +20,7 @@ impl Outcome {
 }
 
 /// What produced an event.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum EventKind {
     /// The host filed the dossier after the plugin's `check`.
@@ -32,14 +32,16 @@ pub enum EventKind {
 }
 
 /// One field whose recorded value differs from the replayed one.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Difference {
     pub field: String,
+    #[schema(value_type = Value)]
     pub recorded: Value,
+    #[schema(value_type = Value)]
     pub replayed: Value,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct EventActor {
     pub id: String,
     pub role: String,
@@ -47,7 +49,7 @@ pub struct EventActor {
 }
 
 /// One event, recorded against replayed.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ReplayedEvent {
     pub seq: i64,
     pub at: String,
@@ -62,21 +64,21 @@ pub struct ReplayedEvent {
     pub notes: Vec<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ReplayBuild {
     pub sha256: String,
     pub plugin: String,
     pub version: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ChainState {
     pub valid: bool,
     pub error: Option<String>,
 }
 
 /// The replay of one dossier.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Replay {
     pub code: String,
     pub procedure_code: String,
