@@ -163,14 +163,13 @@ async fn act(
     let at = chrono::Local::now().to_rfc3339();
     let result: Result<Option<i64>, sqlx::Error> = async {
         let mut tx = begin(&bare).await?;
-        let Some(row) = sqlx::query("SELECT version FROM bare_dossiers WHERE code = $1")
+        let current = sqlx::query("SELECT version FROM bare_dossiers WHERE code = $1")
             .bind(&code)
             .fetch_optional(&mut *tx)
             .await?
-        else {
-            return Ok(None);
-        };
-        if row.get::<i64, _>(0) != expected {
+            .map(|row| row.get::<i64, _>(0));
+        if current != Some(expected) {
+            tx.rollback().await?;
             return Ok(None);
         }
         let last = sqlx::query(
@@ -191,6 +190,7 @@ async fn act(
         .await?
         .rows_affected();
         if changed == 0 {
+            tx.rollback().await?;
             return Ok(None);
         }
         let hash = chain(&prev, &code, seq, &at, &action, &payload);
