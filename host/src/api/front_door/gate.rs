@@ -179,11 +179,11 @@ fn route_class(method: &Method, path: &str) -> (BodyClass, Option<QuotaKind>) {
     }
 }
 
-/// The middleware every route of `api::app` runs behind.
 /// The staff caller `admit` authenticated, handed to the handler (`api::with_admitted`).
 #[derive(Clone)]
 struct Admitted(Caller);
 
+/// The middleware every route of `api::app` runs behind.
 pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let gate = request
         .extensions()
