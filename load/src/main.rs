@@ -11,6 +11,7 @@
 
 mod bare;
 mod drive;
+mod scale;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -30,6 +31,9 @@ use drive::{Figures, Target, Work};
 enum Cli {
     /// Measure and print the table (Markdown), and optionally write the figures as JSON.
     Run(RunArgs),
+    /// One deployment at the size of the country: start times, memory, procedures and
+    /// inbox queries over a million dossiers (BENCHMARKS.md, "A country-sized deployment").
+    Scale(scale::ScaleArgs),
     /// Serve the bare baseline (started by `run`).
     Bare {
         #[arg(long)]
@@ -70,6 +74,7 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse() {
         Cli::Bare { database, listen } => bare::serve(&database, &listen).await,
         Cli::Run(args) => run(args).await,
+        Cli::Scale(args) => scale::scale(args).await,
     }
 }
 

@@ -1,0 +1,76 @@
+//! `motcua-load scale` at a tiny size, so the country-sized test keeps working: two
+//! provinces of twenty units, three stamped builds, 2,000 dossiers (500 at the big
+//! ward), on SQLite. The tool checks and the test asserts: every unit offers its
+//! level's catalog, every start reached `/readyz`, the inbox totals and `/metrics`
+//! count exactly the dossiers filled.
+//!
+//! It drives the `motcua` binary built beside `motcua-load` (`cargo test --workspace`
+//! builds both).
+
+use std::process::Command;
+
+use serde_json::Value;
+
+#[test]
+fn scale_at_a_tiny_size() {
+    let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_motcua-load"));
+    let motcua = exe.with_file_name("motcua");
+    assert!(
+        motcua.exists(),
+        "{} is missing: build the workspace first (`cargo build --workspace --locked`)",
+        motcua.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("scale.json");
+    let output = Command::new(&exe)
+        .args(["scale", "--backends", "sqlite"])
+        .args(["--provinces", "2", "--units", "20", "--builds", "3"])
+        .args(["--dossiers", "2000", "--big-ward", "500"])
+        .args(["--cold-runs", "1", "--warm-runs", "1", "--requests", "5"])
+        .args(["--inbox-units", "19", "--idle-seconds", "1"])
+        .args(["--dir", &dir.path().to_string_lossy()])
+        .args(["--json", &json.to_string_lossy()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "motcua-load scale failed\n{stdout}\n{stderr}"
+    );
+    let figures: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let figures = &figures[0];
+    let checks = &figures["checks"];
+
+    // Every unit: 2 departments and 20 communes, each offering its level's catalog.
+    assert_eq!(checks["units_checked"], 22, "{checks}");
+    assert_eq!(checks["units_offering_catalog"], 22, "{checks}");
+    let commune = checks["commune_procedures"].as_array().unwrap();
+    let province = checks["province_procedures"].as_array().unwrap();
+    assert!(commune.len() >= 4, "commune-level procedures: {commune:?}");
+    assert!(
+        !province.is_empty(),
+        "province-level procedures: {province:?}"
+    );
+    // The catalog (7 components) and 3 stamped builds, all loaded at every start.
+    assert_eq!(figures["builds_published"], 10);
+    assert_eq!(checks["starts"], 3);
+    for key in ["cold_start_seconds", "warm_start_seconds"] {
+        let starts = figures[key].as_array().unwrap();
+        assert_eq!(starts.len(), 1, "{key}");
+        assert!(starts[0].as_f64().unwrap() > 0.0, "{key}");
+    }
+    // The inboxes of all 20 communes add up to the 2,000 filled; the big ward holds 500.
+    assert_eq!(checks["inbox_units_checked"], 20);
+    assert_eq!(checks["inbox_total"], 2000);
+    assert_eq!(checks["inbox_expected"], 2000);
+    assert_eq!(checks["big_ward_total"], 500);
+    assert_eq!(checks["metrics_dossiers"], 2000);
+    assert!(figures["memory_after_load"]["rss_mib"].as_f64().unwrap() > 1.0);
+    // Every kind of request was measured.
+    let latencies = figures["latencies"].as_array().unwrap();
+    assert!(latencies.len() >= 8, "{latencies:?}");
+    for latency in latencies {
+        assert!(latency["requests"].as_u64().unwrap() > 0, "{latency}");
+    }
+}
