@@ -138,7 +138,78 @@ async fn one_host_at_a_time_holds_a_lease(backend: Backend) {
     first.finish().await;
 }
 
+/// The version of the household procedure a unit is offered, as another host sees it.
+async fn household_version(host: &TestServer, unit: &str) -> Option<String> {
+    let offered = host
+        .get(&format!("/api/v1/procedures?unit={unit}"), None)
+        .await;
+    assert!(offered.status.is_success(), "{}", offered.body);
+    offered.body["procedures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["binding"]["procedure"] == HOUSEHOLD)
+        .map(|p| p["build"]["version"].as_str().unwrap().to_string())
+}
+
+/// The periodic refresh rereads the bindings only when the registry changed: a host
+/// with nothing new rereads nothing, however often it polls, and a change another host
+/// commits (a pilot, a new unit with its default bindings) is still found by the poll
+/// alone (the second host does not listen for notifications), once.
+async fn a_refresh_rereads_only_what_changed(backend: Backend) {
+    let first = TestServer::start(backend, "2026-12-01 09:00").await;
+    let second = first.second_host().await;
+    let registry = &second.state.registry;
+    let reads = registry.binding_reads();
+    for _ in 0..5 {
+        second.state.refresh().await.unwrap();
+    }
+    assert_eq!(registry.binding_reads(), reads, "no change, nothing reread");
+
+    // A pilot on the first host: found by the second's next poll, and only once.
+    first
+        .pilot(
+            "business_household_1_1",
+            &["xuan-hoa"],
+            "2026-12-01T09:00:00+07:00",
+        )
+        .await;
+    assert_eq!(
+        household_version(&second, "xuan-hoa").await.as_deref(),
+        Some("1.0.0")
+    );
+    second.state.refresh().await.unwrap();
+    assert_eq!(registry.binding_reads(), reads + 1);
+    assert_eq!(
+        household_version(&second, "xuan-hoa").await.as_deref(),
+        Some("1.1.0")
+    );
+    second.state.refresh().await.unwrap();
+    assert_eq!(registry.binding_reads(), reads + 1, "nothing new since");
+
+    // A unit added through the first host: its default bindings reach the second.
+    let added = first
+        .put(
+            "/api/v1/units/lam-thao",
+            Some("demo-phu-tho-admin"),
+            &json!({ "name": "Xã Lâm Thao", "kind": "commune",
+                     "agency_id": "000.40.19.H43", "parent": "phu-tho" }),
+        )
+        .await;
+    assert!(added.status.is_success(), "{}", added.body);
+    assert_eq!(household_version(&second, "lam-thao").await, None);
+    second.state.refresh().await.unwrap();
+    assert_eq!(registry.binding_reads(), reads + 2);
+    assert_eq!(
+        household_version(&second, "lam-thao").await.as_deref(),
+        Some("1.0.0")
+    );
+    second.finish().await;
+    first.finish().await;
+}
+
 on_both_backends!(
     a_host_loads_a_pinned_build_it_never_saw,
-    one_host_at_a_time_holds_a_lease
+    one_host_at_a_time_holds_a_lease,
+    a_refresh_rereads_only_what_changed
 );

@@ -11,9 +11,17 @@ use super::{RETRY_UNLOADABLE, Registry, RegistryError, Result, Unavailable};
 use crate::runtime::{CacheOutcome, PluginBuild, RuntimeError};
 
 impl Registry {
-    /// Reloads bindings and defaults from the store, compiling any build this host
-    /// has not loaded yet (published through another host). Waits for any change in
-    /// progress, so an older snapshot never overwrites a newer one.
+    /// Picks up what changed in the store since this host last read it (what other
+    /// hosts published, rolled out, configured, the units they added): compiles any
+    /// build this host has not loaded yet and rereads the bindings and defaults. Waits
+    /// for any change in progress, so an older snapshot never overwrites a newer one.
+    ///
+    /// Every such change is written with its registry event in one transaction, and
+    /// events are never deleted, so their number moves whenever a change commits,
+    /// whatever order concurrent changes commit in. A refresh reads that number first
+    /// (one index count) and, when it is the one of its last read, rereads nothing:
+    /// an idle host no longer rereads every binding of the country every few seconds.
+    /// Builds that failed to load are still tried again when their time comes.
     pub async fn refresh(&self) -> Result<()> {
         let _guard = self.changes.lock().await;
         self.refresh_locked().await
@@ -21,51 +29,88 @@ impl Registry {
 
     /// `refresh` for callers that already hold the change lock.
     pub(super) async fn refresh_locked(&self) -> Result<()> {
+        // Read before the bindings: a change committed between the two reads is read
+        // now or, at the latest, on the next refresh (the number will have moved).
+        let changes = self.store.registry_changes().await?;
+        if changes == self.seen_changes.load(Ordering::Acquire) {
+            return self.retry_unloadable().await;
+        }
         for sha in self.store.build_shas().await? {
-            if self.build(&sha).is_some() {
+            if self.build(&sha).is_some() || self.waiting(&sha) {
                 continue;
             }
-            let waiting = self
-                .image
-                .read()
-                .expect("registry lock")
-                .next_try
-                .get(&sha)
-                .is_some_and(|at| *at > Instant::now());
-            if waiting {
-                continue;
-            }
-            let Some(bytes) = self.store.build_bytes(&sha).await? else {
-                continue;
-            };
-            // One build that no longer loads (say, after an engine upgrade changed a
-            // limit) must not stop this host from seeing every other change.
-            // It is remembered with its reason: `/readyz` names it, and its dossiers
-            // answer a problem naming it. It is tried again on the next refresh when
-            // the host was only busy, after `RETRY_UNLOADABLE` otherwise.
-            match self.compile(bytes).await {
-                Ok(build) => {
-                    let mut image = self.image.write().expect("registry lock");
-                    image.unavailable.remove(&build.sha256);
-                    image.next_try.remove(&build.sha256);
-                    image.builds.insert(build.sha256.clone(), build);
-                }
-                Err(error) => self.remember_unloadable(sha, error).await?,
-            }
+            self.load_stored(sha).await?;
         }
         let bindings = self.store.bindings().await?;
         let defaults = self.store.province_defaults().await?;
-        let mut image = self.image.write().expect("registry lock");
-        image.bindings = bindings
-            .into_iter()
-            .map(|binding| {
-                (
-                    (binding.unit.clone(), binding.procedure_code.clone()),
-                    binding,
-                )
-            })
+        {
+            let mut image = self.image.write().expect("registry lock");
+            image.bindings = bindings
+                .into_iter()
+                .map(|binding| {
+                    (
+                        (binding.unit.clone(), binding.procedure_code.clone()),
+                        binding,
+                    )
+                })
+                .collect();
+            image.defaults = defaults.into_iter().collect();
+        }
+        self.binding_reads.fetch_add(1, Ordering::Relaxed);
+        self.seen_changes.store(changes, Ordering::Release);
+        Ok(())
+    }
+
+    /// Whether a build that failed to load here waits for its next try.
+    fn waiting(&self, sha: &str) -> bool {
+        self.image
+            .read()
+            .expect("registry lock")
+            .next_try
+            .get(sha)
+            .is_some_and(|at| *at > Instant::now())
+    }
+
+    /// Tries again the stored builds that failed to load here and whose time has come.
+    async fn retry_unloadable(&self) -> Result<()> {
+        let now = Instant::now();
+        let due: Vec<String> = self
+            .image
+            .read()
+            .expect("registry lock")
+            .next_try
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(sha, _)| sha.clone())
             .collect();
-        image.defaults = defaults.into_iter().collect();
+        for sha in due {
+            if self.build(&sha).is_none() {
+                self.load_stored(sha).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Compiles a stored build this host has not loaded and keeps it, or remembers why
+    /// it does not load.
+    async fn load_stored(&self, sha: String) -> Result<()> {
+        let Some(bytes) = self.store.build_bytes(&sha).await? else {
+            return Ok(());
+        };
+        // One build that no longer loads (say, after an engine upgrade changed a
+        // limit) must not stop this host from seeing every other change.
+        // It is remembered with its reason: `/readyz` names it, and its dossiers
+        // answer a problem naming it. It is tried again on the next refresh when
+        // the host was only busy, after `RETRY_UNLOADABLE` otherwise.
+        match self.compile(bytes).await {
+            Ok(build) => {
+                let mut image = self.image.write().expect("registry lock");
+                image.unavailable.remove(&build.sha256);
+                image.next_try.remove(&build.sha256);
+                image.builds.insert(build.sha256.clone(), build);
+            }
+            Err(error) => self.remember_unloadable(sha, error).await?,
+        }
         Ok(())
     }
 

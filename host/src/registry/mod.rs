@@ -8,7 +8,7 @@
 //! from the store. Other hosts sharing the database pick changes up with `refresh`.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -141,7 +141,16 @@ pub struct Registry {
     cache_hits: AtomicUsize,
     rebuilt: AtomicUsize,
     failed: AtomicUsize,
+    /// How many registry changes the store held when this host last reread its
+    /// bindings and defaults (`NEVER_READ` before the first read); a refresh that finds
+    /// the same number rereads nothing.
+    seen_changes: AtomicI64,
+    /// How many times the bindings and defaults were reread (tests, the scale tool).
+    binding_reads: AtomicUsize,
 }
+
+/// `seen_changes` before the first read.
+const NEVER_READ: i64 = -1;
 
 /// The default cap on a published component's size.
 pub const DEFAULT_MAX_PLUGIN_BYTES: usize = 8 << 20;
@@ -165,6 +174,8 @@ impl Registry {
             cache_hits: AtomicUsize::new(0),
             rebuilt: AtomicUsize::new(0),
             failed: AtomicUsize::new(0),
+            seen_changes: AtomicI64::new(NEVER_READ),
+            binding_reads: AtomicUsize::new(0),
         };
         registry.refresh().await?;
         Ok(registry)
@@ -177,6 +188,12 @@ impl Registry {
             rebuilt: self.rebuilt.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
         }
+    }
+
+    /// How many times this host reread every binding and default from the store: once
+    /// at load and once per refresh that found a registry change since the last read.
+    pub fn binding_reads(&self) -> usize {
+        self.binding_reads.load(Ordering::Relaxed)
     }
 
     /// Verifies, compiles and stores a build. Publishing the same bytes again changes

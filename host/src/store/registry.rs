@@ -159,6 +159,18 @@ impl Store {
             .collect())
     }
 
+    /// How many registry events the store holds: every change hosts hold in memory
+    /// (builds, bindings, defaults, units) is written with one in the same transaction
+    /// and none is ever deleted, so this number moves whenever such a change commits,
+    /// in whatever order concurrent ones commit. A refresh compares it with the one of
+    /// its last read before rereading anything (`Registry::refresh`).
+    pub async fn registry_changes(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM registry_events")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.get::<i64, _>(0))
+    }
+
     /// The sha256 of every stored build (cheap: no bytes).
     pub async fn build_shas(&self) -> Result<Vec<String>> {
         let rows = sqlx::query("SELECT sha256 FROM plugin_builds")
