@@ -27,7 +27,8 @@ pub const CATALOG: &[&str] = &[
     "procedure_template",
 ];
 
-/// The scale fixture whose version stamp is rewritten per build.
+/// The scale fixture (the template's code under the package version below) whose
+/// version stamp is rewritten per build.
 pub const STAMPED: &str = "fixture_scale_version";
 const STAMP: &[u8] = b"1.0.0-scale.b0000";
 
