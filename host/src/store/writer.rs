@@ -119,6 +119,9 @@ pub(super) struct Plan<T> {
     /// A number to take from a unit's daily sequence inside the transaction, as
     /// `(unit, day)`; what `build` receives.
     pub number_of: Option<(String, String)>,
+    /// `build` makes exactly one statement, which PostgreSQL runs without a transaction
+    /// around it.
+    pub single: bool,
     pub build: Box<Build<T>>,
 }
 
@@ -167,6 +170,11 @@ impl Writer {
     /// Runs `plan` in a transaction and answers once it is committed (or not).
     pub(super) async fn write<T: Send + 'static>(&self, plan: Plan<T>) -> Result<T> {
         match self {
+            // One statement is atomic by itself: no BEGIN and COMMIT round trips.
+            Writer::Pool(pool) if plan.number_of.is_none() && plan.single => {
+                let mut connection = pool.acquire().await?;
+                run_on_sqlx(&mut connection, &plan).await
+            }
             Writer::Pool(pool) => {
                 let mut tx = pool.begin().await?;
                 let value = run_on_sqlx(&mut tx, &plan).await?;
@@ -349,6 +357,7 @@ mod tests {
     fn insert(ids: Vec<i64>) -> Plan<usize> {
         Plan {
             number_of: None,
+            single: false,
             build: Box::new(move |_| {
                 let statements = ids
                     .iter()
@@ -401,6 +410,7 @@ mod tests {
         let writer = Writer::sqlite(&path).unwrap();
         let stale = |expected: i64| Plan {
             number_of: None,
+            single: true,
             build: Box::new(move |_| {
                 let mut guarded = Statement::new(
                     "UPDATE d SET version = version + 1 WHERE code = $1 AND version = $2",

@@ -126,6 +126,7 @@ impl Store {
         self.writer
             .write(Plan {
                 number_of,
+                single: false,
                 build: Box::new(build),
             })
             .await
@@ -148,34 +149,50 @@ impl Store {
         };
         let head = chain(&record.code, Some(&previous), event);
         let code = record.code.clone();
-        let mut statements = vec![update_row(&code, record.version, update, &head)];
-        statements.extend(insert_documents(
-            &code,
-            &update.new_documents,
-            &update.updated_at,
-        ));
-        if let Some(file) = &update.stored_component {
-            statements.push(Statement::new(
-                "UPDATE dossier_documents SET digitized = 1, content_type = $1, stored_at = $2
-                 WHERE dossier_code = $3 AND sha256 = $4",
-                vec![
-                    (&file.content_type).into(),
-                    (&file.stored_at).into(),
-                    (&code).into(),
-                    (&file.sha256).into(),
-                ],
-            ));
-        }
-        statements.push(insert_event(&head));
-        statements.push(insert_change(&code, head.seq, event));
-        if record.status != update.status {
-            // Count rows are locked in status order whatever the direction of the
-            // change, so two writers moving dossiers 4 → 5 and 5 → 4 on PostgreSQL never
-            // wait on each other's rows in a cycle.
-            let shard = self.count_shard();
+        // Count rows are locked in status order whatever the direction of the change, so
+        // two writers moving dossiers 4 → 5 and 5 → 4 on PostgreSQL never wait on each
+        // other's rows in a cycle.
+        let moves = (record.status != update.status).then(|| {
             let mut moves = [(record.status, -1), (update.status, 1)];
             moves.sort_by_key(|(status, _)| status.code());
-            for (status, delta) in moves {
+            moves
+        });
+        let shard = self.count_shard();
+        let one_statement = self.backend == Backend::Postgres
+            && update.new_documents.is_empty()
+            && update.stored_component.is_none();
+        let statements = if one_statement {
+            vec![action_in_one_statement(
+                &code,
+                record.version,
+                update,
+                &head,
+                event,
+                moves,
+                shard,
+            )]
+        } else {
+            let mut statements = vec![update_row(&code, record.version, update, &head)];
+            statements.extend(insert_documents(
+                &code,
+                &update.new_documents,
+                &update.updated_at,
+            ));
+            if let Some(file) = &update.stored_component {
+                statements.push(Statement::new(
+                    "UPDATE dossier_documents SET digitized = 1, content_type = $1, stored_at = $2
+                     WHERE dossier_code = $3 AND sha256 = $4",
+                    vec![
+                        (&file.content_type).into(),
+                        (&file.stored_at).into(),
+                        (&code).into(),
+                        (&file.sha256).into(),
+                    ],
+                ));
+            }
+            statements.push(insert_event(&head));
+            statements.push(insert_change(&code, head.seq, event));
+            for (status, delta) in moves.into_iter().flatten() {
                 statements.push(count(
                     &record.handling_unit,
                     &record.procedure_code,
@@ -184,7 +201,8 @@ impl Store {
                     delta,
                 ));
             }
-        }
+            statements
+        };
         let answer = EventHead {
             seq: head.seq,
             hash: head.hash,
@@ -192,6 +210,7 @@ impl Store {
         self.writer
             .write(Plan {
                 number_of: None,
+                single: one_statement,
                 build: Box::new(move |_| (statements.clone(), answer.clone())),
             })
             .await
@@ -322,6 +341,67 @@ fn update_row(
     );
     statement.guards_version = Some(expected_version);
     statement
+}
+
+/// PostgreSQL: an action without documents as one statement (data-modifying `WITH`):
+/// the guarded row update, the chained event, the reportable facts read from the row
+/// as updated, and the counts, in one round trip and atomic without a transaction
+/// around it. A stale version updates no row, so nothing else is written and the
+/// statement returns no row.
+fn action_in_one_statement(
+    code: &str,
+    expected_version: i64,
+    update: &DossierUpdate,
+    head: &EventRecord,
+    event: &NewEvent,
+    moves: Option<[(Status, i64); 2]>,
+    shard: i64,
+) -> Statement {
+    let row = update_row(code, expected_version, update, head);
+    let event_row = insert_event(head);
+    let mut params = row.params;
+    params.extend(event_row.params); // $30 ..= $44
+    params.push((event.from_status != Some(event.to_status)).into()); // $45
+    let mut sql = format!(
+        "WITH u AS ({} RETURNING code, handling_unit, procedure_code, channel, status, statutory_due_date, due_date,
+                    supplement_count, settled_at, closed_at, processing_seconds, fees_requested_vnd, paid_online,
+                    digitized, rating),
+         e AS (INSERT INTO dossier_events (dossier_code, seq, at, actor_id, actor_role, actor_unit, action, from_step,
+                    to_step, from_status, to_status, note, payload_json, prev_hash, hash)
+               SELECT $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44 FROM u),
+         c AS (INSERT INTO dossier_changes (dossier_code, seq, at, handling_unit, agency_id, procedure_code, channel,
+                    from_status, to_status, status_changed, statutory_due_date, due_date, supplement_count, settled_at,
+                    closed_at, processing_seconds, fees_requested_vnd, paid_online, digitized, rating)
+               SELECT u.code, $31, $32, u.handling_unit, units.agency_id, u.procedure_code, u.channel,
+                      $39, u.status, $45, u.statutory_due_date, u.due_date, u.supplement_count, u.settled_at,
+                      u.closed_at, u.processing_seconds, u.fees_requested_vnd, u.paid_online, u.digitized, u.rating
+               FROM u JOIN units ON units.code = u.handling_unit)",
+        row.sql
+    );
+    if let Some([(first, first_delta), (second, second_delta)]) = moves {
+        params.extend([
+            first.code().into(),  // $46
+            first_delta.into(),   // $47
+            second.code().into(), // $48
+            second_delta.into(),  // $49
+            shard.into(),         // $50
+        ]);
+        sql.push_str(
+            ",
+         n AS (INSERT INTO dossier_counts (handling_unit, procedure_code, status, shard, n)
+               SELECT u.handling_unit, u.procedure_code, m.status, $50, m.delta
+               FROM u, (VALUES ($46, $47), ($48, $49)) AS m (status, delta)
+               ORDER BY m.status
+               ON CONFLICT (handling_unit, procedure_code, status, shard)
+               DO UPDATE SET n = dossier_counts.n + EXCLUDED.n)",
+        );
+    }
+    sql.push_str("\n         SELECT code FROM u");
+    Statement {
+        sql: sql.into(),
+        params,
+        guards_version: Some(expected_version),
+    }
 }
 
 /// Inserts the documents in one statement, whatever their number (none: no statement).
