@@ -78,6 +78,8 @@ impl Store {
         let dossier = dossier.clone();
         let event = event.clone();
         let shard = self.count_shard();
+        // PostgreSQL writes a filing in one statement (its number was reserved above).
+        let single = self.backend == Backend::Postgres;
         let build = move |number: Option<i64>| {
             let number = reserved.or(number).unwrap_or_default();
             let code = format!("{prefix}-{number:04}");
@@ -107,26 +109,30 @@ impl Store {
                     (&head.hash).into(),
                 ],
             )];
-            statements.extend(insert_documents(
-                &code,
-                &dossier.documents,
-                &dossier.submitted_at,
-            ));
-            statements.push(insert_event(&head));
-            statements.push(insert_change(&code, head.seq, &event));
-            statements.push(count(
+            let documents = insert_documents(&code, &dossier.documents, &dossier.submitted_at);
+            let event_row = insert_event(&head);
+            let counted = count(
                 &dossier.handling_unit,
                 &dossier.procedure_code,
                 dossier.status,
                 shard,
                 1,
-            ));
+            );
+            if single {
+                let statement =
+                    filing_in_one_statement(statements.remove(0), event_row, counted, documents);
+                return (vec![statement], code);
+            }
+            statements.extend(documents);
+            statements.push(event_row);
+            statements.push(insert_change(&code, head.seq, &event));
+            statements.push(counted);
             (statements, code)
         };
         self.writer
             .write(Plan {
                 number_of,
-                single: false,
+                single,
                 build: Box::new(build),
             })
             .await
@@ -363,20 +369,12 @@ fn action_in_one_statement(
     params.extend(event_row.params); // $30 ..= $44
     params.push((event.from_status != Some(event.to_status)).into()); // $45
     let mut sql = format!(
-        "WITH u AS ({} RETURNING code, handling_unit, procedure_code, channel, status, statutory_due_date, due_date,
-                    supplement_count, settled_at, closed_at, processing_seconds, fees_requested_vnd, paid_online,
-                    digitized, rating),
-         e AS (INSERT INTO dossier_events (dossier_code, seq, at, actor_id, actor_role, actor_unit, action, from_step,
-                    to_step, from_status, to_status, note, payload_json, prev_hash, hash)
+        "WITH u AS ({} RETURNING {WRITTEN_FACTS}),
+         e AS (INSERT INTO dossier_events ({EVENT_INSERT_COLUMNS})
                SELECT $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44 FROM u),
-         c AS (INSERT INTO dossier_changes (dossier_code, seq, at, handling_unit, agency_id, procedure_code, channel,
-                    from_status, to_status, status_changed, statutory_due_date, due_date, supplement_count, settled_at,
-                    closed_at, processing_seconds, fees_requested_vnd, paid_online, digitized, rating)
-               SELECT u.code, $31, $32, u.handling_unit, units.agency_id, u.procedure_code, u.channel,
-                      $39, u.status, $45, u.statutory_due_date, u.due_date, u.supplement_count, u.settled_at,
-                      u.closed_at, u.processing_seconds, u.fees_requested_vnd, u.paid_online, u.digitized, u.rating
-               FROM u JOIN units ON units.code = u.handling_unit)",
-        row.sql
+         c AS ({})",
+        row.sql,
+        changes_written_by("u", 31, 32, "$39", 45),
     );
     if let Some([(first, first_delta), (second, second_delta)]) = moves {
         params.extend([
@@ -402,6 +400,93 @@ fn action_in_one_statement(
         params,
         guards_version: Some(expected_version),
     }
+}
+
+/// The columns of a dossier row that its reportable facts copy (`dossier_changes`),
+/// returned by the statement that wrote the row.
+const WRITTEN_FACTS: &str = "code, handling_unit, procedure_code, channel, status, statutory_due_date, due_date, \
+     supplement_count, settled_at, closed_at, processing_seconds, fees_requested_vnd, paid_online, digitized, rating";
+
+const EVENT_INSERT_COLUMNS: &str = "dossier_code, seq, at, actor_id, actor_role, actor_unit, action, from_step, \
+     to_step, from_status, to_status, note, payload_json, prev_hash, hash";
+
+/// The insert of a dossier's reportable facts from `source`, the `WITH` query that
+/// wrote its row and returned `WRITTEN_FACTS` (a statement does not see the rows it
+/// writes itself), with the event's number, time and previous status as parameters.
+fn changes_written_by(
+    source: &str,
+    seq: usize,
+    at: usize,
+    from_status: &str,
+    changed: usize,
+) -> String {
+    format!(
+        "INSERT INTO dossier_changes (dossier_code, seq, at, handling_unit, agency_id, procedure_code, channel,
+             from_status, to_status, status_changed, statutory_due_date, due_date, supplement_count, settled_at,
+             closed_at, processing_seconds, fees_requested_vnd, paid_online, digitized, rating)
+         SELECT {source}.code, ${seq}, ${at}, {source}.handling_unit, units.agency_id, {source}.procedure_code,
+                {source}.channel, {from_status}, {source}.status, ${changed}, {source}.statutory_due_date,
+                {source}.due_date, {source}.supplement_count, {source}.settled_at, {source}.closed_at,
+                {source}.processing_seconds, {source}.fees_requested_vnd, {source}.paid_online, {source}.digitized,
+                {source}.rating
+         FROM {source} JOIN units ON units.code = {source}.handling_unit"
+    )
+}
+
+/// `sql` with every `$n` made `$(n + offset)`, to place a statement's values after
+/// another's in one statement.
+fn renumber(sql: &str, offset: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        match rest[..digits].parse::<usize>() {
+            Ok(number) => out.push_str(&(number + offset).to_string()),
+            Err(_) => out.push_str(&rest[..digits]),
+        }
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// PostgreSQL: a filing as one statement (data-modifying `WITH`): the dossier, its
+/// first event, its reportable facts read from the row as inserted, its count and its
+/// documents, in one round trip and atomic without a transaction around it.
+fn filing_in_one_statement(
+    dossier: Statement,
+    event: Statement,
+    counted: Statement,
+    documents: Option<Statement>,
+) -> Statement {
+    let mut params = dossier.params;
+    let event_at = params.len();
+    let event_sql = renumber(&event.sql, event_at);
+    params.extend(event.params);
+    params.push(true.into());
+    let changed = params.len();
+    let count_sql = renumber(&counted.sql, params.len());
+    params.extend(counted.params);
+    let mut sql = format!(
+        "WITH d AS ({} RETURNING {WRITTEN_FACTS}),
+         e AS ({event_sql}),
+         c AS ({}),
+         n AS ({count_sql})",
+        dossier.sql,
+        // The event's `seq` and `at` are its second and third values.
+        changes_written_by("d", event_at + 2, event_at + 3, "NULL", changed),
+    );
+    if let Some(documents) = documents {
+        sql.push_str(&format!(
+            ",\n         f AS ({})",
+            renumber(&documents.sql, params.len())
+        ));
+        params.extend(documents.params);
+    }
+    sql.push_str("\n         SELECT code FROM d");
+    Statement::new(sql, params)
 }
 
 /// Inserts the documents in one statement, whatever their number (none: no statement).
