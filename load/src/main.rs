@@ -47,6 +47,9 @@ struct RunArgs {
     /// Concurrent clients of each phase.
     #[arg(long, value_delimiter = ',', default_value = "1,8,64")]
     clients: Vec<usize>,
+    /// filings, actions, or both.
+    #[arg(long, value_delimiter = ',', default_value = "filings,actions")]
+    work: Vec<String>,
     /// Seconds each phase is measured (after half a second of warm-up).
     #[arg(long, default_value_t = 10)]
     seconds: u64,
@@ -231,7 +234,8 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
         let mut created = Vec::new();
         let result: anyhow::Result<()> = async {
-            for &(work, label) in &[(Work::Filings, "filings"), (Work::Actions, "actions")] {
+            let works = [(Work::Filings, "filings"), (Work::Actions, "actions")];
+            for &(work, label) in works.iter().filter(|(_, label)| args.work.iter().any(|w| w == label)) {
                 for &clients in &args.clients {
                     // A fresh database and server for each measurement, so that none
                     // starts with the rows of another.
