@@ -11,6 +11,7 @@
 
 mod bare;
 mod drive;
+mod propagation;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -30,6 +31,9 @@ use drive::{Figures, Target, Work};
 enum Cli {
     /// Measure and print the table (Markdown), and optionally write the figures as JSON.
     Run(RunArgs),
+    /// How long a rollout through one host takes to reach another on one PostgreSQL
+    /// database: median and max over alternating rollouts and rollbacks.
+    Propagation(propagation::PropagationArgs),
     /// Serve the bare baseline (started by `run`).
     Bare {
         #[arg(long)]
@@ -73,6 +77,7 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse() {
         Cli::Bare { database, listen } => bare::serve(&database, &listen).await,
         Cli::Run(args) => run(args).await,
+        Cli::Propagation(args) => propagation::propagation(args).await,
     }
 }
 
