@@ -13,7 +13,7 @@
 //! (`MOTCUA_BENCH_SIZES`, `MOTCUA_BENCH_BACKENDS` and `MOTCUA_TEST_POSTGRES_URL` as for
 //! the `reports` bench.)
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use motcua::domain::Status;
 use motcua::store::{DueFilter, InboxCursor, InboxQuery, Store};
@@ -21,24 +21,18 @@ use sqlx::{Connection, Executor, Row};
 
 #[path = "common/fill.rs"]
 mod fill;
+#[path = "common/timing.rs"]
+mod timing;
 use fill::{Backend, fill};
 
 const SAMPLES: usize = 21;
 
-async fn time<F, Fut>(mut run: F) -> Duration
+async fn time<F, Fut>(run: F) -> Duration
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    run().await;
-    let mut samples = Vec::with_capacity(SAMPLES);
-    for _ in 0..SAMPLES {
-        let start = Instant::now();
-        run().await;
-        samples.push(start.elapsed());
-    }
-    samples.sort();
-    samples[SAMPLES / 2]
+    timing::median_of(SAMPLES, run).await
 }
 
 fn query(status: Option<Status>, due: Option<DueFilter>, sort_by_due: bool) -> InboxQuery {

@@ -29,26 +29,16 @@ const COMMUNES: i64 = 148;
 
 #[path = "common/fill.rs"]
 mod fill;
+#[path = "common/timing.rs"]
+mod timing;
 use fill::{Backend, fill};
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-async fn time<F, Fut>(mut run: F) -> Duration
+async fn time<F, Fut>(run: F) -> Duration
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    run().await;
-    let mut samples = Vec::with_capacity(SAMPLES);
-    for _ in 0..SAMPLES {
-        let start = Instant::now();
-        run().await;
-        samples.push(start.elapsed());
-    }
-    median(samples)
+    timing::median_of(SAMPLES, run).await
 }
 
 fn at(text: &str) -> NaiveDateTime {

@@ -11,6 +11,7 @@
 
 mod bare;
 mod drive;
+mod propagation;
 mod scale;
 
 use std::path::PathBuf;
@@ -31,6 +32,9 @@ use drive::{Figures, Target, Work};
 enum Cli {
     /// Measure and print the table (Markdown), and optionally write the figures as JSON.
     Run(RunArgs),
+    /// How long a rollout through one host takes to reach another on one PostgreSQL
+    /// database: median and max over alternating rollouts and rollbacks.
+    Propagation(propagation::PropagationArgs),
     /// One deployment at the size of the country: start times, memory, procedures and
     /// inbox queries over a million dossiers (BENCHMARKS.md, "A country-sized deployment").
     Scale(scale::ScaleArgs),
@@ -51,6 +55,9 @@ struct RunArgs {
     /// Concurrent clients of each phase.
     #[arg(long, value_delimiter = ',', default_value = "1,8,64")]
     clients: Vec<usize>,
+    /// filings, actions, or both.
+    #[arg(long, value_delimiter = ',', default_value = "filings,actions")]
+    work: Vec<String>,
     /// Seconds each phase is measured (after half a second of warm-up).
     #[arg(long, default_value_t = 10)]
     seconds: u64,
@@ -74,6 +81,7 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse() {
         Cli::Bare { database, listen } => bare::serve(&database, &listen).await,
         Cli::Run(args) => run(args).await,
+        Cli::Propagation(args) => propagation::propagation(args).await,
         Cli::Scale(args) => scale::scale(args).await,
     }
 }
@@ -236,7 +244,8 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
         let mut created = Vec::new();
         let result: anyhow::Result<()> = async {
-            for &(work, label) in &[(Work::Filings, "filings"), (Work::Actions, "actions")] {
+            let works = [(Work::Filings, "filings"), (Work::Actions, "actions")];
+            for &(work, label) in works.iter().filter(|(_, label)| args.work.iter().any(|w| w == label)) {
                 for &clients in &args.clients {
                     // A fresh database and server for each measurement, so that none
                     // starts with the rows of another.

@@ -3,6 +3,7 @@
 use sqlx::Row;
 
 use super::RegistryEvent;
+use super::columns::Columns;
 use super::registry::insert_registry_event;
 use super::{Result, Store, StoreError};
 
@@ -70,14 +71,14 @@ impl Store {
 
     /// The account a token belongs to, revoked and expired ones included: the caller
     /// tells the person why their token no longer works.
+    /// Read on every staff request (see `columns.rs` for where it runs).
     pub async fn actor_by_token_hash(&self, token_hash: &str) -> Result<Option<ActorRecord>> {
-        let row = sqlx::query(
+        self.fetch_one(
             "SELECT id, unit, role, name, created_at, expires_at, revoked_at FROM actors WHERE token_hash = $1",
+            &[token_hash.into()],
+            actor_from_row,
         )
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.as_ref().map(actor_from_row))
+        .await
     }
 
     pub async fn actor(&self, id: &str) -> Result<Option<ActorRecord>> {
@@ -87,7 +88,7 @@ impl Store {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.as_ref().map(actor_from_row))
+        row.as_ref().map(|row| actor_from_row(row)).transpose()
     }
 
     /// Every account, or a unit's, by unit then id.
@@ -108,7 +109,7 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?,
             };
-        Ok(rows.iter().map(actor_from_row).collect())
+        rows.iter().map(|row| actor_from_row(row)).collect()
     }
 
     /// Every account that is not revoked, with its token's hash, for telling accounts
@@ -120,10 +121,9 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|row| (actor_from_row(row), row.get(7)))
-            .collect())
+        rows.iter()
+            .map(|row| Ok((actor_from_row(row)?, row.get(7))))
+            .collect()
     }
 
     pub async fn actor_exists(&self, id: &str) -> Result<bool> {
@@ -148,7 +148,7 @@ impl Store {
             tx.rollback().await?;
             return Err(StoreError::NotFound(format!("account `{id}`")));
         };
-        let mut actor = actor_from_row(&row);
+        let mut actor = actor_from_row(&row)?;
         if actor.revoked_at.is_some() {
             tx.rollback().await?;
             return Ok(Revocation::AlreadyRevoked(actor));
@@ -175,14 +175,14 @@ impl Store {
     }
 }
 
-pub(super) fn actor_from_row(row: &sqlx::any::AnyRow) -> ActorRecord {
-    ActorRecord {
-        id: row.get(0),
-        unit: row.get(1),
-        role: row.get(2),
-        name: row.get(3),
-        created_at: row.get(4),
-        expires_at: row.get(5),
-        revoked_at: row.get(6),
-    }
+pub(super) fn actor_from_row(row: &dyn Columns) -> Result<ActorRecord> {
+    Ok(ActorRecord {
+        id: row.text(0)?,
+        unit: row.text(1)?,
+        role: row.text(2)?,
+        name: row.text(3)?,
+        created_at: row.text(4)?,
+        expires_at: row.opt_text(5)?,
+        revoked_at: row.opt_text(6)?,
+    })
 }

@@ -146,17 +146,20 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<EventRecord>> {
         let (code, seq) = after.unwrap_or(("", 0));
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {} FROM dossier_events
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            super::dossiers::event_columns!(),
+            " FROM dossier_events
                  WHERE dossier_code > $1 OR (dossier_code = $1 AND seq > $2)
-                 ORDER BY dossier_code, seq LIMIT $3",
-            super::dossiers::EVENT_COLUMNS
-        )))
+                 ORDER BY dossier_code, seq LIMIT $3"
+        ))
         .bind(code)
         .bind(seq)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(super::dossiers::event_from_row).collect())
+        rows.iter()
+            .map(|row| super::dossiers::event_from_row(row))
+            .collect()
     }
 }

@@ -2,10 +2,33 @@
 
 use sqlx::Row;
 
-use super::{Result, Store, StoreError};
+use super::columns::Columns;
+use super::{Backend, Result, Store, StoreError};
 
 use crate::audit::EventRecord;
 use crate::domain::{Applicant, Channel, Document, ResultDocument, Status, StoredFile};
+
+/// The columns of an event, in the order `event_from_row` reads them.
+macro_rules! event_columns {
+    () => {
+        "dossier_code, seq, at, actor_id, actor_role, actor_unit, action, from_step, to_step, \
+         from_status, to_status, note, payload_json, prev_hash, hash"
+    };
+}
+pub(super) use event_columns;
+
+/// The columns of a dossier row, in the order `dossier_from_row` reads them (40).
+macro_rules! dossier_columns {
+    () => {
+        "code, procedure_code, build_sha256, receiving_unit, handling_unit, channel, applicant_json, form_json,
+         step, status, submitted_at, received_at, clock_started_at, due_date, supplement_count, extension_count,
+         fees_requested_vnd, fees_paid_vnd, paid_online, result_json, settled_at, returned_at,
+         tracking_secret_hash, version, updated_at, settings_json, statutory_due_date, due_provisional,
+         clock_base_day, clock_days, paused_days_left, waiting_since, waited_seconds, closed_at,
+         processing_seconds, digitized, rating, last_seq, last_hash,
+         (SELECT cutoff FROM units WHERE units.code = dossiers.handling_unit)"
+    };
+}
 
 /// A dossier row with its documents.
 #[derive(Clone, Debug)]
@@ -203,97 +226,67 @@ pub struct DossierUpdate {
 }
 
 impl Store {
+    /// A dossier with its documents: read on every action's path (see `columns.rs` for
+    /// where it runs). On PostgreSQL the documents come in the same statement, as JSON,
+    /// to save a round trip; on SQLite a second statement costs no round trip.
     pub async fn dossier(&self, code: &str) -> Result<Option<DossierRecord>> {
-        let Some(row) = sqlx::query(
-            "SELECT code, procedure_code, build_sha256, receiving_unit, handling_unit, channel, applicant_json, form_json,
-                    step, status, submitted_at, received_at, clock_started_at, due_date, supplement_count, extension_count,
-                    fees_requested_vnd, fees_paid_vnd, paid_online, result_json, settled_at, returned_at,
-                    tracking_secret_hash, version, updated_at, settings_json, statutory_due_date, due_provisional,
-                    clock_base_day, clock_days, paused_days_left, waiting_since, waited_seconds, closed_at,
-                    processing_seconds, digitized, rating, last_seq, last_hash,
-                    (SELECT cutoff FROM units WHERE units.code = dossiers.handling_unit)
-             FROM dossiers WHERE code = $1",
-        )
-        .bind(code)
-        .fetch_optional(&self.pool)
-        .await?
+        let params = [code.into()];
+        let sql = match self.backend {
+            Backend::Sqlite => concat!("SELECT ", dossier_columns!(), ", NULL FROM dossiers WHERE code = $1"),
+            Backend::Postgres => concat!(
+                "SELECT ",
+                dossier_columns!(),
+                ", (SELECT json_agg(json_build_array(kind, name, sha256, size, digitized, content_type) ORDER BY id)::text
+                    FROM dossier_documents WHERE dossier_code = dossiers.code)
+                 FROM dossiers WHERE code = $1"
+            ),
+        };
+        let Some((mut record, documents)) = self
+            .fetch_one(sql, &params, |row| {
+                Ok((dossier_from_row(row)?, row.opt_text(40)?))
+            })
+            .await?
         else {
             return Ok(None);
         };
-        let corrupt = |what: &str| StoreError::Corrupt(format!("dossier {code}: {what}"));
-        let channel: String = row.get(5);
-        let applicant: String = row.get(6);
-        let form: String = row.get(7);
-        let status: i64 = row.get(9);
-        let result: Option<String> = row.get(19);
-        let documents = sqlx::query(
-            "SELECT kind, name, sha256, size, digitized, content_type FROM dossier_documents WHERE dossier_code = $1 ORDER BY id",
-        )
-        .bind(code)
-        .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .map(|row| Document {
-            kind: row.get(0),
-            name: row.get(1),
-            sha256: row.get(2),
-            size: row.get::<i64, _>(3).max(0) as u64,
-            digitized: row.get::<i64, _>(4) != 0,
-            content_type: row.get(5),
-        })
-        .collect();
-        Ok(Some(DossierRecord {
-            code: row.get(0),
-            procedure_code: row.get(1),
-            build_sha256: row.get(2),
-            receiving_unit: row.get(3),
-            handling_unit: row.get(4),
-            channel: Channel::parse(&channel).ok_or_else(|| corrupt("channel"))?,
-            applicant: serde_json::from_str(&applicant).map_err(|_| corrupt("applicant"))?,
-            form: serde_json::from_str(&form).map_err(|_| corrupt("form"))?,
-            step: row.get(8),
-            status: Status::from_code(status).ok_or_else(|| corrupt("status"))?,
-            submitted_at: row.get(10),
-            received_at: row.get(11),
-            clock_started_at: row.get(12),
-            due_date: row.get(13),
-            supplement_count: row.get(14),
-            extension_count: row.get(15),
-            fees_requested_vnd: row.get(16),
-            fees_paid_vnd: row.get(17),
-            paid_online: row.get::<i64, _>(18) != 0,
-            result: result
-                .map(|text| serde_json::from_str(&text))
-                .transpose()
-                .map_err(|_| corrupt("result"))?,
-            settled_at: row.get(20),
-            returned_at: row.get(21),
-            tracking_secret_hash: row.get(22),
-            version: row.get(23),
-            updated_at: row.get(24),
-            documents,
-            settings_json: row.get(25),
-            deadline: Deadline {
-                statutory_due_date: row.get(26),
-                provisional: row.get::<i64, _>(27) != 0,
-                clock_base_day: row.get(28),
-                clock_days: row.get(29),
-                paused_days_left: row.get(30),
-                waiting_since: row.get(31),
-                waited_seconds: row.get(32),
-            },
-            facts: Facts {
-                closed_at: row.get(33),
-                processing_seconds: row.get(34),
-                digitized: row.get::<i64, _>(35) != 0,
-                rating: row.get(36),
-            },
-            head: EventHead {
-                seq: row.get(37),
-                hash: row.get(38),
-            },
-            unit_cutoff: row.get(39),
-        }))
+        record.documents = match (self.backend, documents) {
+            (Backend::Postgres, None) => Vec::new(),
+            (Backend::Postgres, Some(json)) => {
+                let rows: Vec<(String, String, String, i64, i64, Option<String>)> =
+                    serde_json::from_str(&json).map_err(|error| {
+                        StoreError::Corrupt(format!("dossier {code}: documents: {error}"))
+                    })?;
+                rows.into_iter()
+                    .map(|(kind, name, sha256, size, digitized, content_type)| Document {
+                        kind,
+                        name,
+                        sha256,
+                        size: size.max(0) as u64,
+                        digitized: digitized != 0,
+                        content_type,
+                    })
+                    .collect()
+            }
+            (Backend::Sqlite, _) => {
+                self.fetch(
+                    "SELECT kind, name, sha256, size, digitized, content_type FROM dossier_documents
+                     WHERE dossier_code = $1 ORDER BY id",
+                    &params,
+                    |row| {
+                        Ok(Document {
+                            kind: row.text(0)?,
+                            name: row.text(1)?,
+                            sha256: row.text(2)?,
+                            size: row.int(3)?.max(0) as u64,
+                            digitized: row.flag(4)?,
+                            content_type: row.opt_text(5)?,
+                        })
+                    },
+                )
+                .await?
+            }
+        };
+        Ok(Some(record))
     }
 
     /// The reportable facts each event of a dossier recorded (`dossier_changes`), by
@@ -336,14 +329,18 @@ impl Store {
         Ok(row.map(|row| row.get(0)))
     }
 
+    /// A dossier's history, oldest first: read for every dossier view.
     pub async fn events(&self, code: &str) -> Result<Vec<EventRecord>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {EVENT_COLUMNS} FROM dossier_events WHERE dossier_code = $1 ORDER BY seq"
-        )))
-        .bind(code)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(event_from_row).collect())
+        self.fetch(
+            concat!(
+                "SELECT ",
+                event_columns!(),
+                " FROM dossier_events WHERE dossier_code = $1 ORDER BY seq"
+            ),
+            &[code.into()],
+            event_from_row,
+        )
+        .await
     }
 
     /// Dossiers at `status` that have waited since `until` or earlier (RFC 3339 text),
@@ -392,27 +389,84 @@ impl Store {
     }
 }
 
-/// The columns of an event, in the order `event_from_row` reads them.
-pub(super) const EVENT_COLUMNS: &str = "dossier_code, seq, at, actor_id, actor_role, actor_unit, \
-     action, from_step, to_step, from_status, to_status, note, payload_json, prev_hash, hash";
+/// An event read with `event_columns!()`.
+pub(super) fn event_from_row(row: &dyn Columns) -> Result<EventRecord> {
+    Ok(EventRecord {
+        dossier_code: row.text(0)?,
+        seq: row.int(1)?,
+        at: row.text(2)?,
+        actor_id: row.text(3)?,
+        actor_role: row.text(4)?,
+        actor_unit: row.text(5)?,
+        action: row.text(6)?,
+        from_step: row.opt_text(7)?,
+        to_step: row.text(8)?,
+        from_status: row.opt_int(9)?,
+        to_status: row.int(10)?,
+        note: row.text(11)?,
+        payload_json: row.text(12)?,
+        prev_hash: row.text(13)?,
+        hash: row.text(14)?,
+    })
+}
 
-/// An event read with `EVENT_COLUMNS`.
-pub(super) fn event_from_row(row: &sqlx::any::AnyRow) -> EventRecord {
-    EventRecord {
-        dossier_code: row.get(0),
-        seq: row.get(1),
-        at: row.get(2),
-        actor_id: row.get(3),
-        actor_role: row.get(4),
-        actor_unit: row.get(5),
-        action: row.get(6),
-        from_step: row.get(7),
-        to_step: row.get(8),
-        from_status: row.get(9),
-        to_status: row.get(10),
-        note: row.get(11),
-        payload_json: row.get(12),
-        prev_hash: row.get(13),
-        hash: row.get(14),
-    }
+/// A dossier row as `Store::dossier` selects it, without its documents.
+fn dossier_from_row(row: &dyn Columns) -> Result<DossierRecord> {
+    let code = row.text(0)?;
+    let corrupt = |what: &str| StoreError::Corrupt(format!("dossier {code}: {what}"));
+    let channel = row.text(5)?;
+    let status = row.int(9)?;
+    let result = row.opt_text(19)?;
+    Ok(DossierRecord {
+        procedure_code: row.text(1)?,
+        build_sha256: row.text(2)?,
+        receiving_unit: row.text(3)?,
+        handling_unit: row.text(4)?,
+        channel: Channel::parse(&channel).ok_or_else(|| corrupt("channel"))?,
+        applicant: serde_json::from_str(&row.text(6)?).map_err(|_| corrupt("applicant"))?,
+        form: serde_json::from_str(&row.text(7)?).map_err(|_| corrupt("form"))?,
+        step: row.text(8)?,
+        status: Status::from_code(status).ok_or_else(|| corrupt("status"))?,
+        submitted_at: row.text(10)?,
+        received_at: row.opt_text(11)?,
+        clock_started_at: row.opt_text(12)?,
+        due_date: row.opt_text(13)?,
+        supplement_count: row.int(14)?,
+        extension_count: row.int(15)?,
+        fees_requested_vnd: row.int(16)?,
+        fees_paid_vnd: row.int(17)?,
+        paid_online: row.flag(18)?,
+        result: result
+            .map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(|_| corrupt("result"))?,
+        settled_at: row.opt_text(20)?,
+        returned_at: row.opt_text(21)?,
+        tracking_secret_hash: row.text(22)?,
+        version: row.int(23)?,
+        updated_at: row.text(24)?,
+        documents: Vec::new(),
+        settings_json: row.opt_text(25)?,
+        deadline: Deadline {
+            statutory_due_date: row.opt_text(26)?,
+            provisional: row.flag(27)?,
+            clock_base_day: row.opt_text(28)?,
+            clock_days: row.opt_int(29)?,
+            paused_days_left: row.opt_int(30)?,
+            waiting_since: row.opt_text(31)?,
+            waited_seconds: row.int(32)?,
+        },
+        facts: Facts {
+            closed_at: row.opt_text(33)?,
+            processing_seconds: row.opt_int(34)?,
+            digitized: row.flag(35)?,
+            rating: row.opt_text(36)?,
+        },
+        head: EventHead {
+            seq: row.int(37)?,
+            hash: row.text(38)?,
+        },
+        unit_cutoff: row.opt_text(39)?,
+        code,
+    })
 }

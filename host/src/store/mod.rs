@@ -31,10 +31,13 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    /// A database error that failed a whole group of writes committed together
+    /// A statement on a direct SQLite connection (`lite.rs`) failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A database error that failed a whole group of SQLite writes committed together
     /// (`writer.rs`): every write of the group answers with it.
     #[error("database error: {0}")]
-    Shared(std::sync::Arc<sqlx::Error>),
+    Shared(std::sync::Arc<rusqlite::Error>),
 }
 
 impl StoreError {
@@ -44,7 +47,8 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         let error = match self {
             StoreError::Database(error) => error,
-            StoreError::Shared(error) => error.as_ref(),
+            StoreError::Sqlite(error) => return lite::is_unavailable(error),
+            StoreError::Shared(error) => return lite::is_unavailable(error),
             _ => return false,
         };
         match error {
@@ -74,11 +78,13 @@ pub enum Backend {
 mod accounts;
 mod audit;
 mod calendar;
+mod columns;
 mod counts;
 mod documents;
 mod dossiers;
 mod inbox;
 mod leases;
+mod lite;
 mod registry;
 mod reports;
 mod sessions;
@@ -116,6 +122,8 @@ pub struct Store {
     backend: Backend,
     /// Where dossier writes go: SQLite's one writer, or PostgreSQL's pool.
     writer: writer::Writer,
+    /// SQLite: connections for the reads on every action's path (`lite.rs`).
+    readers: Option<std::sync::Arc<lite::Readers>>,
     /// Dossier-code numbers this host reserved and has not used yet (PostgreSQL).
     codes: writes::CodeBlocks,
 }
@@ -161,14 +169,28 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        let store = Store {
-            writer: writer::Writer::start(pool.clone(), backend),
+        // Migrated before the direct SQLite connections open, so they see the schema.
+        match backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
+        }
+        let (writer, readers) = match backend {
+            Backend::Sqlite => {
+                let file = lite::file_of(&url)?;
+                (
+                    writer::Writer::sqlite(&file)?,
+                    Some(std::sync::Arc::new(lite::Readers::new(file))),
+                )
+            }
+            Backend::Postgres => (writer::Writer::postgres(pool.clone()), None),
+        };
+        Ok(Store {
+            writer,
+            readers,
             pool,
             backend,
             codes: writes::CodeBlocks::default(),
-        };
-        store.migrate().await?;
-        Ok(store)
+        })
     }
 
     pub fn backend(&self) -> Backend {

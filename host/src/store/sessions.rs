@@ -50,10 +50,13 @@ impl Store {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|row| SignInRecord {
-            account: actor_from_row(&row),
-            password_hash: row.get(7),
-        }))
+        row.map(|row| {
+            Ok(SignInRecord {
+                account: actor_from_row(&row)?,
+                password_hash: row.get(7),
+            })
+        })
+        .transpose()
     }
 
     /// Sets an account's password hash, audited, and ends its open sessions: a changed
@@ -194,11 +197,14 @@ impl Store {
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|row| SessionRecord {
-            account: actor_from_row(&row),
-            csrf_token: row.get(7),
-            expires_at: row.get(8),
-        }))
+        row.map(|row| {
+            Ok(SessionRecord {
+                account: actor_from_row(&row)?,
+                csrf_token: row.get(7),
+                expires_at: row.get(8),
+            })
+        })
+        .transpose()
     }
 
     /// Ends a session (signing out); ending one that is gone is not an error.

@@ -2,6 +2,7 @@
 
 use sqlx::Row;
 
+use super::columns::Columns;
 use super::registry::{insert_registry_event, upsert_binding};
 use super::{Binding, RegistryEvent};
 use super::{Result, Store, StoreError};
@@ -53,14 +54,14 @@ impl Store {
         Ok(())
     }
 
+    /// Read at every filing (see `columns.rs` for where it runs).
     pub async fn unit(&self, code: &str) -> Result<Option<Unit>> {
-        let row = sqlx::query(
+        self.fetch_one(
             "SELECT code, name, kind, parent, agency_id, cutoff FROM units WHERE code = $1",
+            &[code.into()],
+            unit_from_row,
         )
-        .bind(code)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(unit_from_row).transpose()
+        .await
     }
 
     pub async fn units(&self) -> Result<Vec<Unit>> {
@@ -69,7 +70,7 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(unit_from_row).collect()
+        rows.iter().map(|row| unit_from_row(row)).collect()
     }
 
     /// Creates and updates units, binds the new ones and writes their audit, all in one
@@ -185,16 +186,16 @@ fn unit_conflict(error: sqlx::Error, code: &str) -> StoreError {
     }
 }
 
-fn unit_from_row(row: &sqlx::any::AnyRow) -> Result<Unit> {
-    let code: String = row.get(0);
-    let kind: String = row.get(2);
+fn unit_from_row(row: &dyn Columns) -> Result<Unit> {
+    let code = row.text(0)?;
+    let kind = row.text(2)?;
     Ok(Unit {
         kind: UnitKind::parse(&kind)
             .ok_or_else(|| StoreError::Corrupt(format!("unit `{code}` has kind `{kind}`")))?,
         code,
-        name: row.get(1),
-        parent: row.get(3),
-        agency_id: row.get(4),
-        cutoff: row.get(5),
+        name: row.text(1)?,
+        parent: row.opt_text(3)?,
+        agency_id: row.text(4)?,
+        cutoff: row.text(5)?,
     })
 }

@@ -1,31 +1,35 @@
-//! How dossier writes reach the database (docs/decisions/0022-throughput-and-inbox.md).
+//! How dossier writes reach the database (docs/decisions/0022-throughput-and-inbox.md,
+//! 0025-sqlite-direct.md).
+//!
+//! A write is a [`Plan`]: the statements it runs, with their values, built in memory
+//! before anything reaches the database. The same plan runs on either backend, so the
+//! SQL of a write is written once.
 //!
 //! SQLite has one writer at a time. Many connections each taking the write lock queue on
 //! SQLite's busy handler, which sleeps in growing steps: that is where the tails of
-//! hundreds of milliseconds came from. Here one task owns the writing connection: it
-//! takes every write waiting (up to [`MAX_BATCH`]), runs them one after the other in one
-//! transaction, and commits them together (group commit). Each caller hears its own
-//! answer only after the commit.
+//! hundreds of milliseconds came from. Here one thread owns the writing connection
+//! (rusqlite, `lite.rs`): it takes every write waiting (up to [`MAX_BATCH`]), runs them
+//! one after the other in one transaction, and commits them together (group commit).
+//! Each caller hears its own answer only after the commit.
 //!
-//! A write may refuse before it writes anything (a stale version): the others go on. A
-//! write that fails in any other way may have written part of itself, so the whole group
-//! is rolled back and each of its writes is run again alone, in a transaction of its
-//! own, and answered from that run: a write is therefore a function that can run twice.
-//! (Savepoints around each write would do the same at two more statements a write, and
-//! statements, each a round trip to the connection's thread, are what a write costs.)
+//! A write may refuse before it writes anything (a stale version, checked by its first
+//! statement): the others go on. A write that fails in any other way may have written
+//! part of itself, so the whole group is rolled back and each of its writes is run again
+//! alone, in a transaction of its own, and answered from that run: plans can run twice.
 //! A commit that fails fails the whole group, and nothing of it is written.
 //!
 //! PostgreSQL has row locks and its own group commit: a write there is a transaction on
 //! a pooled connection, run by the caller.
 
 use std::any::Any;
+use std::borrow::Cow;
+use std::path::Path;
 use std::sync::Arc;
 
-use futures::future::BoxFuture;
-use sqlx::{AnyConnection, AnyPool};
+use sqlx::{AnyConnection, AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Backend, Result, StoreError};
+use super::{Result, StoreError, lite};
 
 /// The most writes one SQLite transaction commits together. Past a few dozen the
 /// commit is no cheaper per write, and a long group delays its first caller.
@@ -34,11 +38,104 @@ const MAX_BATCH: usize = 64;
 /// Writes waiting for the writer; callers wait for room when it is full.
 const QUEUE: usize = 1024;
 
+/// A value bound to a statement's `$n`.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) enum Param {
+    Int(Option<i64>),
+    Text(Option<String>),
+}
+
+impl From<i64> for Param {
+    fn from(value: i64) -> Param {
+        Param::Int(Some(value))
+    }
+}
+impl From<Option<i64>> for Param {
+    fn from(value: Option<i64>) -> Param {
+        Param::Int(value)
+    }
+}
+impl From<bool> for Param {
+    fn from(value: bool) -> Param {
+        Param::Int(Some(i64::from(value)))
+    }
+}
+impl From<&str> for Param {
+    fn from(value: &str) -> Param {
+        Param::Text(Some(value.to_string()))
+    }
+}
+impl From<String> for Param {
+    fn from(value: String) -> Param {
+        Param::Text(Some(value))
+    }
+}
+impl From<&String> for Param {
+    fn from(value: &String) -> Param {
+        Param::Text(Some(value.clone()))
+    }
+}
+impl From<Option<String>> for Param {
+    fn from(value: Option<String>) -> Param {
+        Param::Text(value)
+    }
+}
+impl From<&Option<String>> for Param {
+    fn from(value: &Option<String>) -> Param {
+        Param::Text(value.clone())
+    }
+}
+impl From<Option<&str>> for Param {
+    fn from(value: Option<&str>) -> Param {
+        Param::Text(value.map(str::to_string))
+    }
+}
+
+/// One statement of a write, in the SQL common to both backends.
+#[derive(Clone, Debug)]
+pub(super) struct Statement {
+    pub sql: Cow<'static, str>,
+    pub params: Vec<Param>,
+    /// The dossier version this statement's `UPDATE` is guarded by: changing no row
+    /// means another write got there first, and the write is refused before it wrote.
+    pub guards_version: Option<i64>,
+}
+
+impl Statement {
+    pub(super) fn new(sql: impl Into<Cow<'static, str>>, params: Vec<Param>) -> Statement {
+        Statement {
+            sql: sql.into(),
+            params,
+            guards_version: None,
+        }
+    }
+}
+
+/// Builds a write's statements and its answer, given the number it asked for.
+type Build<T> = dyn Fn(Option<i64>) -> (Vec<Statement>, T) + Send + Sync;
+
+/// A write: its statements, built before the transaction starts.
+pub(super) struct Plan<T> {
+    /// A number to take from a unit's daily sequence inside the transaction, as
+    /// `(unit, day)`; what `build` receives.
+    pub number_of: Option<(String, String)>,
+    /// `build` makes exactly one statement, which PostgreSQL runs without a transaction
+    /// around it.
+    pub single: bool,
+    pub build: Box<Build<T>>,
+}
+
+/// The statement that advances a unit's daily sequence by `$3` and returns the last
+/// number taken.
+pub(super) const NEXT_NUMBERS: &str =
+    "INSERT INTO dossier_sequences (unit, day, last) VALUES ($1, $2, $3)
+     ON CONFLICT (unit, day) DO UPDATE SET last = dossier_sequences.last + $3
+     RETURNING last";
+
 type Answer = Result<Box<dyn Any + Send>>;
 
-/// One write: statements run on the writing connection inside a transaction; it may be
-/// run a second time (see above).
-type Work = Box<dyn for<'c> Fn(&'c mut AnyConnection) -> BoxFuture<'c, Answer> + Send + Sync>;
+/// One write on the SQLite writer's thread; it may run a second time (see above).
+type Work = Box<dyn Fn(&rusqlite::Connection) -> Answer + Send + Sync>;
 
 pub(super) struct Job {
     work: Work,
@@ -47,44 +144,47 @@ pub(super) struct Job {
 
 #[derive(Clone)]
 pub(super) enum Writer {
-    /// SQLite: the queue of the one writing task.
+    /// SQLite: the queue of the one writing thread.
     Queue(mpsc::Sender<Job>),
     /// PostgreSQL: each write in its own transaction on the pool.
     Pool(AnyPool),
 }
 
 impl Writer {
-    pub(super) fn start(pool: AnyPool, backend: Backend) -> Writer {
-        match backend {
-            Backend::Postgres => Writer::Pool(pool),
-            Backend::Sqlite => {
-                let (sender, receiver) = mpsc::channel(QUEUE);
-                tokio::spawn(write_groups(pool, receiver));
-                Writer::Queue(sender)
-            }
-        }
+    /// The SQLite writer: a thread with its own connection to `path`. It ends when the
+    /// last `Writer` is dropped.
+    pub(super) fn sqlite(path: &Path) -> Result<Writer> {
+        let connection = lite::open(path)?;
+        let (sender, receiver) = mpsc::channel(QUEUE);
+        std::thread::Builder::new()
+            .name("motcua-sqlite-writer".into())
+            .spawn(move || write_groups(connection, receiver))
+            .map_err(|error| StoreError::Database(sqlx::Error::Io(error)))?;
+        Ok(Writer::Queue(sender))
     }
 
-    /// Runs `work` in a transaction and answers once it is committed (or not).
-    pub(super) async fn write<T, F>(&self, work: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: for<'c> Fn(&'c mut AnyConnection) -> BoxFuture<'c, Result<T>> + Send + Sync + 'static,
-    {
+    pub(super) fn postgres(pool: AnyPool) -> Writer {
+        Writer::Pool(pool)
+    }
+
+    /// Runs `plan` in a transaction and answers once it is committed (or not).
+    pub(super) async fn write<T: Send + 'static>(&self, plan: Plan<T>) -> Result<T> {
         match self {
+            // One statement is atomic by itself: no BEGIN and COMMIT round trips.
+            Writer::Pool(pool) if plan.number_of.is_none() && plan.single => {
+                let mut connection = pool.acquire().await?;
+                run_on_sqlx(&mut connection, &plan).await
+            }
             Writer::Pool(pool) => {
                 let mut tx = pool.begin().await?;
-                let value = work(&mut tx).await?;
+                let value = run_on_sqlx(&mut tx, &plan).await?;
                 tx.commit().await?;
                 Ok(value)
             }
             Writer::Queue(queue) => {
                 let work: Work = Box::new(move |connection| {
-                    let run = work(connection);
-                    Box::pin(async move {
-                        run.await
-                            .map(|value| Box::new(value) as Box<dyn Any + Send>)
-                    })
+                    run_on_sqlite(connection, &plan)
+                        .map(|value| Box::new(value) as Box<dyn Any + Send>)
                 });
                 let (reply, answer) = oneshot::channel();
                 queue
@@ -102,31 +202,101 @@ impl Writer {
     }
 }
 
-/// The SQLite writer: groups of waiting writes, one transaction each, until every
-/// sender is gone (the store was dropped).
-async fn write_groups(pool: AnyPool, mut receiver: mpsc::Receiver<Job>) {
-    let mut jobs = Vec::with_capacity(MAX_BATCH);
-    while receiver.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-        let group = std::mem::take(&mut jobs);
-        write_group(&pool, group).await;
+/// Runs a plan's statements on a sqlx connection inside a transaction.
+async fn run_on_sqlx<T>(connection: &mut AnyConnection, plan: &Plan<T>) -> Result<T> {
+    let number = match &plan.number_of {
+        Some((unit, day)) => Some(
+            bind(
+                sqlx::query(NEXT_NUMBERS),
+                &[unit.into(), day.into(), 1.into()],
+            )
+            .fetch_one(&mut *connection)
+            .await?
+            .get::<i64, _>(0),
+        ),
+        None => None,
+    };
+    let (statements, value) = (plan.build)(number);
+    for statement in &statements {
+        let changed = bind(
+            sqlx::query(sqlx::AssertSqlSafe(statement.sql.clone())),
+            &statement.params,
+        )
+        .execute(&mut *connection)
+        .await?
+        .rows_affected();
+        refuse_if_stale(statement, changed)?;
+    }
+    Ok(value)
+}
+
+/// Runs a plan's statements on the SQLite writer's connection inside a transaction.
+fn run_on_sqlite<T>(connection: &rusqlite::Connection, plan: &Plan<T>) -> Result<T> {
+    let number = match &plan.number_of {
+        Some((unit, day)) => {
+            let params = [unit.into(), day.into(), 1.into()];
+            let numbers = lite::query(connection, NEXT_NUMBERS, &params, |row| {
+                Ok(row.get::<_, i64>(0)?)
+            })?;
+            Some(numbers.first().copied().ok_or_else(|| {
+                StoreError::Corrupt("the dossier sequence returned no number".into())
+            })?)
+        }
+        None => None,
+    };
+    let (statements, value) = (plan.build)(number);
+    for statement in &statements {
+        let changed = lite::execute(connection, statement)?;
+        refuse_if_stale(statement, changed as u64)?;
+    }
+    Ok(value)
+}
+
+fn refuse_if_stale(statement: &Statement, changed: u64) -> Result<()> {
+    match statement.guards_version {
+        Some(expected) if changed == 0 => Err(StoreError::VersionConflict { expected }),
+        _ => Ok(()),
     }
 }
 
-async fn write_group(pool: &AnyPool, jobs: Vec<Job>) {
-    let mut connection = match pool.acquire().await {
-        Ok(connection) => connection,
-        Err(error) => return fail_all(jobs, error),
-    };
-    if let Err(error) = sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut *connection)
-        .await
-    {
+/// Binds the values of a statement to a sqlx query.
+pub(super) fn bind<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    params: &'q [Param],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    for param in params {
+        query = match param {
+            Param::Int(value) => query.bind(*value),
+            Param::Text(value) => query.bind(value.as_deref()),
+        };
+    }
+    query
+}
+
+/// The SQLite writer: groups of waiting writes, one transaction each, until every
+/// sender is gone (the store was dropped).
+fn write_groups(connection: rusqlite::Connection, mut receiver: mpsc::Receiver<Job>) {
+    while let Some(first) = receiver.blocking_recv() {
+        let mut jobs = Vec::with_capacity(MAX_BATCH);
+        jobs.push(first);
+        while jobs.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        write_group(&connection, jobs);
+    }
+}
+
+fn write_group(connection: &rusqlite::Connection, jobs: Vec<Job>) {
+    if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
         return fail_all(jobs, error);
     }
     let mut answers = Vec::with_capacity(jobs.len());
     let mut clean = true;
     for job in &jobs {
-        let answer = (job.work)(&mut connection).await;
+        let answer = (job.work)(connection);
         // A stale version is refused before anything is written.
         clean = matches!(answer, Ok(_) | Err(StoreError::VersionConflict { .. }));
         if !clean {
@@ -135,47 +305,45 @@ async fn write_group(pool: &AnyPool, jobs: Vec<Job>) {
         answers.push(answer);
     }
     if !clean {
-        let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
+        let _ = connection.execute_batch("ROLLBACK");
         for job in jobs {
-            let answer = write_alone(&mut connection, &job.work).await;
+            let answer = write_alone(connection, &job.work);
             let _ = job.reply.send(answer);
         }
         return;
     }
-    match sqlx::query("COMMIT").execute(&mut *connection).await {
-        Ok(_) => {
+    match connection.execute_batch("COMMIT") {
+        Ok(()) => {
             for (job, answer) in jobs.into_iter().zip(answers) {
                 let _ = job.reply.send(answer);
             }
         }
         Err(error) => {
-            let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
+            let _ = connection.execute_batch("ROLLBACK");
             fail_all(jobs, error);
         }
     }
 }
 
 /// One write in a transaction of its own: committed if it succeeds, rolled back if not.
-async fn write_alone(connection: &mut AnyConnection, work: &Work) -> Answer {
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut *connection)
-        .await?;
-    match work(connection).await {
+fn write_alone(connection: &rusqlite::Connection, work: &Work) -> Answer {
+    connection.execute_batch("BEGIN IMMEDIATE")?;
+    match work(connection) {
         Ok(value) => {
-            if let Err(error) = sqlx::query("COMMIT").execute(&mut *connection).await {
-                let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
+            if let Err(error) = connection.execute_batch("COMMIT") {
+                let _ = connection.execute_batch("ROLLBACK");
                 return Err(error.into());
             }
             Ok(value)
         }
         Err(error) => {
-            sqlx::query("ROLLBACK").execute(&mut *connection).await?;
+            connection.execute_batch("ROLLBACK")?;
             Err(error)
         }
     }
 }
 
-fn fail_all(jobs: Vec<Job>, error: sqlx::Error) {
+fn fail_all(jobs: Vec<Job>, error: rusqlite::Error) {
     let error = Arc::new(error);
     for job in jobs {
         let _ = job.reply.send(Err(StoreError::Shared(Arc::clone(&error))));
@@ -186,22 +354,17 @@ fn fail_all(jobs: Vec<Job>, error: sqlx::Error) {
 mod tests {
     use super::*;
 
-    fn insert(
-        ids: Vec<i64>,
-    ) -> impl for<'c> Fn(&'c mut AnyConnection) -> BoxFuture<'c, Result<usize>> + Send + Sync + 'static
-    {
-        let ids = Arc::new(ids);
-        move |connection| {
-            let ids = Arc::clone(&ids);
-            Box::pin(async move {
-                for id in ids.iter() {
-                    sqlx::query("INSERT INTO t (id) VALUES ($1)")
-                        .bind(*id)
-                        .execute(&mut *connection)
-                        .await?;
-                }
-                Ok(ids.len())
-            })
+    fn insert(ids: Vec<i64>) -> Plan<usize> {
+        Plan {
+            number_of: None,
+            single: false,
+            build: Box::new(move |_| {
+                let statements = ids
+                    .iter()
+                    .map(|id| Statement::new("INSERT INTO t (id) VALUES ($1)", vec![(*id).into()]))
+                    .collect();
+                (statements, ids.len())
+            }),
         }
     }
 
@@ -210,19 +373,13 @@ mod tests {
     /// caller hears its own answer.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failed_write_leaves_nothing_and_its_group_is_kept() {
-        sqlx::any::install_default_drivers();
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("w.db").display());
-        let pool = sqlx::any::AnyPoolOptions::new()
-            .max_connections(2)
-            .connect(&url)
-            .await
+        let path = dir.path().join("w.db");
+        let setup = rusqlite::Connection::open(&path).unwrap();
+        setup
+            .execute_batch("CREATE TABLE t (id BIGINT PRIMARY KEY)")
             .unwrap();
-        sqlx::query("CREATE TABLE t (id BIGINT PRIMARY KEY)")
-            .execute(&pool)
-            .await
-            .unwrap();
-        let writer = Writer::start(pool.clone(), Backend::Sqlite);
+        let writer = Writer::sqlite(&path).unwrap();
         let (first, failing, last) = tokio::join!(
             writer.write(insert(vec![1])),
             writer.write(insert(vec![2, 1])),
@@ -231,14 +388,46 @@ mod tests {
         assert_eq!(first.unwrap(), 1);
         assert!(failing.is_err(), "a duplicate key fails its write");
         assert_eq!(last.unwrap(), 1);
-        let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM t ORDER BY id")
-            .fetch_all(&pool)
-            .await
+        let mut ids = setup.prepare("SELECT id FROM t ORDER BY id").unwrap();
+        let ids: Vec<i64> = ids
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .map(|id| id.unwrap())
+            .collect();
+        assert_eq!(ids, vec![1, 3], "the failed write's first row is not kept");
+    }
+
+    /// A statement guarding a version that changes no row refuses the write, and the
+    /// statements before it in the same write are not kept.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stale_version_refuses_its_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let setup = rusqlite::Connection::open(&path).unwrap();
+        setup
+            .execute_batch("CREATE TABLE d (code TEXT PRIMARY KEY, version BIGINT); INSERT INTO d VALUES ('a', 2);")
             .unwrap();
-        assert_eq!(
-            ids,
-            vec![(1,), (3,)],
-            "the failed write's first row is not kept"
-        );
+        let writer = Writer::sqlite(&path).unwrap();
+        let stale = |expected: i64| Plan {
+            number_of: None,
+            single: true,
+            build: Box::new(move |_| {
+                let mut guarded = Statement::new(
+                    "UPDATE d SET version = version + 1 WHERE code = $1 AND version = $2",
+                    vec!["a".into(), expected.into()],
+                );
+                guarded.guards_version = Some(expected);
+                (vec![guarded], ())
+            }),
+        };
+        assert!(matches!(
+            writer.write(stale(1)).await,
+            Err(StoreError::VersionConflict { expected: 1 })
+        ));
+        writer.write(stale(2)).await.unwrap();
+        let version: i64 = setup
+            .query_row("SELECT version FROM d", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, 3);
     }
 }

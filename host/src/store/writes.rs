@@ -1,6 +1,6 @@
 //! Writing dossiers: filing (code allocation, the dossier, its documents, its first
 //! event) and actions (the row under its version guard, new documents, the chained
-//! event, the reportable facts), each as one write of `writer.rs`.
+//! event, the reportable facts), each as one plan of statements for `writer.rs`.
 //!
 //! Nothing here reads before writing except what the write needs: the next event is
 //! chained to the head the caller read with the dossier (`last_seq`, `last_hash`), and
@@ -10,10 +10,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use rand::Rng;
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
 
 use super::dossiers::{DossierRecord, DossierUpdate, EventHead, NewDossier, NewEvent};
-use super::{Backend, Result, Store, StoreError};
+use super::writer::{NEXT_NUMBERS, Plan, Statement, bind};
+use super::{Backend, Result, Store};
 use crate::audit::{EventRecord, GENESIS};
 use crate::domain::{Document, Status};
 
@@ -63,57 +64,76 @@ impl Store {
     ) -> Result<String> {
         let day_text = day.format("%Y-%m-%d").to_string();
         let prefix = format!("{agency_id}-{}", day.format("%y%m%d"));
-        let number = match self.backend {
+        let (reserved, number_of) = match self.backend {
             // SQLite's one writer takes the next number inside the filing's transaction.
-            Backend::Sqlite => None,
-            Backend::Postgres => Some(
-                self.reserved_number(&dossier.receiving_unit, &day_text)
-                    .await?,
+            Backend::Sqlite => (None, Some((dossier.receiving_unit.clone(), day_text))),
+            Backend::Postgres => (
+                Some(
+                    self.reserved_number(&dossier.receiving_unit, &day_text)
+                        .await?,
+                ),
+                None,
             ),
         };
-        let input = Arc::new((dossier.clone(), event.clone(), prefix, day_text));
+        let dossier = dossier.clone();
+        let event = event.clone();
         let shard = self.count_shard();
+        // PostgreSQL writes a filing in one statement (its number was reserved above).
+        let single = self.backend == Backend::Postgres;
+        let build = move |number: Option<i64>| {
+            let number = reserved.or(number).unwrap_or_default();
+            let code = format!("{prefix}-{number:04}");
+            let head = chain(&code, None, &event);
+            let mut statements = vec![Statement::new(
+                "INSERT INTO dossiers (code, procedure_code, build_sha256, receiving_unit, handling_unit, channel,
+                     applicant_json, form_json, step, status, submitted_at, tracking_secret_hash, version, updated_at,
+                     settings_json, digitized, last_seq, last_hash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $11, $13, $14, 1, $15)",
+                vec![
+                    (&code).into(),
+                    (&dossier.procedure_code).into(),
+                    (&dossier.build_sha256).into(),
+                    (&dossier.receiving_unit).into(),
+                    (&dossier.handling_unit).into(),
+                    dossier.channel.as_str().into(),
+                    serde_json::to_string(&dossier.applicant)
+                        .expect("applicant serialises")
+                        .into(),
+                    dossier.form.to_string().into(),
+                    (&dossier.step).into(),
+                    dossier.status.code().into(),
+                    (&dossier.submitted_at).into(),
+                    (&dossier.tracking_secret_hash).into(),
+                    (&dossier.settings_json).into(),
+                    dossier.digitized.into(),
+                    (&head.hash).into(),
+                ],
+            )];
+            let documents = insert_documents(&code, &dossier.documents, &dossier.submitted_at);
+            let event_row = insert_event(&head);
+            let counted = count(
+                &dossier.handling_unit,
+                &dossier.procedure_code,
+                dossier.status,
+                shard,
+                1,
+            );
+            if single {
+                let statement =
+                    filing_in_one_statement(statements.remove(0), event_row, counted, documents);
+                return (vec![statement], code);
+            }
+            statements.extend(documents);
+            statements.push(event_row);
+            statements.push(insert_change(&code, head.seq, &event));
+            statements.push(counted);
+            (statements, code)
+        };
         self.writer
-            .write(move |connection| {
-                let input = Arc::clone(&input);
-                Box::pin(async move {
-                    let (dossier, event, prefix, day_text) = &*input;
-                    let number = match number {
-                        Some(number) => number,
-                        None => next_numbers(connection, &dossier.receiving_unit, day_text, 1).await?,
-                    };
-                    let code = format!("{prefix}-{number:04}");
-                    let head = chain(&code, None, event);
-                    sqlx::query(
-                        "INSERT INTO dossiers (code, procedure_code, build_sha256, receiving_unit, handling_unit, channel,
-                             applicant_json, form_json, step, status, submitted_at, tracking_secret_hash, version, updated_at,
-                             settings_json, digitized, last_seq, last_hash)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $11, $13, $14, 1, $15)",
-                    )
-                    .bind(&code)
-                    .bind(&dossier.procedure_code)
-                    .bind(&dossier.build_sha256)
-                    .bind(&dossier.receiving_unit)
-                    .bind(&dossier.handling_unit)
-                    .bind(dossier.channel.as_str())
-                    .bind(serde_json::to_string(&dossier.applicant).expect("applicant serialises"))
-                    .bind(dossier.form.to_string())
-                    .bind(&dossier.step)
-                    .bind(dossier.status.code())
-                    .bind(&dossier.submitted_at)
-                    .bind(&dossier.tracking_secret_hash)
-                    .bind(&dossier.settings_json)
-                    .bind(i64::from(dossier.digitized))
-                    .bind(&head.hash)
-                    .execute(&mut *connection)
-                    .await?;
-                    insert_documents(connection, &code, &dossier.documents, &dossier.submitted_at).await?;
-                    insert_event(connection, &head).await?;
-                    insert_change(connection, &code, head.seq, event).await?;
-                    count(connection, &dossier.handling_unit, &dossier.procedure_code, dossier.status, shard, 1)
-                        .await?;
-                    Ok(code)
-                })
+            .write(Plan {
+                number_of,
+                single,
+                build: Box::new(build),
             })
             .await
     }
@@ -126,64 +146,78 @@ impl Store {
         update: &DossierUpdate,
         event: &NewEvent,
     ) -> Result<EventHead> {
-        let expected_version = record.version;
-        let old_status = record.status;
-        let input = Arc::new((
-            record.code.clone(),
-            (!record.head.hash.is_empty()).then(|| record.head.clone()),
-            record.handling_unit.clone(),
-            record.procedure_code.clone(),
-            update.clone(),
-            event.clone(),
-        ));
+        let previous = if record.head.hash.is_empty() {
+            // A head not kept on the row (written before it was): read it. The version
+            // guard below refuses the write if an event was added since.
+            self.read_head(&record.code).await?
+        } else {
+            record.head.clone()
+        };
+        let head = chain(&record.code, Some(&previous), event);
+        let code = record.code.clone();
+        // Count rows are locked in status order whatever the direction of the change, so
+        // two writers moving dossiers 4 → 5 and 5 → 4 on PostgreSQL never wait on each
+        // other's rows in a cycle.
+        let moves = (record.status != update.status).then(|| {
+            let mut moves = [(record.status, -1), (update.status, 1)];
+            moves.sort_by_key(|(status, _)| status.code());
+            moves
+        });
         let shard = self.count_shard();
+        let one_statement = self.backend == Backend::Postgres
+            && update.new_documents.is_empty()
+            && update.stored_component.is_none();
+        let statements = if one_statement {
+            vec![action_in_one_statement(
+                &code,
+                record.version,
+                update,
+                &head,
+                event,
+                moves,
+                shard,
+            )]
+        } else {
+            let mut statements = vec![update_row(&code, record.version, update, &head)];
+            statements.extend(insert_documents(
+                &code,
+                &update.new_documents,
+                &update.updated_at,
+            ));
+            if let Some(file) = &update.stored_component {
+                statements.push(Statement::new(
+                    "UPDATE dossier_documents SET digitized = 1, content_type = $1, stored_at = $2
+                     WHERE dossier_code = $3 AND sha256 = $4",
+                    vec![
+                        (&file.content_type).into(),
+                        (&file.stored_at).into(),
+                        (&code).into(),
+                        (&file.sha256).into(),
+                    ],
+                ));
+            }
+            statements.push(insert_event(&head));
+            statements.push(insert_change(&code, head.seq, event));
+            for (status, delta) in moves.into_iter().flatten() {
+                statements.push(count(
+                    &record.handling_unit,
+                    &record.procedure_code,
+                    status,
+                    shard,
+                    delta,
+                ));
+            }
+            statements
+        };
+        let answer = EventHead {
+            seq: head.seq,
+            hash: head.hash,
+        };
         self.writer
-            .write(move |connection| {
-                let input = Arc::clone(&input);
-                Box::pin(async move {
-                    let (code, previous, unit, procedure, update, event) = &*input;
-                    let previous = match previous {
-                        Some(head) => head.clone(),
-                        // A head not kept on the row (written before it was): read it.
-                        None => read_head(connection, code).await?,
-                    };
-                    let head = chain(code, Some(&previous), event);
-                    let changed = update_row(connection, code, expected_version, update, &head).await?;
-                    if changed == 0 {
-                        return Err(StoreError::VersionConflict {
-                            expected: expected_version,
-                        });
-                    }
-                    insert_documents(connection, code, &update.new_documents, &update.updated_at).await?;
-                    if let Some(file) = &update.stored_component {
-                        sqlx::query(
-                            "UPDATE dossier_documents SET digitized = 1, content_type = $1, stored_at = $2
-                             WHERE dossier_code = $3 AND sha256 = $4",
-                        )
-                        .bind(&file.content_type)
-                        .bind(&file.stored_at)
-                        .bind(code)
-                        .bind(&file.sha256)
-                        .execute(&mut *connection)
-                        .await?;
-                    }
-                    insert_event(connection, &head).await?;
-                    insert_change(connection, code, head.seq, event).await?;
-                    if old_status != update.status {
-                        // Count rows are locked in status order whatever the direction of
-                        // the change, so two writers moving dossiers 4 → 5 and 5 → 4 on
-                        // PostgreSQL never wait on each other's rows in a cycle.
-                        let mut moves = [(old_status, -1), (update.status, 1)];
-                        moves.sort_by_key(|(status, _)| status.code());
-                        for (status, delta) in moves {
-                            count(connection, unit, procedure, status, shard, delta).await?;
-                        }
-                    }
-                    Ok(EventHead {
-                        seq: head.seq,
-                        hash: head.hash,
-                    })
-                })
+            .write(Plan {
+                number_of: None,
+                single: one_statement,
+                build: Box::new(move |_| (statements.clone(), answer.clone())),
             })
             .await
     }
@@ -194,11 +228,34 @@ impl Store {
         if let Some(number) = self.codes.take(unit, day) {
             return Ok(number);
         }
-        let mut connection = self.pool.acquire().await?;
-        let last = next_numbers(&mut connection, unit, day, CODE_BLOCK).await?;
+        let params = [unit.into(), day.into(), CODE_BLOCK.into()];
+        let last: i64 = bind(sqlx::query(NEXT_NUMBERS), &params)
+            .fetch_one(&self.pool)
+            .await?
+            .get(0);
         let first = last - CODE_BLOCK + 1;
         self.codes.put(unit, day, first + 1, last);
         Ok(first)
+    }
+
+    /// The dossier's latest event, read from the events table.
+    async fn read_head(&self, code: &str) -> Result<EventHead> {
+        let row = sqlx::query(
+            "SELECT seq, hash FROM dossier_events WHERE dossier_code = $1 ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(code)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            Some(row) => EventHead {
+                seq: row.get(0),
+                hash: row.get(1),
+            },
+            None => EventHead {
+                seq: 0,
+                hash: GENESIS.to_string(),
+            },
+        })
     }
 
     fn count_shard(&self) -> i64 {
@@ -207,46 +264,6 @@ impl Store {
             Backend::Postgres => rand::rng().random_range(0..COUNT_SHARDS),
         }
     }
-}
-
-/// Advances the unit's daily sequence by `count`; returns the last number taken.
-async fn next_numbers(
-    connection: &mut AnyConnection,
-    unit: &str,
-    day: &str,
-    count: i64,
-) -> Result<i64> {
-    Ok(sqlx::query(
-        "INSERT INTO dossier_sequences (unit, day, last) VALUES ($1, $2, $3)
-         ON CONFLICT (unit, day) DO UPDATE SET last = dossier_sequences.last + $3
-         RETURNING last",
-    )
-    .bind(unit)
-    .bind(day)
-    .bind(count)
-    .fetch_one(&mut *connection)
-    .await?
-    .get(0))
-}
-
-/// The dossier's latest event, read from the events table.
-async fn read_head(connection: &mut AnyConnection, code: &str) -> Result<EventHead> {
-    let row = sqlx::query(
-        "SELECT seq, hash FROM dossier_events WHERE dossier_code = $1 ORDER BY seq DESC LIMIT 1",
-    )
-    .bind(code)
-    .fetch_optional(&mut *connection)
-    .await?;
-    Ok(match row {
-        Some(row) => EventHead {
-            seq: row.get(0),
-            hash: row.get(1),
-        },
-        None => EventHead {
-            seq: 0,
-            hash: GENESIS.to_string(),
-        },
-    })
 }
 
 /// The event as it will be stored: numbered after `previous` and chained to its hash.
@@ -276,18 +293,18 @@ fn chain(code: &str, previous: Option<&EventHead>, event: &NewEvent) -> EventRec
     record
 }
 
-async fn update_row(
-    connection: &mut AnyConnection,
+/// The dossier row as the action leaves it, guarded by the version it was read at.
+fn update_row(
     code: &str,
     expected_version: i64,
     update: &DossierUpdate,
     head: &EventRecord,
-) -> Result<u64> {
+) -> Statement {
     let result_json = update
         .result
         .as_ref()
         .map(|result| serde_json::to_string(result).expect("result serialises"));
-    Ok(sqlx::query(
+    let mut statement = Statement::new(
         "UPDATE dossiers SET step = $1, status = $2, received_at = $3, clock_started_at = $4, due_date = $5,
              supplement_count = $6, extension_count = $7, fees_requested_vnd = $8, fees_paid_vnd = $9,
              paid_online = $10, result_json = $11, settled_at = $12, returned_at = $13, updated_at = $14,
@@ -296,50 +313,186 @@ async fn update_row(
              processing_seconds = $25, digitized = $26, rating = $27,
              version = version + 1, last_seq = $28, last_hash = $29
          WHERE code = $15 AND version = $16",
-    )
-    .bind(&update.step)
-    .bind(update.status.code())
-    .bind(&update.received_at)
-    .bind(&update.clock_started_at)
-    .bind(&update.due_date)
-    .bind(update.supplement_count)
-    .bind(update.extension_count)
-    .bind(update.fees_requested_vnd)
-    .bind(update.fees_paid_vnd)
-    .bind(i64::from(update.paid_online))
-    .bind(&result_json)
-    .bind(&update.settled_at)
-    .bind(&update.returned_at)
-    .bind(&update.updated_at)
-    .bind(code)
-    .bind(expected_version)
-    .bind(&update.deadline.statutory_due_date)
-    .bind(i64::from(update.deadline.provisional))
-    .bind(&update.deadline.clock_base_day)
-    .bind(update.deadline.clock_days)
-    .bind(update.deadline.paused_days_left)
-    .bind(&update.deadline.waiting_since)
-    .bind(update.deadline.waited_seconds)
-    .bind(&update.facts.closed_at)
-    .bind(update.facts.processing_seconds)
-    .bind(i64::from(update.facts.digitized))
-    .bind(&update.facts.rating)
-    .bind(head.seq)
-    .bind(&head.hash)
-    .execute(&mut *connection)
-    .await?
-    .rows_affected())
+        vec![
+            (&update.step).into(),
+            update.status.code().into(),
+            (&update.received_at).into(),
+            (&update.clock_started_at).into(),
+            (&update.due_date).into(),
+            update.supplement_count.into(),
+            update.extension_count.into(),
+            update.fees_requested_vnd.into(),
+            update.fees_paid_vnd.into(),
+            update.paid_online.into(),
+            result_json.into(),
+            (&update.settled_at).into(),
+            (&update.returned_at).into(),
+            (&update.updated_at).into(),
+            code.into(),
+            expected_version.into(),
+            (&update.deadline.statutory_due_date).into(),
+            update.deadline.provisional.into(),
+            (&update.deadline.clock_base_day).into(),
+            update.deadline.clock_days.into(),
+            update.deadline.paused_days_left.into(),
+            (&update.deadline.waiting_since).into(),
+            update.deadline.waited_seconds.into(),
+            (&update.facts.closed_at).into(),
+            update.facts.processing_seconds.into(),
+            update.facts.digitized.into(),
+            (&update.facts.rating).into(),
+            head.seq.into(),
+            (&head.hash).into(),
+        ],
+    );
+    statement.guards_version = Some(expected_version);
+    statement
 }
 
-/// Inserts the documents in one statement (one round trip, whatever their number).
-async fn insert_documents(
-    connection: &mut AnyConnection,
+/// PostgreSQL: an action without documents as one statement (data-modifying `WITH`):
+/// the guarded row update, the chained event, the reportable facts read from the row
+/// as updated, and the counts, in one round trip and atomic without a transaction
+/// around it. A stale version updates no row, so nothing else is written and the
+/// statement returns no row.
+fn action_in_one_statement(
     code: &str,
-    documents: &[Document],
-    at: &str,
-) -> Result<()> {
+    expected_version: i64,
+    update: &DossierUpdate,
+    head: &EventRecord,
+    event: &NewEvent,
+    moves: Option<[(Status, i64); 2]>,
+    shard: i64,
+) -> Statement {
+    let row = update_row(code, expected_version, update, head);
+    let event_row = insert_event(head);
+    let mut params = row.params;
+    params.extend(event_row.params); // $30 ..= $44
+    params.push((event.from_status != Some(event.to_status)).into()); // $45
+    let mut sql = format!(
+        "WITH u AS ({} RETURNING {WRITTEN_FACTS}),
+         e AS (INSERT INTO dossier_events ({EVENT_INSERT_COLUMNS})
+               SELECT $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44 FROM u),
+         c AS ({})",
+        row.sql,
+        changes_written_by("u", 31, 32, "$39", 45),
+    );
+    if let Some([(first, first_delta), (second, second_delta)]) = moves {
+        params.extend([
+            first.code().into(),  // $46
+            first_delta.into(),   // $47
+            second.code().into(), // $48
+            second_delta.into(),  // $49
+            shard.into(),         // $50
+        ]);
+        sql.push_str(
+            ",
+         n AS (INSERT INTO dossier_counts (handling_unit, procedure_code, status, shard, n)
+               SELECT u.handling_unit, u.procedure_code, m.status, $50, m.delta
+               FROM u, (VALUES ($46, $47), ($48, $49)) AS m (status, delta)
+               ORDER BY m.status
+               ON CONFLICT (handling_unit, procedure_code, status, shard)
+               DO UPDATE SET n = dossier_counts.n + EXCLUDED.n)",
+        );
+    }
+    sql.push_str("\n         SELECT code FROM u");
+    Statement {
+        sql: sql.into(),
+        params,
+        guards_version: Some(expected_version),
+    }
+}
+
+/// The columns of a dossier row that its reportable facts copy (`dossier_changes`),
+/// returned by the statement that wrote the row.
+const WRITTEN_FACTS: &str = "code, handling_unit, procedure_code, channel, status, statutory_due_date, due_date, \
+     supplement_count, settled_at, closed_at, processing_seconds, fees_requested_vnd, paid_online, digitized, rating";
+
+const EVENT_INSERT_COLUMNS: &str = "dossier_code, seq, at, actor_id, actor_role, actor_unit, action, from_step, \
+     to_step, from_status, to_status, note, payload_json, prev_hash, hash";
+
+/// The insert of a dossier's reportable facts from `source`, the `WITH` query that
+/// wrote its row and returned `WRITTEN_FACTS` (a statement does not see the rows it
+/// writes itself), with the event's number, time and previous status as parameters.
+fn changes_written_by(
+    source: &str,
+    seq: usize,
+    at: usize,
+    from_status: &str,
+    changed: usize,
+) -> String {
+    format!(
+        "INSERT INTO dossier_changes (dossier_code, seq, at, handling_unit, agency_id, procedure_code, channel,
+             from_status, to_status, status_changed, statutory_due_date, due_date, supplement_count, settled_at,
+             closed_at, processing_seconds, fees_requested_vnd, paid_online, digitized, rating)
+         SELECT {source}.code, ${seq}, ${at}, {source}.handling_unit, units.agency_id, {source}.procedure_code,
+                {source}.channel, {from_status}, {source}.status, ${changed}, {source}.statutory_due_date,
+                {source}.due_date, {source}.supplement_count, {source}.settled_at, {source}.closed_at,
+                {source}.processing_seconds, {source}.fees_requested_vnd, {source}.paid_online, {source}.digitized,
+                {source}.rating
+         FROM {source} JOIN units ON units.code = {source}.handling_unit"
+    )
+}
+
+/// `sql` with every `$n` made `$(n + offset)`, to place a statement's values after
+/// another's in one statement.
+fn renumber(sql: &str, offset: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        match rest[..digits].parse::<usize>() {
+            Ok(number) => out.push_str(&(number + offset).to_string()),
+            Err(_) => out.push_str(&rest[..digits]),
+        }
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// PostgreSQL: a filing as one statement (data-modifying `WITH`): the dossier, its
+/// first event, its reportable facts read from the row as inserted, its count and its
+/// documents, in one round trip and atomic without a transaction around it.
+fn filing_in_one_statement(
+    dossier: Statement,
+    event: Statement,
+    counted: Statement,
+    documents: Option<Statement>,
+) -> Statement {
+    let mut params = dossier.params;
+    let event_at = params.len();
+    let event_sql = renumber(&event.sql, event_at);
+    params.extend(event.params);
+    params.push(true.into());
+    let changed = params.len();
+    let count_sql = renumber(&counted.sql, params.len());
+    params.extend(counted.params);
+    let mut sql = format!(
+        "WITH d AS ({} RETURNING {WRITTEN_FACTS}),
+         e AS ({event_sql}),
+         c AS ({}),
+         n AS ({count_sql})",
+        dossier.sql,
+        // The event's `seq` and `at` are its second and third values.
+        changes_written_by("d", event_at + 2, event_at + 3, "NULL", changed),
+    );
+    if let Some(documents) = documents {
+        sql.push_str(&format!(
+            ",\n         f AS ({})",
+            renumber(&documents.sql, params.len())
+        ));
+        params.extend(documents.params);
+    }
+    sql.push_str("\n         SELECT code FROM d");
+    Statement::new(sql, params)
+}
+
+/// Inserts the documents in one statement, whatever their number (none: no statement).
+fn insert_documents(code: &str, documents: &[Document], at: &str) -> Option<Statement> {
     if documents.is_empty() {
-        return Ok(());
+        return None;
     }
     let rows: Vec<String> = (0..documents.len())
         .map(|index| {
@@ -354,62 +507,56 @@ async fn insert_documents(
          VALUES {}",
         rows.join(", ")
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let mut params = Vec::with_capacity(documents.len() * 9);
     for document in documents {
-        query = query
-            .bind(code)
-            .bind(&document.kind)
-            .bind(&document.name)
-            .bind(&document.sha256)
-            .bind(i64::try_from(document.size).unwrap_or(i64::MAX))
-            .bind(i64::from(document.digitized))
-            .bind(at)
-            .bind(&document.content_type)
+        params.extend([
+            code.into(),
+            (&document.kind).into(),
+            (&document.name).into(),
+            (&document.sha256).into(),
+            i64::try_from(document.size).unwrap_or(i64::MAX).into(),
+            document.digitized.into(),
+            at.into(),
+            (&document.content_type).into(),
             // A component declared with a file the dossier already holds is stored from now.
-            .bind(document.digitized.then_some(at));
+            document.digitized.then_some(at).into(),
+        ]);
     }
-    query.execute(&mut *connection).await?;
-    Ok(())
+    Some(Statement::new(sql, params))
 }
 
 /// Appends the chained event. Runs after the dossier row was written under its version
 /// guard, so concurrent writers of one dossier serialise on that row and the chain never
 /// forks (and the `(dossier_code, seq)` key refuses a fork in any case).
-async fn insert_event(connection: &mut AnyConnection, record: &EventRecord) -> Result<()> {
-    sqlx::query(
+fn insert_event(record: &EventRecord) -> Statement {
+    Statement::new(
         "INSERT INTO dossier_events (dossier_code, seq, at, actor_id, actor_role, actor_unit, action, from_step, to_step,
              from_status, to_status, note, payload_json, prev_hash, hash)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        vec![
+            (&record.dossier_code).into(),
+            record.seq.into(),
+            (&record.at).into(),
+            (&record.actor_id).into(),
+            (&record.actor_role).into(),
+            (&record.actor_unit).into(),
+            (&record.action).into(),
+            (&record.from_step).into(),
+            (&record.to_step).into(),
+            record.from_status.into(),
+            record.to_status.into(),
+            (&record.note).into(),
+            (&record.payload_json).into(),
+            (&record.prev_hash).into(),
+            (&record.hash).into(),
+        ],
     )
-    .bind(&record.dossier_code)
-    .bind(record.seq)
-    .bind(&record.at)
-    .bind(&record.actor_id)
-    .bind(&record.actor_role)
-    .bind(&record.actor_unit)
-    .bind(&record.action)
-    .bind(&record.from_step)
-    .bind(&record.to_step)
-    .bind(record.from_status)
-    .bind(record.to_status)
-    .bind(&record.note)
-    .bind(&record.payload_json)
-    .bind(&record.prev_hash)
-    .bind(&record.hash)
-    .execute(&mut *connection)
-    .await?;
-    Ok(())
 }
 
 /// Records the reportable facts of the dossier as the event at `seq` left them: a copy
 /// of the dossier row just written, so the projection can never disagree with it.
-async fn insert_change(
-    connection: &mut AnyConnection,
-    code: &str,
-    seq: i64,
-    event: &NewEvent,
-) -> Result<()> {
-    sqlx::query(
+fn insert_change(code: &str, seq: i64, event: &NewEvent) -> Statement {
+    Statement::new(
         "INSERT INTO dossier_changes (dossier_code, seq, at, handling_unit, agency_id, procedure_code, channel,
              from_status, to_status, status_changed, statutory_due_date, due_date, supplement_count, settled_at,
              closed_at, processing_seconds, fees_requested_vnd, paid_online, digitized, rating)
@@ -418,36 +565,27 @@ async fn insert_change(
                 d.closed_at, d.processing_seconds, d.fees_requested_vnd, d.paid_online, d.digitized, d.rating
          FROM dossiers d JOIN units u ON u.code = d.handling_unit
          WHERE d.code = $1",
+        vec![
+            code.into(),
+            seq.into(),
+            (&event.at).into(),
+            event.from_status.into(),
+            (event.from_status != Some(event.to_status)).into(),
+        ],
     )
-    .bind(code)
-    .bind(seq)
-    .bind(&event.at)
-    .bind(event.from_status)
-    .bind(i64::from(event.from_status != Some(event.to_status)))
-    .execute(&mut *connection)
-    .await?;
-    Ok(())
 }
 
 /// Moves one dossier into (`delta` 1) or out of (-1) a count of `dossier_counts`.
-async fn count(
-    connection: &mut AnyConnection,
-    unit: &str,
-    procedure: &str,
-    status: Status,
-    shard: i64,
-    delta: i64,
-) -> Result<()> {
-    sqlx::query(
+fn count(unit: &str, procedure: &str, status: Status, shard: i64, delta: i64) -> Statement {
+    Statement::new(
         "INSERT INTO dossier_counts (handling_unit, procedure_code, status, shard, n) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (handling_unit, procedure_code, status, shard) DO UPDATE SET n = dossier_counts.n + $5",
+        vec![
+            unit.into(),
+            procedure.into(),
+            status.code().into(),
+            shard.into(),
+            delta.into(),
+        ],
     )
-    .bind(unit)
-    .bind(procedure)
-    .bind(status.code())
-    .bind(shard)
-    .bind(delta)
-    .execute(&mut *connection)
-    .await?;
-    Ok(())
 }
