@@ -61,6 +61,16 @@ struct RunArgs {
     /// Seconds each phase is measured (after half a second of warm-up).
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    #[command(flatten)]
+    servers: Servers,
+    /// Also write every figure here as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+/// What every measuring command needs: the server to start and the PostgreSQL server.
+#[derive(clap::Args)]
+struct Servers {
     /// The motcua binary (default: beside this one).
     #[arg(long)]
     motcua: Option<PathBuf>,
@@ -71,9 +81,23 @@ struct RunArgs {
         default_value = "postgres://postgres@127.0.0.1:5432/test"
     )]
     postgres: String,
-    /// Also write every figure here as JSON.
-    #[arg(long)]
-    json: Option<PathBuf>,
+}
+
+impl Servers {
+    /// The motcua binary to start, which must exist.
+    fn binary(&self) -> anyhow::Result<PathBuf> {
+        let binary = match &self.motcua {
+            Some(path) => path.clone(),
+            None => std::env::current_exe()?.with_file_name("motcua"),
+        };
+        if !binary.exists() {
+            bail!(
+                "{} does not exist: build it with `cargo build --release --workspace --locked`, or pass --motcua",
+                binary.display()
+            );
+        }
+        Ok(binary)
+    }
 }
 
 #[tokio::main]
@@ -228,16 +252,7 @@ struct Row {
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
     sqlx::any::install_default_drivers();
-    let binary = match &args.motcua {
-        Some(path) => path.clone(),
-        None => std::env::current_exe()?.with_file_name("motcua"),
-    };
-    if !binary.exists() {
-        bail!(
-            "{} does not exist: build it with `cargo build --release --workspace --locked`, or pass --motcua",
-            binary.display()
-        );
-    }
+    let binary = args.servers.binary()?;
     let duration = Duration::from_secs(args.seconds);
     let mut rows = Vec::new();
     for backend in &args.backends {
@@ -250,11 +265,11 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
                     // A fresh database and server for each measurement, so that none
                     // starts with the rows of another.
                     let name = format!("{label}_{clients}");
-                    let database = fresh_database(backend, &format!("m_{name}"), dir.path(), &args.postgres, &mut created).await?;
+                    let database = fresh_database(backend, &format!("m_{name}"), dir.path(), &args.servers.postgres, &mut created).await?;
                     let server = start_motcua(&binary, &database, dir.path()).await?;
                     let motcua = drive::phase(&Target::Motcua { base: server.base.clone() }, work, clients, duration).await;
                     drop(server);
-                    let database = fresh_database(backend, &format!("b_{name}"), dir.path(), &args.postgres, &mut created).await?;
+                    let database = fresh_database(backend, &format!("b_{name}"), dir.path(), &args.servers.postgres, &mut created).await?;
                     let server = start_bare(&database).await?;
                     let bare = drive::phase(&Target::Bare { base: server.base.clone() }, work, clients, duration).await;
                     drop(server);
@@ -272,7 +287,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
         .await;
         if !created.is_empty() {
-            drop_databases(&args.postgres, &created).await?;
+            drop_databases(&args.servers.postgres, &created).await?;
         }
         result?;
     }

@@ -22,16 +22,8 @@ pub struct PropagationArgs {
     /// Rollouts and rollbacks measured (alternating).
     #[arg(long, default_value_t = 20)]
     rounds: usize,
-    /// The motcua binary (default: beside this one).
-    #[arg(long)]
-    motcua: Option<std::path::PathBuf>,
-    /// The PostgreSQL server; the run creates and drops its own database.
-    #[arg(
-        long,
-        env = "MOTCUA_TEST_POSTGRES_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/test"
-    )]
-    postgres: String,
+    #[command(flatten)]
+    servers: crate::Servers,
 }
 
 const PUBLISHER: &str = "Bearer demo-phu-tho-publisher";
@@ -39,22 +31,19 @@ const HOUSEHOLD: &str = "1.001612";
 
 pub async fn propagation(args: PropagationArgs) -> anyhow::Result<()> {
     sqlx::any::install_default_drivers();
-    let binary = match &args.motcua {
-        Some(path) => path.clone(),
-        None => std::env::current_exe()?.with_file_name("motcua"),
-    };
+    let binary = args.servers.binary()?;
     let dir = tempfile::tempdir()?;
     let mut created = Vec::new();
     let database = fresh_database(
         "postgres",
         "propagation",
         dir.path(),
-        &args.postgres,
+        &args.servers.postgres,
         &mut created,
     )
     .await?;
     let result = measure(&binary, &database, dir.path(), args.rounds).await;
-    drop_databases(&args.postgres, &created).await?;
+    drop_databases(&args.servers.postgres, &created).await?;
     let times = result?;
     let ms = |duration: Duration| duration.as_secs_f64() * 1e3;
     for (label, mut series) in [

@@ -63,20 +63,12 @@ pub struct ScaleArgs {
     /// Seconds the idle host's CPU time is watched (0: not measured).
     #[arg(long, default_value_t = 60)]
     idle_seconds: u64,
-    /// The motcua binary (default: beside this one).
-    #[arg(long)]
-    motcua: Option<PathBuf>,
+    #[command(flatten)]
+    servers: crate::Servers,
     /// Where the components built from `plugins/` are (default: where the host's build
     /// script left them for the motcua crate this tool was built with).
     #[arg(long)]
     plugins: Option<PathBuf>,
-    /// The PostgreSQL server; each run creates and drops a `scale_*` database.
-    #[arg(
-        long,
-        env = "MOTCUA_TEST_POSTGRES_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/test"
-    )]
-    postgres: String,
     /// Where the SQLite file, caches and logs go (default: a temporary directory).
     #[arg(long)]
     dir: Option<PathBuf>,
@@ -167,16 +159,7 @@ impl Checks {
 
 pub async fn scale(args: ScaleArgs) -> anyhow::Result<()> {
     sqlx::any::install_default_drivers();
-    let binary = match &args.motcua {
-        Some(path) => path.clone(),
-        None => std::env::current_exe()?.with_file_name("motcua"),
-    };
-    if !binary.exists() {
-        bail!(
-            "{} does not exist: build it with `cargo build --release --workspace --locked`, or pass --motcua",
-            binary.display()
-        );
-    }
+    let binary = args.servers.binary()?;
     let plugins = args
         .plugins
         .clone()
@@ -188,10 +171,10 @@ pub async fn scale(args: ScaleArgs) -> anyhow::Result<()> {
             Some(dir) => tempfile::tempdir_in(dir)?,
             None => tempfile::tempdir()?,
         };
-        let (database, dropped) = database(backend, dir.path(), &args.postgres).await?;
+        let (database, dropped) = database(backend, dir.path(), &args.servers.postgres).await?;
         let figures = run_backend(&args, backend, &binary, &plugins, dir.path(), &database).await;
         if let Some(name) = dropped {
-            drop_database(&args.postgres, &name).await?;
+            drop_database(&args.servers.postgres, &name).await?;
         }
         let figures = figures?;
         print(&figures);
