@@ -158,20 +158,8 @@ fn main() {
     if std::env::args().any(|arg| arg == "--test") {
         return;
     }
-    let sizes: Vec<i64> = std::env::var("MOTCUA_BENCH_SIZES")
-        .unwrap_or_else(|_| "100000,1000000".into())
-        .split(',')
-        .map(|size| size.trim().parse().expect("MOTCUA_BENCH_SIZES: numbers"))
-        .collect();
-    let backends: Vec<Backend> = std::env::var("MOTCUA_BENCH_BACKENDS")
-        .unwrap_or_else(|_| "sqlite,postgres".into())
-        .split(',')
-        .map(|name| match name.trim() {
-            "sqlite" => Backend::Sqlite,
-            "postgres" => Backend::Postgres,
-            other => panic!("MOTCUA_BENCH_BACKENDS: `{other}` is not sqlite or postgres"),
-        })
-        .collect();
+    let sizes = fill::sizes_from_env("100000,1000000");
+    let backends = fill::backends_from_env();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -12,6 +12,28 @@ pub enum Backend {
     Postgres,
 }
 
+/// The dossier counts to bench: `MOTCUA_BENCH_SIZES` (comma-separated), or `default`.
+pub fn sizes_from_env(default: &str) -> Vec<i64> {
+    std::env::var("MOTCUA_BENCH_SIZES")
+        .unwrap_or_else(|_| default.into())
+        .split(',')
+        .map(|size| size.trim().parse().expect("MOTCUA_BENCH_SIZES: numbers"))
+        .collect()
+}
+
+/// The backends to bench: `MOTCUA_BENCH_BACKENDS` (`sqlite,postgres` by default).
+pub fn backends_from_env() -> Vec<Backend> {
+    std::env::var("MOTCUA_BENCH_BACKENDS")
+        .unwrap_or_else(|_| "sqlite,postgres".into())
+        .split(',')
+        .map(|name| match name.trim() {
+            "sqlite" => Backend::Sqlite,
+            "postgres" => Backend::Postgres,
+            other => panic!("MOTCUA_BENCH_BACKENDS: `{other}` is not sqlite or postgres"),
+        })
+        .collect()
+}
+
 /// A timestamp `days` days and `minutes` minutes after 1 January 2025 07:00, as stored.
 fn ts(backend: Backend, days: &str, minutes: &str) -> String {
     match backend {

@@ -226,13 +226,17 @@ pub struct DossierUpdate {
 }
 
 impl Store {
-    /// A dossier with its documents: read on every action's path (see `columns.rs` for
-    /// where it runs). On PostgreSQL the documents come in the same statement, as JSON,
-    /// to save a round trip; on SQLite a second statement costs no round trip.
+    /// A dossier with its documents, in one statement (the documents as a JSON array):
+    /// read on every action's path (see `columns.rs` for where it runs).
     pub async fn dossier(&self, code: &str) -> Result<Option<DossierRecord>> {
-        let params = [code.into()];
         let sql = match self.backend {
-            Backend::Sqlite => concat!("SELECT ", dossier_columns!(), ", NULL FROM dossiers WHERE code = $1"),
+            Backend::Sqlite => concat!(
+                "SELECT ",
+                dossier_columns!(),
+                ", (SELECT json_group_array(json_array(kind, name, sha256, size, digitized, content_type) ORDER BY id)
+                    FROM dossier_documents WHERE dossier_code = dossiers.code)
+                 FROM dossiers WHERE code = $1"
+            ),
             Backend::Postgres => concat!(
                 "SELECT ",
                 dossier_columns!(),
@@ -241,52 +245,31 @@ impl Store {
                  FROM dossiers WHERE code = $1"
             ),
         };
-        let Some((mut record, documents)) = self
-            .fetch_one(sql, &params, |row| {
-                Ok((dossier_from_row(row)?, row.opt_text(40)?))
-            })
-            .await?
-        else {
-            return Ok(None);
-        };
-        record.documents = match (self.backend, documents) {
-            (Backend::Postgres, None) => Vec::new(),
-            (Backend::Postgres, Some(json)) => {
-                let rows: Vec<(String, String, String, i64, i64, Option<String>)> =
+        self.fetch_one(sql, &[code.into()], |row| {
+            let mut record = dossier_from_row(row)?;
+            // PostgreSQL aggregates no rows to NULL, SQLite to `[]`.
+            if let Some(json) = row.opt_text(40)? {
+                let documents: Vec<(String, String, String, i64, i64, Option<String>)> =
                     serde_json::from_str(&json).map_err(|error| {
                         StoreError::Corrupt(format!("dossier {code}: documents: {error}"))
                     })?;
-                rows.into_iter()
-                    .map(|(kind, name, sha256, size, digitized, content_type)| Document {
-                        kind,
-                        name,
-                        sha256,
-                        size: size.max(0) as u64,
-                        digitized: digitized != 0,
-                        content_type,
-                    })
-                    .collect()
+                record.documents = documents
+                    .into_iter()
+                    .map(
+                        |(kind, name, sha256, size, digitized, content_type)| Document {
+                            kind,
+                            name,
+                            sha256,
+                            size: size.max(0) as u64,
+                            digitized: digitized != 0,
+                            content_type,
+                        },
+                    )
+                    .collect();
             }
-            (Backend::Sqlite, _) => {
-                self.fetch(
-                    "SELECT kind, name, sha256, size, digitized, content_type FROM dossier_documents
-                     WHERE dossier_code = $1 ORDER BY id",
-                    &params,
-                    |row| {
-                        Ok(Document {
-                            kind: row.text(0)?,
-                            name: row.text(1)?,
-                            sha256: row.text(2)?,
-                            size: row.int(3)?.max(0) as u64,
-                            digitized: row.flag(4)?,
-                            content_type: row.opt_text(5)?,
-                        })
-                    },
-                )
-                .await?
-            }
-        };
-        Ok(Some(record))
+            Ok(record)
+        })
+        .await
     }
 
     /// The reportable facts each event of a dossier recorded (`dossier_changes`), by

@@ -7,7 +7,7 @@
 //! the version guard makes sure that head is still the dossier's.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use rand::Rng;
 use sqlx::Row;
@@ -370,7 +370,7 @@ fn action_in_one_statement(
     params.push((event.from_status != Some(event.to_status)).into()); // $45
     let mut sql = format!(
         "WITH u AS ({} RETURNING {WRITTEN_FACTS}),
-         e AS (INSERT INTO dossier_events ({EVENT_INSERT_COLUMNS})
+         e AS (INSERT INTO dossier_events ({EVENT_COLUMNS})
                SELECT $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44 FROM u),
          c AS ({})",
         row.sql,
@@ -407,8 +407,8 @@ fn action_in_one_statement(
 const WRITTEN_FACTS: &str = "code, handling_unit, procedure_code, channel, status, statutory_due_date, due_date, \
      supplement_count, settled_at, closed_at, processing_seconds, fees_requested_vnd, paid_online, digitized, rating";
 
-const EVENT_INSERT_COLUMNS: &str = "dossier_code, seq, at, actor_id, actor_role, actor_unit, action, from_step, \
-     to_step, from_status, to_status, note, payload_json, prev_hash, hash";
+/// The columns of an event, as `Store::events` reads them.
+const EVENT_COLUMNS: &str = super::dossiers::event_columns!();
 
 /// The insert of a dossier's reportable facts from `source`, the `WITH` query that
 /// wrote its row and returned `WRITTEN_FACTS` (a statement does not see the rows it
@@ -530,9 +530,11 @@ fn insert_documents(code: &str, documents: &[Document], at: &str) -> Option<Stat
 /// forks (and the `(dossier_code, seq)` key refuses a fork in any case).
 fn insert_event(record: &EventRecord) -> Statement {
     Statement::new(
-        "INSERT INTO dossier_events (dossier_code, seq, at, actor_id, actor_role, actor_unit, action, from_step, to_step,
-             from_status, to_status, note, payload_json, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        concat!(
+            "INSERT INTO dossier_events (",
+            super::dossiers::event_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        ),
         vec![
             (&record.dossier_code).into(),
             record.seq.into(),
@@ -556,15 +558,14 @@ fn insert_event(record: &EventRecord) -> Statement {
 /// Records the reportable facts of the dossier as the event at `seq` left them: a copy
 /// of the dossier row just written, so the projection can never disagree with it.
 fn insert_change(code: &str, seq: i64, event: &NewEvent) -> Statement {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "WITH d AS (SELECT {WRITTEN_FACTS} FROM dossiers WHERE code = $1) {}",
+            changes_written_by("d", 2, 3, "$4", 5)
+        )
+    });
     Statement::new(
-        "INSERT INTO dossier_changes (dossier_code, seq, at, handling_unit, agency_id, procedure_code, channel,
-             from_status, to_status, status_changed, statutory_due_date, due_date, supplement_count, settled_at,
-             closed_at, processing_seconds, fees_requested_vnd, paid_online, digitized, rating)
-         SELECT d.code, $2, $3, d.handling_unit, u.agency_id, d.procedure_code, d.channel,
-                $4, d.status, $5, d.statutory_due_date, d.due_date, d.supplement_count, d.settled_at,
-                d.closed_at, d.processing_seconds, d.fees_requested_vnd, d.paid_online, d.digitized, d.rating
-         FROM dossiers d JOIN units u ON u.code = d.handling_unit
-         WHERE d.code = $1",
+        SQL.as_str(),
         vec![
             code.into(),
             seq.into(),
