@@ -79,6 +79,31 @@ pub struct EventHead {
 }
 
 impl DossierRecord {
+    /// The row's changeable columns as an update that changes nothing: what
+    /// `update_row` compares an update with.
+    pub(super) fn as_update(&self) -> DossierUpdate {
+        DossierUpdate {
+            step: self.step.clone(),
+            status: self.status,
+            received_at: self.received_at.clone(),
+            clock_started_at: self.clock_started_at.clone(),
+            due_date: self.due_date.clone(),
+            supplement_count: self.supplement_count,
+            extension_count: self.extension_count,
+            fees_requested_vnd: self.fees_requested_vnd,
+            fees_paid_vnd: self.fees_paid_vnd,
+            paid_online: self.paid_online,
+            result: self.result.clone(),
+            settled_at: self.settled_at.clone(),
+            returned_at: self.returned_at.clone(),
+            updated_at: self.updated_at.clone(),
+            new_documents: Vec::new(),
+            stored_component: None,
+            deadline: self.deadline.clone(),
+            facts: self.facts.clone(),
+        }
+    }
+
     /// The dossier as `update` leaves it, with `head` as its latest event: what the
     /// store holds after `Store::apply_action`, without reading it back.
     pub fn updated(mut self, update: DossierUpdate, head: EventHead) -> DossierRecord {
