@@ -209,7 +209,7 @@ pub async fn run_scenario(
         }
     })?;
     // The server refuses settings that do not fit the plugin's schema; so does the harness.
-    crate::schema::validate(&build.info.settings_schema, &scenario.settings).map_err(|errors| {
+    build.settings_check.check_settings(&scenario.settings).map_err(|errors| {
         HarnessError::BadScenario {
             path: path.display().to_string(),
             message: format!(
@@ -237,10 +237,15 @@ pub async fn run_scenario(
         documents: scenario.submission.documents.clone(),
         at: submitted_at,
     };
-    let findings = runtime
-        .check(build, settings.clone(), &submission)
-        .await
-        .map_err(|error| HarnessError::Plugin(error.to_string()))?;
+    // As at the server: the host's findings on the form's schema, then the plugin's
+    // on the places the host found nothing wrong with.
+    let findings = crate::schema::with_plugin_findings(
+        build.form_check.form_findings(&submission.form),
+        runtime
+            .check(build, settings.clone(), &submission)
+            .await
+            .map_err(|error| HarnessError::Plugin(error.to_string()))?,
+    );
     let mut diff = String::new();
     for expected in &scenario.submission.expect_findings {
         let found = findings

@@ -16,7 +16,6 @@ use serde_json::{Value, json};
 
 use crate::domain::{Actor, UnitKind};
 use crate::runtime::{ArtifactCache, PluginBuild, Runtime, RuntimeError};
-use crate::schema;
 use crate::store::{Binding, RegistryEvent, RolloutRecord, Store, StoreError, StoredBuild};
 
 mod loading;
@@ -358,7 +357,7 @@ impl Registry {
             if let Some(current) = &current {
                 let settings: Value =
                     serde_json::from_str(&current.settings_json).unwrap_or(Value::Null);
-                if let Err(errors) = schema::validate(&build.info.settings_schema, &settings) {
+                if let Err(errors) = build.settings_check.check_settings(&settings) {
                     misfits.push(format!("{unit}: {}", errors.join("; ")));
                 }
             }
@@ -614,7 +613,9 @@ impl Registry {
             .is_none_or(|current| current.build_sha256 != next.build_sha256);
         if change.settings.is_some() || build_changed {
             let settings: Value = serde_json::from_str(&next.settings_json).unwrap_or(Value::Null);
-            schema::validate(&build.info.settings_schema, &settings)
+            build
+                .settings_check
+                .check_settings(&settings)
                 .map_err(RegistryError::InvalidSettings)?;
         }
         let event = RegistryEvent {

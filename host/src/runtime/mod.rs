@@ -166,6 +166,10 @@ pub struct PluginBuild {
     pub sha256: String,
     pub size: usize,
     pub info: ProcedureInfo,
+    /// `info.form_schema`, compiled: what a filing's form must fit.
+    pub form_check: crate::schema::Compiled,
+    /// `info.settings_schema`, compiled: what a unit's settings must fit.
+    pub settings_check: crate::schema::Compiled,
     pre: ProcedurePre<PluginCtx>,
 }
 
@@ -350,9 +354,17 @@ impl Runtime {
                 message: error.0,
             })?;
         info.validate().map_err(|message| RuntimeError::Malformed {
-            plugin: provisional,
+            plugin: provisional.clone(),
             message,
         })?;
+        let compile_schema = |what: &str, schema: &serde_json::Value| {
+            crate::schema::Compiled::new(schema).map_err(|error| RuntimeError::Malformed {
+                plugin: provisional.clone(),
+                message: format!("{what} is not a JSON Schema: {error}"),
+            })
+        };
+        let form_check = compile_schema("form-schema", &info.form_schema)?;
+        let settings_check = compile_schema("settings-schema", &info.settings_schema)?;
         // Only a build that passed every check is worth caching.
         if let (Some(cache), CacheOutcome::Miss | CacheOutcome::Rebuilt) = (cache, outcome) {
             cache.store(&self.engine, &sha256, &component);
@@ -362,6 +374,8 @@ impl Runtime {
                 sha256,
                 size: bytes.len(),
                 info,
+                form_check,
+                settings_check,
                 pre,
             },
             outcome,

@@ -278,6 +278,9 @@ impl Workflow {
             at: now,
         };
         note_in_span(&receiving.code, None, &build);
+        // The host checks the form against the build's form schema, one finding per
+        // field that does not fit (docs/decisions/0026).
+        let schema_findings = build.form_check.form_findings(&request.form);
         let started = std::time::Instant::now();
         let checked = self
             .runtime
@@ -288,7 +291,7 @@ impl Workflow {
                 .iter()
                 .any(|finding| finding.severity == Severity::Blocking)
         });
-        let findings = checked?;
+        let findings = crate::schema::with_plugin_findings(schema_findings, checked?);
         if findings
             .iter()
             .any(|finding| finding.severity == Severity::Blocking)
