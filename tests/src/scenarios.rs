@@ -89,6 +89,8 @@ struct Expect {
     /// Finding targets that must all be reported (for a refused filing).
     #[serde(default)]
     findings: Vec<String>,
+    /// Every finding reported, as "target code", in the order reported: nothing more.
+    findings_exactly: Option<Vec<String>>,
     /// Supplement items whose targets must all be listed.
     #[serde(default)]
     pending_supplement: Vec<String>,
@@ -254,6 +256,22 @@ fn check(context: &str, expect: &Expect, http: StatusCode, body: &Value) {
                 .any(|finding| finding["target"] == target.as_str()),
             "{context}: expected a finding on {target}; got {findings:?}"
         );
+    }
+    if let Some(expected) = &expect.findings_exactly {
+        let reported: Vec<String> = body["findings"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|finding| {
+                format!(
+                    "{} {}",
+                    finding["target"].as_str().unwrap_or("?"),
+                    finding["code"].as_str().unwrap_or("?")
+                )
+            })
+            .collect();
+        assert_eq!(&reported, expected, "{context}: the findings, exactly");
     }
     for target in &expect.pending_supplement {
         let items = body["pending_supplement"]
