@@ -11,15 +11,19 @@
 
 use std::collections::BTreeMap;
 
-use jsonschema::error::ValidationErrorKind;
+use jsonschema::JsonType;
+use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::paths::LocationSegment;
 use serde_json::Value;
 
 use crate::domain::{Finding, Severity};
 
-/// A compiled schema.
+/// A compiled schema, with the schema itself for the titles of its fields.
 #[derive(Debug)]
-pub struct Compiled(jsonschema::Validator);
+pub struct Compiled {
+    validator: jsonschema::Validator,
+    schema: Value,
+}
 
 /// What is wrong at one place of a value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,8 +33,10 @@ pub struct Violation {
     pub target: String,
     /// The keywords broken there, first one first (`required`, `type`, `minimum`, ...).
     pub keywords: Vec<String>,
-    /// One sentence per keyword, naming the place.
+    /// One sentence per keyword, naming the place (for the API and the CLI).
     pub messages: Vec<String>,
+    /// The same in Vietnamese, naming the field by its schema `title` (for people).
+    pub said: Vec<String>,
 }
 
 impl Compiled {
@@ -41,7 +47,10 @@ impl Compiled {
             // `"format": "date"` refuses "31/02/2026". Formats it does not know pass.
             .should_validate_formats(true)
             .build(schema)
-            .map(Compiled)
+            .map(|validator| Compiled {
+                validator,
+                schema: schema.clone(),
+            })
             .map_err(|error| error.to_string())
     }
 
@@ -49,36 +58,61 @@ impl Compiled {
     /// places. A missing member is reported at the member, an unexpected one at itself.
     pub fn violations(&self, value: &Value, top: &str) -> Vec<Violation> {
         let mut places: BTreeMap<String, Violation> = BTreeMap::new();
-        for error in self.0.iter_errors(value) {
+        for error in self.validator.iter_errors(value) {
             let mut target = top.to_string();
+            let mut at = &self.schema;
             for segment in error.instance_path().iter() {
                 match segment {
                     LocationSegment::Property(name) => {
                         target.push('.');
                         target.push_str(&name);
+                        at = &at["properties"][name.as_ref()];
                     }
-                    LocationSegment::Index(index) => target.push_str(&format!("[{index}]")),
+                    LocationSegment::Index(index) => {
+                        target.push_str(&format!("[{index}]"));
+                        at = &at["items"];
+                    }
                 }
             }
+            // A field is named by its schema's `title`; one without a title is "this value"
+            // (a page shows the sentence next to the field), a missing one by its name.
+            let field = at["title"]
+                .as_str()
+                .map_or_else(|| "Giá trị này".to_string(), str::to_string);
             match error.kind() {
                 ValidationErrorKind::Required { property } => {
                     let name = property
                         .as_str()
                         .map_or_else(|| property.to_string(), str::to_string);
-                    let at = format!("{target}.{name}");
-                    let message = format!("{at} is required");
-                    add(&mut places, at, "required", message);
+                    let place = format!("{target}.{name}");
+                    let missing = at["properties"][name.as_str()]["title"]
+                        .as_str()
+                        .map_or_else(|| format!("`{name}`"), str::to_string);
+                    let message = format!("{place} is required");
+                    let said = format!("Chưa nhập {}.", lower_first(&missing));
+                    add(&mut places, place, "required", message, said);
                 }
                 ValidationErrorKind::AdditionalProperties { unexpected } => {
                     for name in unexpected {
-                        let at = format!("{target}.{name}");
-                        let message = format!("{at} is not expected here");
-                        add(&mut places, at, "additionalProperties", message);
+                        let place = format!("{target}.{name}");
+                        let (message, said) = if top == "settings" {
+                            (
+                                format!("{place} is not a setting of this procedure"),
+                                "Không phải là thông số của thủ tục này.".to_string(),
+                            )
+                        } else {
+                            (
+                                format!("{place} is not a field of this form"),
+                                format!("Tờ khai không có mục `{name}`."),
+                            )
+                        };
+                        add(&mut places, place, "additionalProperties", message, said);
                     }
                 }
                 kind => {
                     let message = error.masked_with(target.as_str()).to_string();
-                    add(&mut places, target, kind.keyword(), message);
+                    let said = vietnamese(kind, &field);
+                    add(&mut places, target, kind.keyword(), message, said);
                 }
             }
         }
@@ -105,14 +139,11 @@ impl Compiled {
     pub fn form_findings(&self, form: &Value) -> Vec<Finding> {
         self.violations(form, "form")
             .into_iter()
-            .map(|violation| {
-                let (code, lead) = finding_code(&violation.keywords[0]);
-                Finding {
-                    target: violation.target,
-                    code: code.into(),
-                    message: format!("{lead} ({}).", violation.messages.join("; ")),
-                    severity: Severity::Blocking,
-                }
+            .map(|violation| Finding {
+                code: finding_code(&violation.keywords[0]).into(),
+                target: violation.target,
+                message: violation.said.join(" "),
+                severity: Severity::Blocking,
             })
             .collect()
     }
@@ -139,38 +170,130 @@ pub fn with_plugin_findings(host: Vec<Finding>, plugin: Vec<Finding>) -> Vec<Fin
     all
 }
 
-/// A finding's code and the sentence an applicant reads, by the keyword broken.
-fn finding_code(keyword: &str) -> (&'static str, &'static str) {
+/// A finding's code, by the keyword broken: the SDK's codes where it has one.
+fn finding_code(keyword: &str) -> &'static str {
     match keyword {
-        "required" => ("required", "Thiếu thông tin bắt buộc"),
-        "type" => ("invalid-type", "Giá trị không đúng kiểu"),
-        "additionalProperties" | "unevaluatedProperties" => {
-            ("unknown-field", "Tờ khai không có trường này")
-        }
+        "required" => "required",
+        "type" => "invalid-type",
+        "additionalProperties" | "unevaluatedProperties" => "unknown-field",
         "minimum" | "maximum" | "exclusiveMinimum" | "exclusiveMaximum" | "multipleOf" => {
-            ("out-of-range", "Giá trị nằm ngoài giới hạn cho phép")
+            "out-of-range"
         }
-        "minLength" | "minItems" | "minProperties" => ("too-short", "Giá trị quá ngắn"),
-        "maxLength" | "maxItems" | "maxProperties" => ("too-long", "Giá trị quá dài"),
-        "pattern" | "format" => ("invalid-format", "Giá trị không đúng định dạng"),
-        "enum" | "const" => ("not-allowed", "Giá trị không thuộc các lựa chọn cho phép"),
-        _ => ("invalid", "Giá trị không hợp lệ"),
+        "minLength" | "minItems" | "minProperties" => "too-short",
+        "maxLength" | "maxItems" | "maxProperties" => "too-long",
+        "pattern" | "format" => "invalid-format",
+        "enum" | "const" => "not-allowed",
+        _ => "invalid",
     }
 }
 
-fn add(places: &mut BTreeMap<String, Violation>, target: String, keyword: &str, message: String) {
-    let place = places
-        .entry(target.clone())
-        .or_insert_with(|| Violation {
-            target,
-            keywords: Vec::new(),
-            messages: Vec::new(),
-        });
+/// What is wrong with `field` (its title), in Vietnamese.
+fn vietnamese(kind: &ValidationErrorKind, field: &str) -> String {
+    use ValidationErrorKind as K;
+    let number = |value: &Value| value.as_f64().map_or_else(|| value.to_string(), grouped);
+    match kind {
+        K::MinLength { limit: 1 } | K::MinItems { limit: 1 } => {
+            format!("Chưa nhập {}.", lower_first(field))
+        }
+        K::MinLength { limit } => format!("{field} phải có ít nhất {limit} ký tự."),
+        K::MaxLength { limit } => format!("{field} không được dài quá {limit} ký tự."),
+        K::MinItems { limit } => format!("{field} phải có ít nhất {limit} mục."),
+        K::MaxItems { limit } => format!("{field} không được quá {limit} mục."),
+        K::Minimum { limit } => format!("{field} phải lớn hơn hoặc bằng {}.", number(limit)),
+        K::Maximum { limit } => format!("{field} phải nhỏ hơn hoặc bằng {}.", number(limit)),
+        K::ExclusiveMinimum { limit } => format!("{field} phải lớn hơn {}.", number(limit)),
+        K::ExclusiveMaximum { limit } => format!("{field} phải nhỏ hơn {}.", number(limit)),
+        K::Type { kind } => {
+            let names: Vec<&str> = match kind {
+                TypeKind::Single(one) => vec![type_name(*one)],
+                TypeKind::Multiple(many) => many.iter().map(type_name).collect(),
+            };
+            format!("{field} phải là {}.", names.join(" hoặc "))
+        }
+        K::Enum { options } => {
+            let listed: Vec<String> = options
+                .as_array()
+                .map(|options| {
+                    options
+                        .iter()
+                        .map(|option| {
+                            option
+                                .as_str()
+                                .map_or_else(|| option.to_string(), str::to_string)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            format!(
+                "{field} phải là một trong các giá trị: {}.",
+                listed.join(", ")
+            )
+        }
+        K::Format { format } if format == "date" => {
+            format!("{field} phải là một ngày có thật, dạng YYYY-MM-DD.")
+        }
+        K::Format { .. } | K::Pattern { .. } => format!("{field} không đúng định dạng."),
+        _ => format!("{field} không hợp lệ."),
+    }
+}
+
+/// A title inside a sentence: "Họ và tên" as "họ và tên".
+fn lower_first(title: &str) -> String {
+    let mut chars = title.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_lowercase().chain(chars).collect()
+    })
+}
+
+fn type_name(kind: JsonType) -> &'static str {
+    match kind {
+        JsonType::Integer => "số nguyên",
+        JsonType::Number => "số",
+        JsonType::Boolean => "có/không",
+        JsonType::String => "chữ",
+        JsonType::Object => "một nhóm thông tin",
+        JsonType::Array => "một danh sách",
+        JsonType::Null => "để trống",
+    }
+}
+
+/// 100000 as "100.000", the Vietnamese way; fractions as they are.
+fn grouped(value: f64) -> String {
+    if value.fract() != 0.0 || value.abs() >= 1e15 {
+        return value.to_string();
+    }
+    let digits = format!("{}", value.abs() as u64);
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            out.push('.');
+        }
+        out.push(digit);
+    }
+    if value < 0.0 { format!("-{out}") } else { out }
+}
+
+fn add(
+    places: &mut BTreeMap<String, Violation>,
+    target: String,
+    keyword: &str,
+    message: String,
+    said: String,
+) {
+    let place = places.entry(target.clone()).or_insert_with(|| Violation {
+        target,
+        keywords: Vec::new(),
+        messages: Vec::new(),
+        said: Vec::new(),
+    });
     if !place.keywords.iter().any(|known| known == keyword) {
         place.keywords.push(keyword.to_string());
     }
     if !place.messages.contains(&message) {
         place.messages.push(message);
+    }
+    if !place.said.contains(&said) {
+        place.said.push(said);
     }
 }
 
@@ -197,7 +320,9 @@ mod tests {
     fn accepts_fitting_settings() {
         let schema = settings_schema();
         assert_eq!(
-            schema.check_settings(&json!({ "registration_fee_vnd": 50000, "online_fee_exempt": true })),
+            schema.check_settings(
+                &json!({ "registration_fee_vnd": 50000, "online_fee_exempt": true })
+            ),
             Ok(())
         );
         assert_eq!(schema.check_settings(&json!({})), Ok(()));
@@ -212,11 +337,17 @@ mod tests {
         for expected in [
             "settings.registration_fee_vnd is less than the minimum of 0",
             r#"settings.online_fee_exempt is not of type "boolean""#,
-            "settings.colour is not expected here",
+            "settings.colour is not a setting of this procedure",
         ] {
-            assert!(errors.iter().any(|e| e == expected), "{expected}: {errors:?}");
+            assert!(
+                errors.iter().any(|e| e == expected),
+                "{expected}: {errors:?}"
+            );
         }
-        assert!(errors.iter().any(|e| e.starts_with("settings.mode ")), "{errors:?}");
+        assert!(
+            errors.iter().any(|e| e.starts_with("settings.mode ")),
+            "{errors:?}"
+        );
         assert!(settings_schema().check_settings(&json!([1])).is_err());
     }
 
@@ -230,8 +361,8 @@ mod tests {
                     "type": "object",
                     "required": ["full_name", "birth_date"],
                     "properties": {
-                        "full_name": { "type": "string", "minLength": 2, "maxLength": 100, "pattern": "^[^0-9]*$" },
-                        "birth_date": { "type": "string", "format": "date" }
+                        "full_name": { "title": "Họ, chữ đệm và tên", "type": "string", "minLength": 2, "maxLength": 100, "pattern": "^[^0-9]*$" },
+                        "birth_date": { "title": "Ngày sinh", "type": "string", "format": "date" }
                     }
                 },
                 "copies": { "type": "integer", "minimum": 1, "maximum": 10 },
@@ -257,13 +388,31 @@ mod tests {
                 ("form.witnesses[1].name", "required"),
             ]
         );
-        let name = &findings[1];
-        assert!(name.message.contains("shorter than 2"), "{}", name.message);
-        assert!(name.message.contains("does not match"), "{}", name.message);
+        // In Vietnamese, naming the field by its title (or its name when it has none).
+        assert_eq!(findings[0].message, "Chưa nhập ngày sinh.");
+        assert_eq!(
+            findings[1].message,
+            "Họ, chữ đệm và tên phải có ít nhất 2 ký tự. Họ, chữ đệm và tên không đúng định dạng."
+        );
+        assert_eq!(findings[2].message, "Chưa nhập `copies`.");
         assert!(findings.iter().all(|f| f.severity == Severity::Blocking));
-        assert!(form
-            .form_findings(&json!({ "child": { "full_name": "An", "birth_date": "2026-01-02" }, "copies": 2 }))
-            .is_empty());
+        assert!(
+            form.form_findings(
+                &json!({ "child": { "full_name": "An", "birth_date": "2026-01-02" }, "copies": 2 })
+            )
+            .is_empty()
+        );
+        let out_of_range = form.form_findings(
+            &json!({ "child": { "full_name": "An", "birth_date": "2026-02-31" }, "copies": 100000 }),
+        );
+        let said: Vec<&str> = out_of_range.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(
+            said,
+            [
+                "Ngày sinh phải là một ngày có thật, dạng YYYY-MM-DD.",
+                "Giá trị này phải nhỏ hơn hoặc bằng 10."
+            ]
+        );
     }
 
     #[test]
@@ -284,7 +433,10 @@ mod tests {
             ],
         );
         let targets: Vec<&str> = merged.iter().map(|f| f.target.as_str()).collect();
-        assert_eq!(targets, ["form.child", "form.children[0]", "documents.birth-proof"]);
+        assert_eq!(
+            targets,
+            ["form.child", "form.children[0]", "documents.birth-proof"]
+        );
     }
 
     #[test]

@@ -161,7 +161,7 @@ async fn the_admin_switches_variants_and_sets_settings_and_cutoff(backend: Backe
     let refused = browser
         .wait_for_text(
             "#settings-registration_fee_vnd-error",
-            "Phải lớn hơn hoặc bằng 0",
+            "phải lớn hơn hoặc bằng 0",
         )
         .await;
     assert!(refused.contains("0"), "{refused}");
@@ -169,7 +169,7 @@ async fn the_admin_switches_variants_and_sets_settings_and_cutoff(backend: Backe
         browser
             .text("#refusal-detail")
             .await
-            .contains("settings.registration_fee_vnd must be at least 0")
+            .contains("settings.registration_fee_vnd is less than the minimum of 0")
     );
     assert_eq!(
         value(&browser, "[name='settings.registration_fee_vnd']").await,

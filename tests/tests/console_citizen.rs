@@ -118,12 +118,14 @@ async fn a_citizen_files_and_tracks_a_birth_registration(backend: Backend) {
     browser.screenshot(&format!("{prefix}-3-form")).await;
     browser.submit("form[enctype='multipart/form-data']").await;
 
-    // The plugin's finding, at the field, and in the summary linking to it.
+    // The host's finding from the form schema, named by the field's title, at the
+    // field and in the summary linking to it; the plugin's own about the same field
+    // is not repeated.
     let finding = browser
-        .wait_for_text("#form-child-full_name-error", "họ tên")
+        .wait_for_text("#form-child-full_name-error", "tên")
         .await;
     assert!(
-        finding.contains("Chưa nhập họ tên người được khai sinh"),
+        finding.contains("Chưa nhập họ, chữ đệm và tên"),
         "{finding}"
     );
     let summary = browser.text(".errors").await;

@@ -38,16 +38,17 @@
 //! Without the prelude, name the crate on the type:
 //! `#[schemars(crate = "motcua_sdk::schemars")]`.
 //!
-//! # What the host understands
+//! # What the host does with them
 //!
-//! The host validates unit settings against the settings schema with a small subset of
-//! JSON Schema (`type`, `properties`, `required`, `additionalProperties: false`, `enum`,
-//! `minimum`, `maximum`, `minLength`, `maxLength`, `items`) and ignores every other
-//! keyword; it does not resolve `$ref`. So both functions inline every subschema:
-//! their schemas hold no `$ref` and no `$defs` (only a recursive type could force one;
-//! do not use one in settings). schemars' `range`, `length` and `extend("enum" = ...)`
-//! attributes give keywords the host checks; `format`, `pattern`, `title` and
-//! `description` are for people and form renderers.
+//! The host compiles both schemas when it loads the build, with a complete JSON Schema
+//! engine (the `jsonschema` crate), and refuses a build whose schema does not compile.
+//! It validates unit settings against the settings schema, and every filed form against
+//! the form schema before it calls `check`, one finding per field that does not fit.
+//! So schemars' `range`, `length`, `regex` and `extend("enum" = ...)` / `extend("format"
+//! = "date")` attributes are enforced by the host: write a limit there once, and keep
+//! only the rules a schema cannot express in the plugin. `title` and `description` are
+//! for people and form renderers. Both functions inline every subschema (no `$ref`, no
+//! `$defs`), which form renderers and the console's generated form read more easily.
 
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};

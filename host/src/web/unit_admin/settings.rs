@@ -19,6 +19,7 @@ use crate::api::AppState;
 use crate::authz::Permission;
 use crate::registry::{RegistryError, UnitChange};
 use crate::runtime::PluginBuild;
+use crate::schema::Violation;
 use crate::store::Unit;
 use crate::web::citizen::{Drawn, anchor, draw};
 use crate::web::schema_form::{self, Field, FieldKind};
@@ -126,45 +127,6 @@ fn settings_build(
     })
 }
 
-/// One validator message (`settings.fee must be at least 0`) in Vietnamese, with the
-/// field it is about.
-fn settings_error(message: &str) -> (String, String) {
-    let (path, rest) = message.split_once(' ').unwrap_or((message, ""));
-    let said = if let Some(n) = rest.strip_prefix("must be at least ") {
-        format!("Phải lớn hơn hoặc bằng {}.", grouped(n))
-    } else if let Some(n) = rest.strip_prefix("must be at most ") {
-        format!("Phải nhỏ hơn hoặc bằng {}.", grouped(n))
-    } else if let Some(options) = rest.strip_prefix("must be one of ") {
-        format!("Phải là một trong các giá trị {options}.")
-    } else if let Some(types) = rest.strip_prefix("must be ") {
-        let expected = types.split(", not ").next().unwrap_or(types);
-        let names: Vec<&str> = expected
-            .split(" or ")
-            .map(|name| match name {
-                "integer" => "số nguyên",
-                "number" => "số",
-                "boolean" => "có/không",
-                "string" => "chữ",
-                "object" => "nhóm thông số",
-                "array" => "danh sách",
-                other => other,
-            })
-            .collect();
-        format!("Phải là {}.", names.join(" hoặc "))
-    } else if rest == "is too short" {
-        "Quá ngắn.".into()
-    } else if rest == "is too long" {
-        "Quá dài.".into()
-    } else if rest == "is required" {
-        "Bắt buộc.".into()
-    } else if rest == "is not a setting of this procedure" {
-        "Không phải là thông số của thủ tục này.".into()
-    } else {
-        message.to_string()
-    };
-    (path.to_string(), said)
-}
-
 #[allow(clippy::too_many_arguments)]
 fn settings_page(
     staff: &Staff,
@@ -173,27 +135,29 @@ fn settings_page(
     build: &PluginBuild,
     fields: &[Field],
     values: &HashMap<String, String>,
+    violations: &[Violation],
     refusal: Option<&RegistryError>,
 ) -> SettingsPage {
     let mut findings = HashMap::new();
     let mut errors = Vec::new();
     let mut detail = None;
+    // What does not fit the settings schema, in Vietnamese at each field; the same
+    // schema check the registry makes, so it refuses nothing the page let through.
+    for violation in violations {
+        let said = violation.said.join(" ");
+        // The summary names the field by the label the page gives it.
+        let label = find_field(fields, &violation.target).map(|field| field.title.clone());
+        errors.push(ErrorLink {
+            anchor: anchor(&violation.target),
+            message: match label {
+                Some(label) => format!("{label}: {said}"),
+                None => said.clone(),
+            },
+        });
+        findings.insert(violation.target.clone(), said);
+        detail = Some(violation.messages.join("; "));
+    }
     match refusal {
-        Some(RegistryError::InvalidSettings(messages)) => {
-            for message in messages {
-                let (path, said) = settings_error(message);
-                let label = find_field(fields, &path).map(|field| field.title.clone());
-                errors.push(ErrorLink {
-                    anchor: anchor(&path),
-                    message: match label {
-                        Some(label) => format!("{label}: {said}"),
-                        None => said.clone(),
-                    },
-                });
-                findings.insert(path, said);
-            }
-            detail = Some(messages.join("; "));
-        }
         Some(other) => {
             errors.push(ErrorLink {
                 anchor: "settings".into(),
@@ -264,7 +228,14 @@ pub(in crate::web) async fn settings_form(
         }
     }
     Ok(render(&settings_page(
-        &staff, &unit, &procedure, &build, &fields, &values, None,
+        &staff,
+        &unit,
+        &procedure,
+        &build,
+        &fields,
+        &values,
+        &[],
+        None,
     )))
 }
 
@@ -283,8 +254,23 @@ pub(in crate::web) async fn save_settings(
     }
     let build = settings_build(&state, &unit.code, &procedure)?;
     let fields = settings_fields(&build.info.settings_schema);
+    let settings = schema_form::read(&fields, &form);
+    let violations = build.settings_check.violations(&settings, "settings");
+    if !violations.is_empty() {
+        let page = settings_page(
+            &staff,
+            &unit,
+            &procedure,
+            &build,
+            &fields,
+            &form,
+            &violations,
+            None,
+        );
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
+    }
     let change = UnitChange {
-        settings: Some(schema_form::read(&fields, &form)),
+        settings: Some(settings),
         ..UnitChange::default()
     };
     match state
@@ -305,6 +291,7 @@ pub(in crate::web) async fn save_settings(
                 &build,
                 &fields,
                 &form,
+                &[],
                 Some(&error),
             );
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
@@ -317,29 +304,6 @@ pub(in crate::web) async fn save_settings(
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn validator_messages_land_at_their_field_in_vietnamese() {
-        assert_eq!(
-            settings_error("settings.registration_fee_vnd must be at least 0"),
-            (
-                "settings.registration_fee_vnd".into(),
-                "Phải lớn hơn hoặc bằng 0.".into()
-            )
-        );
-        assert_eq!(
-            settings_error("settings.online_fee_exempt must be boolean, not string").1,
-            "Phải là có/không."
-        );
-        assert_eq!(
-            settings_error("settings.colour is not a setting of this procedure").1,
-            "Không phải là thông số của thủ tục này."
-        );
-        assert_eq!(
-            settings_error("settings must be object, not array"),
-            ("settings".into(), "Phải là nhóm thông số.".into())
-        );
-    }
 
     #[test]
     fn settings_fields_are_named_in_vietnamese_with_their_defaults() {
