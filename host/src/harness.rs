@@ -8,6 +8,7 @@
 //! no server and no database. It stops a scenario at its first divergence and says
 //! exactly where and what differed.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -17,7 +18,7 @@ use serde_json::Value;
 
 use crate::clock::format_civil;
 use crate::domain::{
-    Actor, Applicant, Channel, Command, Document, Role, Severity, Status, Submission,
+    Actor, Applicant, Channel, Command, Document, ProcedureInfo, Role, Severity, Status, Submission,
 };
 use crate::runtime::{PluginBuild, Runtime};
 use crate::store::DossierRecord;
@@ -133,6 +134,49 @@ pub struct ScenarioReport {
     pub steps: usize,
     /// The first divergence, described for a person; `None` when the scenario passed.
     pub divergence: Option<String>,
+    /// The steps a dossier of the scenario was in (the initial one included).
+    pub reached_steps: BTreeSet<String>,
+    /// The (step, action) pairs the plugin decided, whether it accepted or refused.
+    pub taken_actions: BTreeSet<(String, String)>,
+}
+
+/// What the scenarios of a plugin exercised of what it declares.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Coverage {
+    pub steps: usize,
+    pub actions: usize,
+    /// Declared steps no scenario's dossier was ever in.
+    pub unreached_steps: Vec<String>,
+    /// Declared (step, action) pairs no scenario took to the plugin.
+    pub untaken_actions: Vec<(String, String)>,
+}
+
+/// Which declared steps and actions `reports` never exercised. An action counts when
+/// the plugin decided it from its step, accepting or refusing it: either way its
+/// `decide` arm ran. An action the host refused before asking the plugin does not.
+pub fn coverage(info: &ProcedureInfo, reports: &[ScenarioReport]) -> Coverage {
+    let reached: BTreeSet<&String> = reports.iter().flat_map(|r| &r.reached_steps).collect();
+    let taken: BTreeSet<&(String, String)> =
+        reports.iter().flat_map(|r| &r.taken_actions).collect();
+    let mut coverage = Coverage {
+        steps: info.steps.len(),
+        actions: 0,
+        unreached_steps: Vec::new(),
+        untaken_actions: Vec::new(),
+    };
+    for step in &info.steps {
+        if !reached.contains(&step.id) {
+            coverage.unreached_steps.push(step.id.clone());
+        }
+        for action in &step.actions {
+            coverage.actions += 1;
+            let pair = (step.id.clone(), action.name.clone());
+            if !taken.contains(&pair) {
+                coverage.untaken_actions.push(pair);
+            }
+        }
+    }
+    coverage
 }
 
 /// Every `.yaml` / `.yml` file named, or inside a directory named, sorted.
@@ -209,21 +253,24 @@ pub async fn run_scenario(
         }
     })?;
     // The server refuses settings that do not fit the plugin's schema; so does the harness.
-    build.settings_check.check_settings(&scenario.settings).map_err(|errors| {
-        HarnessError::BadScenario {
+    build
+        .settings_check
+        .check_settings(&scenario.settings)
+        .map_err(|errors| HarnessError::BadScenario {
             path: path.display().to_string(),
             message: format!(
                 "settings do not fit the plugin's settings schema: {}",
                 errors.join("; ")
             ),
-        }
-    })?;
+        })?;
     let settings = scenario.settings.to_string();
     let mut report = ScenarioReport {
         path: path.to_path_buf(),
         name: scenario.name.clone(),
         steps: 0,
         divergence: None,
+        reached_steps: BTreeSet::new(),
+        taken_actions: BTreeSet::new(),
     };
 
     let submitted_at = parse_at(path, &scenario.submission.at)?;
@@ -331,6 +378,7 @@ pub async fn run_scenario(
         head: Default::default(),
         unit_cutoff: None,
     };
+    report.reached_steps.insert(record.step.clone());
 
     for (index, step) in scenario.steps.iter().enumerate() {
         report.steps = index + 1;
@@ -352,6 +400,17 @@ pub async fn run_scenario(
         let outcome =
             run_step(runtime, build, &record, step, &actor, at, cutoff, &settings).await?;
         let expect = &step.expect;
+        if matches!(
+            outcome,
+            StepOutcome::PluginRefused(_) | StepOutcome::Applied(_)
+        ) {
+            report
+                .taken_actions
+                .insert((record.step.clone(), step.action.clone()));
+        }
+        if let StepOutcome::Applied(next) = &outcome {
+            report.reached_steps.insert(next.step.clone());
+        }
         match outcome {
             StepOutcome::HostRefused(kind, message) => {
                 compare(

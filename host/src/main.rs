@@ -724,6 +724,7 @@ async fn test_plugin(plugin: &std::path::Path, scenarios: &[PathBuf]) -> anyhow:
     }
     println!("{} — {} scenario file(s)", build.label(), files.len());
     let (mut passed, mut failed) = (0, 0);
+    let mut reports = Vec::new();
     for file in &files {
         match motcua::harness::run_scenario(&runtime, &build, file).await {
             Ok(report) if report.divergence.is_none() => {
@@ -734,11 +735,13 @@ async fn test_plugin(plugin: &std::path::Path, scenarios: &[PathBuf]) -> anyhow:
                     report.name,
                     report.steps
                 );
+                reports.push(report);
             }
-            Ok(report) => {
+            Ok(mut report) => {
                 failed += 1;
                 println!("FAIL {} — {}", file.display(), report.name);
-                print!("{}", report.divergence.unwrap_or_default());
+                print!("{}", report.divergence.take().unwrap_or_default());
+                reports.push(report);
             }
             Err(error) => {
                 failed += 1;
@@ -747,10 +750,48 @@ async fn test_plugin(plugin: &std::path::Path, scenarios: &[PathBuf]) -> anyhow:
         }
     }
     println!("{passed} passed, {failed} failed");
+    print_coverage(&build.info, &reports);
     if failed > 0 {
         std::process::exit(1);
     }
     Ok(())
+}
+
+/// What the scenarios left untested of the steps and actions the plugin declares.
+fn print_coverage(
+    info: &motcua::domain::ProcedureInfo,
+    reports: &[motcua::harness::ScenarioReport],
+) {
+    let coverage = motcua::harness::coverage(info, reports);
+    println!(
+        "coverage: {} of {} steps reached, {} of {} actions decided",
+        coverage.steps - coverage.unreached_steps.len(),
+        coverage.steps,
+        coverage.actions - coverage.untaken_actions.len(),
+        coverage.actions
+    );
+    if !coverage.unreached_steps.is_empty() {
+        println!(
+            "  never reached: {}",
+            coverage
+                .unreached_steps
+                .iter()
+                .map(|step| format!("`{step}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if !coverage.untaken_actions.is_empty() {
+        println!(
+            "  never decided: {}",
+            coverage
+                .untaken_actions
+                .iter()
+                .map(|(step, action)| format!("`{action}` in `{step}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
 }
 
 /// Talks to a running server for `motcua plugin ...`.

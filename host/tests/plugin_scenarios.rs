@@ -178,3 +178,50 @@ fn a_wrong_expectation_fails_with_a_readable_diff() {
         String::from_utf8_lossy(&output.stdout)
     );
 }
+
+#[test]
+fn coverage_names_the_steps_and_actions_no_scenario_exercised() {
+    let plugin = Path::new(motcua::bundled::BUILT_PLUGINS_DIR).join("procedure_template.wasm");
+    let scenarios = workspace().join("plugins/template/scenarios");
+    let run = |paths: &[PathBuf]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_motcua"))
+            .args(["plugin", "test"])
+            .arg(&plugin)
+            .args(paths)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+
+    // The normal path alone never asks for a supplement nor refuses at intake.
+    let one = run(&[scenarios.join("01-normal-path.yaml")]);
+    let coverage = one
+        .lines()
+        .skip_while(|line| !line.starts_with("coverage:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        coverage.starts_with("coverage: 4 of 6 steps reached"),
+        "{one}"
+    );
+    assert!(
+        coverage.contains("never reached: `supplement`, `refused`"),
+        "{one}"
+    );
+    assert!(
+        coverage.contains("`refuse` in `submitted`, `request-supplement` in `submitted`"),
+        "{one}"
+    );
+    assert!(!coverage.contains("`receive` in `submitted`"), "{one}");
+    // A refused action counts: the plugin's `issue` arm ran when it refused it unpaid.
+    assert!(!coverage.contains("`issue` in `review`"), "{one}");
+
+    // All the template's scenarios together reach what the first one did not.
+    let all = run(&[scenarios]);
+    assert!(
+        !all.contains("`request-supplement` in `submitted`"),
+        "{all}"
+    );
+    assert!(!all.contains("never reached"), "{all}");
+}
