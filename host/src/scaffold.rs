@@ -21,6 +21,10 @@ const TEMPLATE: &[(&str, &str)] = &[
         include_str!("../../plugins/template/src/lib.rs"),
     ),
     (
+        "src/tests.rs",
+        include_str!("../../plugins/template/src/tests.rs"),
+    ),
+    (
         "scenarios/01-normal-path.yaml",
         include_str!("../../plugins/template/scenarios/01-normal-path.yaml"),
     ),
@@ -35,6 +39,32 @@ const TEMPLATE: &[(&str, &str)] = &[
 ];
 
 const TEMPLATE_NAME: &str = "procedure-template";
+
+/// The template's description in its Cargo.toml and the first paragraph of its crate
+/// documentation: what `plugin new` rewrites, so a new crate does not describe itself
+/// as the template's procedure.
+const TEMPLATE_DESCRIPTION: &str = "description = \"A motcua procedure plugin: Cấp bản sao trích lục hộ tịch (copies of a civil-status extract).\"";
+const TEMPLATE_SUMMARY: &str = "//! Cấp bản sao trích lục hộ tịch: issuing copies of a civil-status extract (birth,\n//! marriage or death) at commune level.\n";
+
+/// The template's file `path` for a plugin called `name`.
+fn instantiate(path: &str, contents: &str, name: &str) -> String {
+    let snake = name.replace('-', "_");
+    let text = match path {
+        "Cargo.toml" => contents.replace(
+            TEMPLATE_DESCRIPTION,
+            &format!("description = \"A motcua procedure plugin: {name}. Say which procedure it implements.\""),
+        ),
+        "src/lib.rs" => contents.replace(
+            TEMPLATE_SUMMARY,
+            &format!(
+                "//! {name}: say here which procedure this plugin implements, at which level, and\n//! its national code. Its rules start as the template's (copies of a civil-status\n//! extract) until you change them.\n"
+            ),
+        ),
+        _ => contents.to_string(),
+    };
+    text.replace(TEMPLATE_NAME, name)
+        .replace(&TEMPLATE_NAME.replace('-', "_"), &snake)
+}
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 /// The workspace root holding `dir`: the nearest ancestor whose Cargo.toml has a
@@ -91,13 +121,10 @@ pub fn new_plugin(workspace: &Path, name: &str) -> anyhow::Result<PathBuf> {
             manifest_path.display()
         )
     })?;
-    let snake = name.replace('-', "_");
     for (path, contents) in TEMPLATE {
         let target = crate_dir.join(path);
         std::fs::create_dir_all(target.parent().expect("template paths have a parent"))?;
-        let text = contents
-            .replace(TEMPLATE_NAME, name)
-            .replace(&TEMPLATE_NAME.replace('-', "_"), &snake);
+        let text = instantiate(path, contents, name);
         std::fs::write(&target, text).with_context(|| format!("writing {}", target.display()))?;
     }
     std::fs::write(&manifest_path, updated)?;
@@ -210,5 +237,32 @@ mod tests {
     fn adds_a_member_to_a_one_line_list() {
         let updated = add_member("members = [\"plugins/sdk\"]\n", "\"plugins/x\"").unwrap();
         assert_eq!(updated, "members = [\"plugins/sdk\", \"plugins/x\"]\n");
+    }
+
+    #[test]
+    fn a_new_plugin_names_and_describes_itself() {
+        for (path, contents) in super::TEMPLATE {
+            let text = super::instantiate(path, contents, "land-lease");
+            assert!(!text.contains("procedure-template"), "{path}");
+            assert!(!text.contains("procedure_template"), "{path}");
+            match *path {
+                "Cargo.toml" => {
+                    assert!(text.contains("name = \"land-lease\""), "{text}");
+                    assert!(
+                        text.contains("description = \"A motcua procedure plugin: land-lease."),
+                        "{text}"
+                    );
+                    assert!(!text.contains("civil-status extract"), "{text}");
+                }
+                "src/lib.rs" => {
+                    assert!(
+                        text.starts_with("//! land-lease: say here which procedure"),
+                        "{text}"
+                    );
+                    assert!(text.contains("\"local.land-lease\""));
+                }
+                _ => {}
+            }
+        }
     }
 }

@@ -280,3 +280,6 @@ impl Guest for Procedure {
 }
 
 motcua_sdk::export!(Procedure);
+
+#[cfg(test)]
+mod tests;
