@@ -295,7 +295,12 @@ impl Drop for BackgroundTasks {
 }
 
 /// Serves the API until ctrl-c or SIGTERM, then finishes in-flight requests.
-pub async fn serve(state: AppState, config: &Config, listener: TcpListener) -> anyhow::Result<()> {
+pub async fn serve(
+    state: AppState,
+    config: &Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let address: SocketAddr = listener.local_addr()?;
     tracing::info!(%address, "motcua listening");
     let store = state.store.clone();
@@ -305,7 +310,7 @@ pub async fn serve(state: AppState, config: &Config, listener: TcpListener) -> a
         api::app(state),
         &config.front_door,
         config.max_plugin_bytes,
-        shutdown_signal(),
+        shutdown,
     )
     .await?;
     drop(background);
@@ -313,23 +318,33 @@ pub async fn serve(state: AppState, config: &Config, listener: TcpListener) -> a
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM or Ctrl-C, as a future. The handlers are installed when this is called, not
+/// when the future is first polled: call it before the listener is bound, so that a
+/// service manager stopping a server that has just started listening gets a clean
+/// shutdown rather than the default action of the signal.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        if let Ok(mut signal) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            signal.recv().await;
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let terminate = async {
+            match terminate.as_mut() {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = terminate => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
 }

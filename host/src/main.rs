@@ -393,16 +393,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = config(&args)?;
             let state = app::build_state(&config, Clock::system()).await?;
             warn_about_demo_tokens(&state.store).await?;
+            let shutdown = app::shutdown_signal();
             let listener = bind(&args.listen).await?;
-            app::serve(state, &config, listener).await
+            app::serve(state, &config, listener, shutdown).await
         }
         CommandLine::Demo(args) => {
             let config = config(&args)?;
             let state = app::build_state(&config, Clock::system()).await?;
             let seeded = motcua::demo::seed(&state).await?;
+            let shutdown = app::shutdown_signal();
             let listener = bind(&args.listen).await?;
             print_demo(&listener.local_addr()?.to_string(), &seeded);
-            app::serve(state, &config, listener).await
+            app::serve(state, &config, listener, shutdown).await
         }
         CommandLine::Migrate(args) => {
             Store::connect(&args.database_url)
