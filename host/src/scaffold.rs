@@ -36,6 +36,10 @@ const TEMPLATE: &[(&str, &str)] = &[
         "scenarios/03-refused.yaml",
         include_str!("../../plugins/template/scenarios/03-refused.yaml"),
     ),
+    (
+        "scenarios/04-form-problems.yaml",
+        include_str!("../../plugins/template/scenarios/04-form-problems.yaml"),
+    ),
 ];
 
 const TEMPLATE_NAME: &str = "procedure-template";

@@ -143,5 +143,13 @@ fn a_new_plugin_builds_and_passes_its_scenarios() {
         stdout.contains("local.death-registration@1.0.0"),
         "{stdout}"
     );
-    assert!(stdout.contains("3 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("4 passed, 0 failed"), "{stdout}");
+    // The new crate describes itself, not the template's procedure.
+    let manifest = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap();
+    assert!(
+        manifest.contains("description = \"A motcua procedure plugin: death-registration."),
+        "{manifest}"
+    );
+    // Its native unit tests came with it.
+    assert!(crate_dir.join("src/tests.rs").exists());
 }
