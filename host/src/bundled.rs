@@ -13,6 +13,24 @@ pub const BUSINESS_HOUSEHOLD: &[u8] = include_bytes!(concat!(
     "/business_household.wasm"
 ));
 
+/// Death registration (đăng ký khai tử), commune level.
+pub const DEATH_REGISTRATION: &[u8] = include_bytes!(concat!(
+    env!("MOTCUA_BUILT_PLUGINS"),
+    "/death_registration.wasm"
+));
+
+/// Marriage registration (đăng ký kết hôn), commune level.
+pub const MARRIAGE_REGISTRATION: &[u8] = include_bytes!(concat!(
+    env!("MOTCUA_BUILT_PLUGINS"),
+    "/marriage_registration.wasm"
+));
+
+/// Xuân Hòa ward's local variant of business-household registration.
+pub const BUSINESS_HOUSEHOLD_ONSITE: &[u8] = include_bytes!(concat!(
+    env!("MOTCUA_BUILT_PLUGINS"),
+    "/business_household_onsite.wasm"
+));
+
 /// Where the build script left every built component, test fixtures included.
 pub const BUILT_PLUGINS_DIR: &str = env!("MOTCUA_BUILT_PLUGINS");
 

@@ -1,5 +1,6 @@
-//! The demo province: Phú Thọ with two wards and a commune, the bundled plugins
-//! deployed to every commune-level unit, and one demo account per role.
+//! The demo province: Phú Thọ with two wards and a commune, the catalog's
+//! commune-level procedures deployed to each of them, Xuân Hòa's local variant
+//! published, and one demo account per role.
 //!
 //! Seeding creates only what is missing: running it again on the same database
 //! changes nothing, and leaves whatever an admin changed since (a unit's cut-off, a
@@ -62,7 +63,8 @@ pub fn demo_token(unit: &str, role: Role) -> String {
 
 pub struct Seeded {
     pub accounts: Vec<(String, Role, String)>,
-    pub procedures: Vec<(String, String, String)>,
+    /// (code, name, plugin version, where it is offered).
+    pub procedures: Vec<(String, String, String, String)>,
 }
 
 /// The console password of a demo account is its public demo token. Hashing is slow
@@ -175,14 +177,24 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Seeded> {
         unit: PROVINCE.code.into(),
     };
     let mut procedures = Vec::new();
-    for bytes in [bundled::BIRTH_REGISTRATION, bundled::BUSINESS_HOUSEHOLD] {
+    // The catalog's commune-level procedures rolled out to every ward and commune, and
+    // Xuân Hòa's local variant published for its admin to choose. (The province-level
+    // procedure waits for a department in the demo and for ranking by level.)
+    for bytes in [
+        bundled::BIRTH_REGISTRATION,
+        bundled::BUSINESS_HOUSEHOLD,
+        bundled::DEATH_REGISTRATION,
+        bundled::MARRIAGE_REGISTRATION,
+        bundled::BUSINESS_HOUSEHOLD_ONSITE,
+    ] {
         let (build, _) = state
             .registry
             .publish(bytes.to_vec(), &publisher, &now)
             .await?;
         // The first run makes the bundled build the province default everywhere; later
-        // runs keep whatever rollouts, variants and settings happened since.
-        if !state.store.has_rollouts(&build.info.code).await? {
+        // runs keep whatever rollouts, variants and settings happened since. A variant
+        // is not rolled out: a unit's admin chooses it.
+        if build.info.variant_of.is_none() && !state.store.has_rollouts(&build.info.code).await? {
             state
                 .registry
                 .rollout(
@@ -194,10 +206,16 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Seeded> {
                 )
                 .await?;
         }
+        let offered = match &build.info.variant_of {
+            Some(_) => "a local variant: Xuân Hòa's admin may choose it",
+            None => "every ward and commune",
+        }
+        .to_string();
         procedures.push((
             build.info.code.clone(),
             build.info.name.clone(),
             build.info.plugin_version.clone(),
+            offered,
         ));
     }
     Ok(Seeded {

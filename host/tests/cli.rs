@@ -116,7 +116,12 @@ fn operator_workflow_on_sqlite() {
             .iter()
             .map(|p| p["code"].as_str().unwrap())
             .collect();
-        assert_eq!(codes, ["1.001193", "1.001612"], "run {run}");
+        // The catalog's four commune-level procedures at every commune.
+        assert_eq!(
+            codes,
+            ["1.000656", "1.000894", "1.001193", "1.001612"],
+            "run {run}"
+        );
         let (status, _) = http_get(
             &address,
             "/api/v1/units/xuan-hoa/dossiers",

@@ -17,6 +17,8 @@ const ADMIN: &str = "demo-phu-tho-admin";
 const PUBLISHER: &str = "demo-phu-tho-publisher";
 const BIRTH: &str = "1.001193";
 const HOUSEHOLD: &str = "1.001612";
+const DEATH: &str = "1.000656";
+const MARRIAGE: &str = "1.000894";
 const HEADER: &str = "code,name,kind,agency_id,parent\n";
 
 fn operator() -> Author {
@@ -234,8 +236,8 @@ async fn sample_file_imports_once_over_the_demo(backend: Backend) {
     assert_eq!(nong_trang["after"]["name"], "Phường Nông Trang");
     assert_eq!(
         nong_trang["after"]["bindings"].as_array().unwrap().len(),
-        2,
-        "a new ward starts with both commune-level defaults: {nong_trang}"
+        4,
+        "a new ward starts with the four commune-level defaults: {nong_trang}"
     );
 
     // GET lists every unit with its kind.
@@ -286,10 +288,10 @@ async fn sample_file_imports_once_over_the_demo(backend: Backend) {
     assert_eq!(province_data(&server).await, after_first);
 
     // Once the host refreshes (periodically, or here by hand), new wards and communes
-    // offer the province defaults of both demo procedures; departments offer neither.
+    // offer the province defaults of the four demo procedures; departments offer none.
     server.state.registry.refresh().await.expect("refresh");
     let (codes, _) = offered(&server, "nong-trang").await;
-    assert_eq!(codes, [BIRTH, HOUSEHOLD]);
+    assert_eq!(codes, [DEATH, MARRIAGE, BIRTH, HOUSEHOLD]);
     let (codes, _) = offered(&server, "so-tu-phap").await;
     assert!(codes.is_empty(), "{codes:?}");
     let filed = server.file(None, &filing("birth", "tam-dao")).await;
@@ -317,7 +319,7 @@ async fn units_added_later_follow_the_defaults_and_rollouts_follow_kinds(backend
     // Monday 2 March 2026, 09:00.
     let server = TestServer::start(backend, "2026-03-02 09:00").await;
 
-    // A ward added after the demo's rollout to all offers both demo procedures at once.
+    // A ward added after the demo's rollout to all offers the demo's procedures at once.
     let created = server
         .put(
             "/api/v1/units/nong-trang",
@@ -329,7 +331,7 @@ async fn units_added_later_follow_the_defaults_and_rollouts_follow_kinds(backend
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_eq!(created.body["outcome"], "created");
     let (codes, household) = offered(&server, "nong-trang").await;
-    assert_eq!(codes, [BIRTH, HOUSEHOLD]);
+    assert_eq!(codes, [DEATH, MARRIAGE, BIRTH, HOUSEHOLD]);
     assert_eq!(household.as_deref(), Some("1.0.0"));
     let filed = server.file(None, &filing("birth", "nong-trang")).await;
     assert!(

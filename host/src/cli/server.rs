@@ -156,17 +156,17 @@ pub(crate) async fn bind(listen: &str) -> anyhow::Result<TcpListener> {
 pub(crate) fn print_demo(address: &str, seeded: &motcua::demo::Seeded) {
     println!("motcua demo province Phú Thọ is ready at http://{address}");
     println!();
-    println!("Procedures deployed to xuan-hoa, viet-tri and thanh-ba:");
-    for (code, name, version) in &seeded.procedures {
-        println!("  {code}  {name}  (plugin {version})");
+    println!("Procedures deployed:");
+    for (code, name, version, offered) in &seeded.procedures {
+        println!("  {code}  {name}  (plugin {version}) — {offered}");
     }
     println!();
     println!("Demo accounts: sign in to the console as ACCOUNT with the password TOKEN,");
     println!("or call the API with Authorization: Bearer TOKEN:");
-    println!("  {:<10} {:<11} {:<22} TOKEN", "unit", "role", "ACCOUNT");
+    println!("  {:<22} {:<11} {:<34} TOKEN", "unit", "role", "ACCOUNT");
     for (unit, role, token) in &seeded.accounts {
         let account = format!("{unit}-{}", role.as_str());
-        println!("  {unit:<10} {:<11} {account:<22} {token}", role.as_str());
+        println!("  {unit:<22} {:<11} {account:<34} {token}", role.as_str());
     }
     println!();
     println!("The web console: http://{address}/ (citizens), http://{address}/sign-in (staff)");
