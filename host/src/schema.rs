@@ -37,6 +37,21 @@ pub struct Violation {
     pub messages: Vec<String>,
     /// The same in Vietnamese, naming the field by its schema `title` (for people).
     pub said: Vec<String>,
+    /// The title of the part of the value the place is in ("Người được khai sinh"),
+    /// when it is nested in one: the applicant's and the child's names may share a title.
+    pub part: Option<String>,
+}
+
+impl Violation {
+    /// Everything wrong at the place, in Vietnamese, in one text for people:
+    /// "Người được khai sinh: chưa nhập họ, chữ đệm và tên."
+    pub fn sentence(&self) -> String {
+        let said = self.said.join(" ");
+        match &self.part {
+            Some(part) => format!("{part}: {}", lower_first(&said)),
+            None => said,
+        }
+    }
 }
 
 impl Compiled {
@@ -61,7 +76,10 @@ impl Compiled {
         for error in self.validator.iter_errors(value) {
             let mut target = top.to_string();
             let mut at = &self.schema;
+            // The schemas of the objects and lists the place is inside, top first.
+            let mut inside: Vec<&Value> = Vec::new();
             for segment in error.instance_path().iter() {
+                inside.push(at);
                 match segment {
                     LocationSegment::Property(name) => {
                         target.push('.');
@@ -79,6 +97,14 @@ impl Compiled {
             let field = at["title"]
                 .as_str()
                 .map_or_else(|| "Giá trị này".to_string(), str::to_string);
+            // A nested field is said with the title of the part of the form it is in
+            // ("Người được khai sinh: ..."): the applicant's and the child's names may
+            // share a title. The top's own title (the form's) is not a part.
+            let part_of = |enclosing: Option<&&Value>| {
+                enclosing
+                    .and_then(|schema| schema["title"].as_str())
+                    .map(str::to_string)
+            };
             match error.kind() {
                 ValidationErrorKind::Required { property } => {
                     let name = property
@@ -90,7 +116,9 @@ impl Compiled {
                         .map_or_else(|| format!("`{name}`"), str::to_string);
                     let message = format!("{place} is required");
                     let said = format!("Chưa nhập {}.", lower_first(&missing));
-                    add(&mut places, place, "required", message, said);
+                    // The missing member is inside `at` itself, unless `at` is the top.
+                    let part = part_of((!inside.is_empty()).then_some(&at));
+                    add(&mut places, place, part, "required", message, said);
                 }
                 ValidationErrorKind::AdditionalProperties { unexpected } => {
                     for name in unexpected {
@@ -106,13 +134,21 @@ impl Compiled {
                                 format!("Tờ khai không có mục `{name}`."),
                             )
                         };
-                        add(&mut places, place, "additionalProperties", message, said);
+                        add(
+                            &mut places,
+                            place,
+                            None,
+                            "additionalProperties",
+                            message,
+                            said,
+                        );
                     }
                 }
                 kind => {
                     let message = error.masked_with(target.as_str()).to_string();
+                    let part = part_of(inside.get(1..).and_then(<[_]>::last));
                     let said = vietnamese(kind, &field);
-                    add(&mut places, target, kind.keyword(), message, said);
+                    add(&mut places, target, part, kind.keyword(), message, said);
                 }
             }
         }
@@ -141,8 +177,8 @@ impl Compiled {
             .into_iter()
             .map(|violation| Finding {
                 code: finding_code(&violation.keywords[0]).into(),
+                message: violation.sentence(),
                 target: violation.target,
-                message: violation.said.join(" "),
                 severity: Severity::Blocking,
             })
             .collect()
@@ -276,6 +312,7 @@ fn grouped(value: f64) -> String {
 fn add(
     places: &mut BTreeMap<String, Violation>,
     target: String,
+    part: Option<String>,
     keyword: &str,
     message: String,
     said: String,
@@ -285,6 +322,7 @@ fn add(
         keywords: Vec::new(),
         messages: Vec::new(),
         said: Vec::new(),
+        part,
     });
     if !place.keywords.iter().any(|known| known == keyword) {
         place.keywords.push(keyword.to_string());
@@ -358,6 +396,7 @@ mod tests {
             "required": ["child", "copies"],
             "properties": {
                 "child": {
+                    "title": "Người được khai sinh",
                     "type": "object",
                     "required": ["full_name", "birth_date"],
                     "properties": {
@@ -389,10 +428,14 @@ mod tests {
             ]
         );
         // In Vietnamese, naming the field by its title (or its name when it has none).
-        assert_eq!(findings[0].message, "Chưa nhập ngày sinh.");
+        // Nested fields are said with the title of the part they are in.
+        assert_eq!(
+            findings[0].message,
+            "Người được khai sinh: chưa nhập ngày sinh."
+        );
         assert_eq!(
             findings[1].message,
-            "Họ, chữ đệm và tên phải có ít nhất 2 ký tự. Họ, chữ đệm và tên không đúng định dạng."
+            "Người được khai sinh: họ, chữ đệm và tên phải có ít nhất 2 ký tự. Họ, chữ đệm và tên không đúng định dạng."
         );
         assert_eq!(findings[2].message, "Chưa nhập `copies`.");
         assert!(findings.iter().all(|f| f.severity == Severity::Blocking));
@@ -409,7 +452,7 @@ mod tests {
         assert_eq!(
             said,
             [
-                "Ngày sinh phải là một ngày có thật, dạng YYYY-MM-DD.",
+                "Người được khai sinh: ngày sinh phải là một ngày có thật, dạng YYYY-MM-DD.",
                 "Giá trị này phải nhỏ hơn hoặc bằng 10."
             ]
         );

@@ -125,7 +125,7 @@ async fn a_citizen_files_and_tracks_a_birth_registration(backend: Backend) {
         .wait_for_text("#form-child-full_name-error", "tên")
         .await;
     assert!(
-        finding.contains("Chưa nhập họ, chữ đệm và tên"),
+        finding.contains("Người được khai sinh: chưa nhập họ, chữ đệm và tên"),
         "{finding}"
     );
     let summary = browser.text(".errors").await;

@@ -144,7 +144,7 @@ fn settings_page(
     // What does not fit the settings schema, in Vietnamese at each field; the same
     // schema check the registry makes, so it refuses nothing the page let through.
     for violation in violations {
-        let said = violation.said.join(" ");
+        let said = violation.sentence();
         // The summary names the field by the label the page gives it.
         let label = find_field(fields, &violation.target).map(|field| field.title.clone());
         errors.push(ErrorLink {
