@@ -255,19 +255,16 @@ pub(in crate::web) async fn save_settings(
     let build = settings_build(&state, &unit.code, &procedure)?;
     let fields = settings_fields(&build.info.settings_schema);
     let settings = schema_form::read(&fields, &form);
+    // The page again with what was posted and why it was not saved.
+    let refused = |violations: &[Violation], error: Option<&RegistryError>| {
+        let page = settings_page(
+            &staff, &unit, &procedure, &build, &fields, &form, violations, error,
+        );
+        (StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response()
+    };
     let violations = build.settings_check.violations(&settings, "settings");
     if !violations.is_empty() {
-        let page = settings_page(
-            &staff,
-            &unit,
-            &procedure,
-            &build,
-            &fields,
-            &form,
-            &violations,
-            None,
-        );
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
+        return Ok(refused(&violations, None));
     }
     let change = UnitChange {
         settings: Some(settings),
@@ -283,19 +280,7 @@ pub(in crate::web) async fn save_settings(
             error @ (RegistryError::InvalidSettings(_)
             | RegistryError::SettingsTooLarge { .. }
             | RegistryError::Invalid(_)),
-        ) => {
-            let page = settings_page(
-                &staff,
-                &unit,
-                &procedure,
-                &build,
-                &fields,
-                &form,
-                &[],
-                Some(&error),
-            );
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
-        }
+        ) => Ok(refused(&[], Some(&error))),
         Err(error) => Err(WorkflowError::from(error).into()),
     }
 }
