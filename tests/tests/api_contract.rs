@@ -202,6 +202,20 @@ async fn inbox_is_newest_first_filtered_and_paged(backend: Backend) {
             .any(|l| l.as_str().unwrap().contains("Hộ tịch"))
     );
     assert_eq!(birth_info["build"]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(birth_info["variants"], json!([]));
+    // The demo publishes Xuân Hòa's local variant of business-household registration:
+    // offered to the unit's admin beside the province's build, not in use until chosen.
+    let household = offered.body["procedures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["code"] == "1.001612")
+        .unwrap();
+    let variants = household["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 1, "{household}");
+    assert_eq!(variants[0]["code"], "1.001612/xuan-hoa-onsite");
+    assert_eq!(variants[0]["in_use"], false);
+    assert_eq!(household["binding"]["source"], "default");
     server.finish().await;
 }
 

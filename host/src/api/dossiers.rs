@@ -715,6 +715,23 @@ pub(super) async fn procedures(
                     "settings".into(),
                     serde_json::from_str(&binding.settings_json).unwrap_or(Value::Null),
                 );
+                // The local variants published for the procedure, which the unit's
+                // admin may choose instead of the province's build.
+                let variants: Vec<Value> = state
+                    .registry
+                    .variants(&binding.procedure_code)
+                    .iter()
+                    .map(|variant| {
+                        json!({
+                            "code": variant.info.code,
+                            "name": variant.info.name,
+                            "version": variant.info.plugin_version,
+                            "sha256": variant.sha256,
+                            "in_use": variant.sha256 == build.sha256,
+                        })
+                    })
+                    .collect();
+                object.insert("variants".into(), Value::Array(variants));
             }
             info
         })

@@ -332,6 +332,21 @@ pub(crate) struct OfferedProcedure {
     binding: OfferedBinding,
     #[schema(value_type = Value)]
     settings: Value,
+    /// The local variants of the procedure published in the province, which the unit's
+    /// admin may choose (`PUT /api/v1/units/{unit}/procedures/{code}` with `variant`).
+    variants: Vec<OfferedVariant>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OfferedVariant {
+    /// The variant's code, `<procedure>/<variant name>`.
+    code: String,
+    name: String,
+    version: String,
+    sha256: String,
+    /// Whether the unit uses this variant now.
+    in_use: bool,
 }
 
 #[derive(Serialize, ToSchema)]
