@@ -66,7 +66,7 @@ fn a_new_plugin_builds_and_passes_its_scenarios() {
     let output = motcua(&[
         "plugin",
         "new",
-        "death-registration",
+        "marital-status",
         "--workspace",
         workspace.to_str().unwrap(),
     ]);
@@ -75,22 +75,22 @@ fn a_new_plugin_builds_and_passes_its_scenarios() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let crate_dir = workspace.join("plugins/death-registration");
+    let crate_dir = workspace.join("plugins/marital-status");
     let cargo_toml = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap();
     assert!(
-        cargo_toml.contains("name = \"death-registration\""),
+        cargo_toml.contains("name = \"marital-status\""),
         "{cargo_toml}"
     );
     let root = std::fs::read_to_string(workspace.join("Cargo.toml")).unwrap();
     assert!(
-        root.contains("\"plugins/death-registration\""),
+        root.contains("\"plugins/marital-status\""),
         "added to the workspace members:\n{root}"
     );
     // A second `new` with the same name, or a bad name, says what to fix.
     let again = motcua(&[
         "plugin",
         "new",
-        "death-registration",
+        "marital-status",
         "--workspace",
         workspace.to_str().unwrap(),
     ]);
@@ -127,7 +127,7 @@ fn a_new_plugin_builds_and_passes_its_scenarios() {
     );
     let component = String::from_utf8(output.stdout).unwrap().trim().to_string();
     assert!(
-        component.ends_with("death_registration.wasm"),
+        component.ends_with("marital_status.wasm"),
         "{component}"
     );
 
@@ -140,14 +140,14 @@ fn a_new_plugin_builds_and_passes_its_scenarios() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     assert!(
-        stdout.contains("local.death-registration@1.0.0"),
+        stdout.contains("local.marital-status@1.0.0"),
         "{stdout}"
     );
     assert!(stdout.contains("4 passed, 0 failed"), "{stdout}");
     // The new crate describes itself, not the template's procedure.
     let manifest = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap();
     assert!(
-        manifest.contains("description = \"A motcua procedure plugin: death-registration."),
+        manifest.contains("description = \"A motcua procedure plugin: marital-status."),
         "{manifest}"
     );
     // Its native unit tests came with it.
