@@ -126,10 +126,7 @@ fn a_new_plugin_builds_and_passes_its_scenarios() {
         String::from_utf8_lossy(&output.stderr)
     );
     let component = String::from_utf8(output.stdout).unwrap().trim().to_string();
-    assert!(
-        component.ends_with("marital_status.wasm"),
-        "{component}"
-    );
+    assert!(component.ends_with("marital_status.wasm"), "{component}");
 
     let output = motcua(&[
         "plugin",
@@ -139,10 +136,7 @@ fn a_new_plugin_builds_and_passes_its_scenarios() {
     ]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
-    assert!(
-        stdout.contains("local.marital-status@1.0.0"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("local.marital-status@1.0.0"), "{stdout}");
     assert!(stdout.contains("4 passed, 0 failed"), "{stdout}");
     // The new crate describes itself, not the template's procedure.
     let manifest = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap();

@@ -188,6 +188,12 @@ async fn decisions_that_break_the_declared_steps_are_rejected_before_writing() {
             "due date",
         ),
         (
+            "undeclared-fee",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "decision-rejected",
+            "fee `expedite` is not declared",
+        ),
+        (
             "bad-date",
             StatusCode::BAD_GATEWAY,
             "plugin-failed",

@@ -688,7 +688,17 @@ pub fn apply_decision(
                 update.due_date = Some(new_due_date.format("%Y-%m-%d").to_string());
                 update.extension_count += 1;
             }
-            Effect::RequestFee { amount_vnd, .. } => {
+            Effect::RequestFee {
+                code, amount_vnd, ..
+            } => {
+                // A fee the build never declared is one the catalog never showed.
+                if !build.info.fees.iter().any(|fee| fee.code == *code) {
+                    let declared: Vec<&str> = build.info.fees.iter().map(|f| &*f.code).collect();
+                    let label = build.label();
+                    return reject(format!(
+                        "fee `{code}` is not declared by {label} (it declares {declared:?})"
+                    ));
+                }
                 let Some(total) = add_vnd(update.fees_requested_vnd, *amount_vnd) else {
                     return reject(format!("a fee of {amount_vnd} VND is beyond any fee"));
                 };
