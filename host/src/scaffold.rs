@@ -69,6 +69,7 @@ fn instantiate(path: &str, contents: &str, name: &str) -> String {
     text.replace(TEMPLATE_NAME, name)
         .replace(&TEMPLATE_NAME.replace('-', "_"), &snake)
 }
+
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 /// The workspace root holding `dir`: the nearest ancestor whose Cargo.toml has a

@@ -13,6 +13,26 @@ fn documents_filed() -> Vec<Document> {
     vec![document("request-form"), document("citizen-id-card")]
 }
 
+/// The filing as a dossier just submitted.
+fn submitted() -> Dossier {
+    dossier(
+        &submission(CODE, FORM, documents_filed()),
+        "submitted",
+        Status::Submitted,
+    )
+}
+
+/// The dossier in review, owing the fee for its three copies.
+fn in_review() -> Dossier {
+    let mut in_review = dossier(
+        &submission(CODE, FORM, documents_filed()),
+        "review",
+        Status::Processing,
+    );
+    in_review.fees_requested_vnd = 24_000;
+    in_review
+}
+
 fn targets(findings: &[Finding]) -> Vec<(&str, &str)> {
     findings
         .iter()
@@ -42,9 +62,8 @@ fn every_missing_document_and_a_future_date_are_reported_at_once() {
 
 #[test]
 fn receiving_asks_the_fee_per_copy_and_a_waiver_asks_none() {
-    let filed = submission(CODE, FORM, documents_filed());
     let received = decide_command(
-        &dossier(&filed, "submitted", Status::Submitted),
+        &submitted(),
         &command("receive", Role::Officer),
         &Settings::default(),
     )
@@ -57,7 +76,7 @@ fn receiving_asks_the_fee_per_copy_and_a_waiver_asks_none() {
     })));
 
     let waived = decide_command(
-        &dossier(&filed, "submitted", Status::Submitted),
+        &submitted(),
         &command("receive", Role::Officer),
         &Settings {
             fee_per_copy_vnd: 0,
@@ -74,9 +93,7 @@ fn receiving_asks_the_fee_per_copy_and_a_waiver_asks_none() {
 
 #[test]
 fn the_copies_are_issued_only_when_paid() {
-    let filed = submission(CODE, FORM, documents_filed());
-    let mut in_review = dossier(&filed, "review", Status::Processing);
-    in_review.fees_requested_vnd = 24_000;
+    let mut in_review = in_review();
     let issue = command("issue", Role::Specialist);
     let refusal = decide_command(&in_review, &issue, &Settings::default()).unwrap_err();
     assert_eq!(refusal.code, "fee-unpaid");
@@ -88,9 +105,7 @@ fn the_copies_are_issued_only_when_paid() {
 
 #[test]
 fn a_payment_must_say_how_it_was_paid() {
-    let filed = submission(CODE, FORM, documents_filed());
-    let mut in_review = dossier(&filed, "review", Status::Processing);
-    in_review.fees_requested_vnd = 24_000;
+    let in_review = in_review();
     let mut pay = command("record-payment", Role::Officer);
     pay.payload_json = r#"{ "receipt": "BL-1" }"#.into();
     let refusal = decide_command(&in_review, &pay, &Settings::default()).unwrap_err();
@@ -99,9 +114,8 @@ fn a_payment_must_say_how_it_was_paid() {
 
 #[test]
 fn refusing_at_intake_needs_a_reason() {
-    let filed = submission(CODE, FORM, documents_filed());
     let refusal = decide_command(
-        &dossier(&filed, "submitted", Status::Submitted),
+        &submitted(),
         &command("refuse", Role::Officer),
         &Settings::default(),
     )
