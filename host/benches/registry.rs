@@ -177,6 +177,7 @@ fn main() {
                 procedure_code: "1.001612".into(),
                 variant_of: None,
                 version: format!("1.0.{}", index + 1),
+                wit_version: "0.2.0".into(),
                 size: bytes.len() as i64,
                 bytes,
                 info_json: "{}".into(),

@@ -120,6 +120,15 @@ pub enum Level {
     Province,
 }
 
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Commune => "commune",
+            Level::Province => "province",
+        }
+    }
+}
+
 /// What a unit is. The province sits at the root; its departments (*sở*) handle
 /// province-level procedures, its wards (*phường*) and communes (*xã*) the
 /// commune-level ones.
@@ -206,12 +215,61 @@ impl ProcessingTime {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// A fee or charge the applicant owes, with how its amount is computed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Fee {
     pub code: String,
     pub name: String,
-    pub amount_vnd: u64,
+    /// The amount when it does not depend on the form; null when the schedule computes
+    /// it from the form (quote it with `POST /api/v1/procedures/{code}/fees/quote`).
+    pub amount_vnd: Option<u64>,
+    pub schedule: crate::fees::FeeSchedule,
     pub note: String,
+}
+
+impl Fee {
+    pub fn new(
+        code: String,
+        name: String,
+        schedule: crate::fees::FeeSchedule,
+        note: String,
+    ) -> Fee {
+        Fee {
+            code,
+            name,
+            amount_vnd: schedule.fixed_amount(),
+            schedule,
+            note,
+        }
+    }
+}
+
+/// Descriptions stored before fee schedules existed hold only `amount_vnd`: they read
+/// as a flat schedule of that amount.
+impl<'de> Deserialize<'de> for Fee {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Fee, D::Error> {
+        #[derive(Deserialize)]
+        struct Stored {
+            code: String,
+            name: String,
+            #[serde(default)]
+            amount_vnd: Option<u64>,
+            #[serde(default)]
+            schedule: Option<crate::fees::FeeSchedule>,
+            note: String,
+        }
+        let stored = Stored::deserialize(deserializer)?;
+        let schedule = match (stored.schedule, stored.amount_vnd) {
+            (Some(schedule), _) => schedule,
+            (None, Some(amount)) => crate::fees::FeeSchedule::flat(amount),
+            (None, None) => {
+                return Err(serde::de::Error::custom(
+                    "a fee needs a schedule or an amount_vnd",
+                ));
+            }
+        };
+        Ok(Fee::new(stored.code, stored.name, schedule, stored.note))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -365,6 +423,7 @@ impl ProcedureInfo {
         check_id("initial_step", &self.initial_step)?;
         for (i, fee) in self.fees.iter().enumerate() {
             check_id(&format!("fees[{i}].code"), &fee.code)?;
+            fee.schedule.validate(&format!("fees[{i}].schedule"))?;
         }
         for (i, document) in self.documents.iter().enumerate() {
             check_id(&format!("documents[{i}].id"), &document.id)?;
@@ -391,6 +450,12 @@ impl ProcedureInfo {
         for (i, fee) in self.fees.iter().enumerate() {
             check_label(&format!("fees[{i}].name"), &fee.name)?;
             check_label(&format!("fees[{i}].note"), &fee.note)?;
+            for quantity in fee.schedule.quantities() {
+                check_label(&format!("fees[{i}].schedule unit"), &quantity.unit)?;
+            }
+            for (j, exemption) in fee.schedule.exemptions.iter().enumerate() {
+                check_label(&format!("fees[{i}].schedule.exemptions[{j}]"), exemption)?;
+            }
         }
         for (i, document) in self.documents.iter().enumerate() {
             check_label(&format!("documents[{i}].name"), &document.name)?;

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod demo;
 pub mod documents;
 pub mod domain;
+pub mod fees;
 pub mod harness;
 pub mod metrics;
 pub mod registry;

@@ -228,6 +228,7 @@ impl Registry {
             procedure_code: build.info.code.clone(),
             variant_of: build.info.variant_of.clone(),
             version: build.info.plugin_version.clone(),
+            wit_version: build.contract().version().into(),
             size: bytes.len() as i64,
             bytes,
             info_json: serde_json::to_string(&build.info).expect("procedure info serialises"),
@@ -744,6 +745,58 @@ impl Registry {
         offered.sort_by(|a, b| a.0.procedure_code.cmp(&b.0.procedure_code));
         offered
     }
+
+    /// What a unit's one-stop counter receives: what it offers itself, and, for a ward
+    /// or commune, the province-level procedures its province's `departments` offer,
+    /// which it receives for them (the dossier is handled by the department). A
+    /// procedure the unit offers itself is listed once.
+    pub fn receivable(
+        &self,
+        unit: &crate::store::Unit,
+        departments: &[crate::store::Unit],
+    ) -> Vec<Receivable> {
+        let mut receivable: Vec<Receivable> = self
+            .offered(&unit.code)
+            .into_iter()
+            .map(|(binding, build)| Receivable {
+                binding,
+                build,
+                handled_by: None,
+            })
+            .collect();
+        if unit.kind.handles() != Some(crate::domain::Level::Commune) {
+            return receivable;
+        }
+        let departments = departments.iter().filter(|department| {
+            department.kind == UnitKind::Department && department.parent == unit.parent
+        });
+        for department in departments {
+            for (binding, build) in self.offered(&department.code) {
+                let already = receivable
+                    .iter()
+                    .any(|listed| listed.binding.procedure_code == binding.procedure_code);
+                if build.info.level == crate::domain::Level::Province && !already {
+                    receivable.push(Receivable {
+                        binding,
+                        build,
+                        handled_by: Some(department.code.clone()),
+                    });
+                }
+            }
+        }
+        receivable.sort_by(|a, b| a.binding.procedure_code.cmp(&b.binding.procedure_code));
+        receivable
+    }
+}
+
+/// A procedure a unit's counter receives (see [`Registry::receivable`]).
+#[derive(Clone)]
+pub struct Receivable {
+    /// The binding at the unit that handles it.
+    pub binding: Binding,
+    pub build: Arc<PluginBuild>,
+    /// The unit that handles the dossier, when it is not the receiving unit.
+    pub handled_by: Option<String>,
 }
 
 /// Sets a unit's cut-off hour (`HH:MM`; dossiers received later count from the next

@@ -4,12 +4,12 @@
 //! the imports the contract grants, and asks it to `describe` itself. Every later
 //! call takes an instance slot ([`slots`]: a bulkhead per unit and per build, waiters
 //! served round-robin between units), then instantiates a fresh instance from the kept
-//! `ProcedurePre` in a fresh `Store` with the limits of [`engine::SandboxLimits`] and a
+//! linked build (of its contract version, [`contract`]) in a fresh `Store` with the limits of [`engine::SandboxLimits`] and a
 //! CPU-time budget ([`budget`]).
 
-pub mod bindings;
 pub mod budget;
 pub mod cache;
+pub mod contract;
 pub mod engine;
 pub mod slots;
 
@@ -17,11 +17,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::Component;
 use wasmtime::{Engine, ResourceLimiter, Store, Trap};
 
-use self::bindings::{Procedure, ProcedurePre};
 pub use self::cache::{ArtifactCache, CacheOutcome};
+use self::contract::{Contract, Instance, Linkers, Pre};
 pub use self::engine::{BudgetClock, SandboxLimits};
 use self::slots::{Caps, Slots};
 pub use self::slots::{Saturation, SlotPermit};
@@ -96,69 +96,33 @@ impl ResourceLimiter for PluginCtx {
     }
 }
 
-impl bindings::motcua::procedure::types::Host for PluginCtx {}
-
-impl bindings::motcua::procedure::log::Host for PluginCtx {
-    fn log(
-        &mut self,
-        level: bindings::motcua::procedure::log::Level,
-        message: String,
-    ) -> wasmtime::Result<()> {
-        use bindings::motcua::procedure::log::Level;
-        // A plugin cannot flood the host's logs: a few lines per call, each bounded.
+impl PluginCtx {
+    /// A plugin's log line. A plugin cannot flood the host's logs: a few lines per
+    /// call, each bounded.
+    fn log_line(&mut self, level: tracing::Level, message: &str) {
         if self.log_budget == 0 {
-            return Ok(());
+            return;
         }
         self.log_budget -= 1;
         let message: String = message.chars().take(1024).collect();
         let plugin = self.plugin.as_str();
         match level {
-            Level::Debug => tracing::debug!(target: "motcua::plugin", plugin, "{message}"),
-            Level::Info => tracing::info!(target: "motcua::plugin", plugin, "{message}"),
-            Level::Warn => tracing::warn!(target: "motcua::plugin", plugin, "{message}"),
-            Level::Error => tracing::error!(target: "motcua::plugin", plugin, "{message}"),
+            tracing::Level::ERROR => tracing::error!(target: "motcua::plugin", plugin, "{message}"),
+            tracing::Level::WARN => tracing::warn!(target: "motcua::plugin", plugin, "{message}"),
+            tracing::Level::INFO => tracing::info!(target: "motcua::plugin", plugin, "{message}"),
+            _ => tracing::debug!(target: "motcua::plugin", plugin, "{message}"),
         }
-        Ok(())
-    }
-}
-
-impl bindings::motcua::procedure::settings::Host for PluginCtx {
-    fn get(&mut self) -> wasmtime::Result<String> {
-        Ok(self.settings_json.clone())
-    }
-}
-
-impl bindings::motcua::procedure::calendar::Host for PluginCtx {
-    fn is_working_day(&mut self, day: bindings::wit::Date) -> wasmtime::Result<bool> {
-        let day = calendar_date(day, "calendar.is-working-day")?;
-        Ok(self.calendar.is_working_day(day))
     }
 
-    fn add_working_days(
-        &mut self,
-        start: bindings::wit::Date,
-        days: u32,
-    ) -> wasmtime::Result<bindings::wit::Date> {
-        let start = calendar_date(start, "calendar.add-working-days")?;
-        if days > 3_650 {
-            wasmtime::bail!(
-                "calendar.add-working-days: {days} working days is beyond any statutory time"
-            );
-        }
-        Ok(bindings::date_to_wit(
-            self.calendar.add_working_days(start, days),
-        ))
+    /// The calling unit's settings, as `settings.get` returns them.
+    fn settings_json(&self) -> &str {
+        &self.settings_json
     }
-}
 
-/// A date a plugin handed to the calendar: a real day between 1900 and 2200.
-fn calendar_date(date: bindings::wit::Date, function: &str) -> wasmtime::Result<chrono::NaiveDate> {
-    let day = bindings::date_from_wit(date)
-        .map_err(|error| wasmtime::format_err!("{function}: {error}"))?;
-    if !(1900..=2200).contains(&chrono::Datelike::year(&day)) {
-        wasmtime::bail!("{function}: {day} is outside the calendar (1900 to 2200)");
+    /// The calendar in force for this call.
+    fn calendar(&self) -> &Calendar {
+        &self.calendar
     }
-    Ok(day)
 }
 
 /// One compiled plugin build, ready to instantiate.
@@ -170,7 +134,7 @@ pub struct PluginBuild {
     pub form_check: crate::schema::Compiled,
     /// `info.settings_schema`, compiled: what a unit's settings must fit.
     pub settings_check: crate::schema::Compiled,
-    pre: ProcedurePre<PluginCtx>,
+    pre: Pre,
 }
 
 impl PluginBuild {
@@ -178,27 +142,22 @@ impl PluginBuild {
     pub fn label(&self) -> String {
         label(&self.info.code, &self.info.plugin_version, &self.sha256)
     }
+
+    /// The contract version the build was written against.
+    pub fn contract(&self) -> Contract {
+        self.pre.contract()
+    }
 }
 
 fn label(code: &str, version: &str, sha256: &str) -> String {
     format!("{code}@{version} ({})", &sha256[..12.min(sha256.len())])
 }
 
-/// Contract versions this host implements.
-pub const SUPPORTED_CONTRACTS: &[&str] = &["motcua:procedure@0.1.0"];
-
-/// Every import a plugin may have: the contract's interfaces, nothing else.
-const GRANTED_IMPORTS: &[&str] = &[
-    "motcua:procedure/types@0.1.0",
-    "motcua:procedure/log@0.1.0",
-    "motcua:procedure/settings@0.1.0",
-    "motcua:procedure/calendar@0.1.0",
-];
-
-/// Holds the engine, the linker with the contract's imports, and the call limits.
+/// Holds the engine, the linkers with each contract version's imports, and the call
+/// limits.
 pub struct Runtime {
     engine: Engine,
-    linker: Linker<PluginCtx>,
+    linkers: Linkers,
     limits: SandboxLimits,
     /// The working-day calendar plugins see; replaced as a whole when the province
     /// loads a holiday table, so a call always sees one consistent calendar.
@@ -222,12 +181,9 @@ impl Runtime {
         let engine = Engine::new(&engine::engine_config(&limits)).map_err(|error| {
             RuntimeError::InvalidComponent(format!("engine configuration rejected: {error:#}"))
         })?;
-        let mut linker = Linker::new(&engine);
-        Procedure::add_to_linker::<PluginCtx, HasSelf<PluginCtx>>(&mut linker, |ctx| ctx).map_err(
-            |error| {
-                RuntimeError::InvalidComponent(format!("linking the contract failed: {error:#}"))
-            },
-        )?;
+        let linkers = Linkers::new(&engine).map_err(|error| {
+            RuntimeError::InvalidComponent(format!("linking the contract failed: {error:#}"))
+        })?;
 
         // The epoch ticker: one thread per runtime, stopped when the runtime is dropped.
         let ticker_stop = Arc::new(AtomicBool::new(false));
@@ -256,7 +212,7 @@ impl Runtime {
         });
         Ok(Runtime {
             engine,
-            linker,
+            linkers,
             limits,
             calendar: std::sync::RwLock::new(calendar),
             slots,
@@ -327,32 +283,25 @@ impl Runtime {
             Some(cache::Lookup::Bad) => (compile()?, CacheOutcome::Rebuilt),
             None => (compile()?, CacheOutcome::Disabled),
         };
-        self.check_imports(&component)?;
-        let instance_pre = self.linker.instantiate_pre(&component).map_err(|error| {
-            RuntimeError::InvalidComponent(format!(
-                "the component needs imports the contract motcua:procedure@0.1.0 does not grant: {error:#}"
-            ))
-        })?;
-        let pre = ProcedurePre::new(instance_pre).map_err(|error| {
-            RuntimeError::InvalidComponent(format!(
-                "the component does not export the procedure world: {error:#}"
-            ))
-        })?;
+        let contract = self.check_imports(&component)?;
+        let pre = self
+            .linkers
+            .prepare(contract, &component)
+            .map_err(RuntimeError::InvalidComponent)?;
         let provisional = label("?", "?", &sha256);
-        let raw = call_in_sandbox(
+        let info = call_in_sandbox(
             &pre,
             &self.limits,
             self.limits.describe_budget,
             &self.calendar(),
             &provisional,
             "{}".into(),
-            |procedure, store| procedure.call_describe(store),
-        )?;
-        let info =
-            bindings::procedure_info_from_wit(raw).map_err(|error| RuntimeError::Malformed {
-                plugin: provisional.clone(),
-                message: error.0,
-            })?;
+            |procedure, store| procedure.describe(store),
+        )?
+        .map_err(|error| RuntimeError::Malformed {
+            plugin: provisional.clone(),
+            message: error.0,
+        })?;
         info.validate().map_err(|message| RuntimeError::Malformed {
             plugin: provisional.clone(),
             message,
@@ -382,29 +331,39 @@ impl Runtime {
         ))
     }
 
-    /// Names the first import the contract does not grant, or a contract version this
-    /// host does not implement, before linking gives a less precise error.
-    fn check_imports(&self, component: &Component) -> Result<(), RuntimeError> {
+    /// The contract version the component targets, after naming the first import that
+    /// version does not grant (or a version this host does not implement), before
+    /// linking gives a less precise error. A component that imports none of the
+    /// contract's interfaces is taken as the newest version.
+    fn check_imports(&self, component: &Component) -> Result<Contract, RuntimeError> {
+        let contract = match Contract::of(&self.engine, component) {
+            None => Contract::V0_2,
+            Some(Ok(contract)) => contract,
+            Some(Err(version)) => {
+                return Err(RuntimeError::InvalidComponent(format!(
+                    "the component targets motcua:procedure@{version}, and this host implements {}",
+                    Contract::supported()
+                )));
+            }
+        };
+        let granted = contract.granted_imports();
         for (name, _) in component.component_type().imports(&self.engine) {
-            if GRANTED_IMPORTS.contains(&name) {
+            if granted.iter().any(|import| import == name) {
                 continue;
             }
-            if let Some(rest) = name.strip_prefix("motcua:procedure/") {
-                let version = rest
-                    .split_once('@')
-                    .map(|(_, version)| version)
-                    .unwrap_or("?");
+            if name.starts_with("motcua:procedure/") {
                 return Err(RuntimeError::InvalidComponent(format!(
-                    "the component imports `{name}`: it targets motcua:procedure@{version}, and this host implements {}",
-                    SUPPORTED_CONTRACTS.join(", ")
+                    "the component imports `{name}` alongside {}: one component targets one contract version",
+                    contract.package()
                 )));
             }
             return Err(RuntimeError::InvalidComponent(format!(
-                "the component imports `{name}`, which the contract motcua:procedure@0.1.0 does not grant \
-                 (plugins get only log, settings and calendar)"
+                "the component imports `{name}`, which the contract {} does not grant \
+                 (plugins get only log, settings and calendar)",
+                contract.package()
             )));
         }
-        Ok(())
+        Ok(contract)
     }
 
     /// Calls running now, in all units (for the metrics).
@@ -419,18 +378,15 @@ impl Runtime {
         settings_json: String,
         submission: &Submission,
     ) -> Result<Vec<Finding>, RuntimeError> {
-        let input = bindings::submission_to_wit(submission);
-        let size = input.form_json.len() + documents_size(&input.documents) + settings_json.len();
-        self.guard_input(build, size)?;
-        let findings = self
-            .run(
-                build,
-                &submission.handling_unit,
-                settings_json,
-                move |procedure, store| procedure.call_check(store, &input),
-            )
-            .await?;
-        Ok(bindings::findings_from_wit(findings))
+        let (input, size) = build.contract().check_input(submission);
+        self.guard_input(build, size + settings_json.len())?;
+        self.run(
+            build,
+            &submission.handling_unit,
+            settings_json,
+            move |procedure, store| procedure.check(store, &input),
+        )
+        .await
     }
 
     /// Runs `decide` on a dossier snapshot and a command, in the slots of the dossier's
@@ -442,21 +398,15 @@ impl Runtime {
         dossier: &DossierSnapshot,
         command: &Command,
     ) -> Result<Result<Decision, Refusal>, RuntimeError> {
-        let unit = dossier.handling_unit.clone();
-        let (dossier, command) = (
-            bindings::dossier_to_wit(dossier),
-            bindings::command_to_wit(command),
-        );
-        let size = dossier.form_json.len()
-            + documents_size(&dossier.documents)
-            + command.payload_json.len()
-            + command.note.len()
-            + settings_json.len();
-        self.guard_input(build, size)?;
+        let (input, size) = build.contract().decide_input(dossier, command);
+        self.guard_input(build, size + settings_json.len())?;
         let answer = self
-            .run(build, &unit, settings_json, move |procedure, store| {
-                procedure.call_decide(store, &dossier, &command)
-            })
+            .run(
+                build,
+                &dossier.handling_unit,
+                settings_json,
+                move |procedure, store| procedure.decide(store, &input),
+            )
             .await?;
         self.finish_decide(build, answer)
     }
@@ -470,10 +420,7 @@ impl Runtime {
         dossier: &DossierSnapshot,
         command: &Command,
     ) -> Result<Result<Decision, Refusal>, RuntimeError> {
-        let (dossier, command) = (
-            bindings::dossier_to_wit(dossier),
-            bindings::command_to_wit(command),
-        );
+        let (input, _) = build.contract().decide_input(dossier, command);
         let answer = call_in_sandbox(
             &build.pre,
             &self.limits,
@@ -481,7 +428,7 @@ impl Runtime {
             &self.calendar(),
             &build.label(),
             settings_json,
-            |procedure, store| procedure.call_decide(store, &dossier, &command),
+            |procedure, store| procedure.decide(store, &input),
         )?;
         self.finish_decide(build, answer)
     }
@@ -489,9 +436,9 @@ impl Runtime {
     fn finish_decide(
         &self,
         build: &PluginBuild,
-        answer: Result<bindings::wit::Decision, bindings::wit::Refusal>,
+        answer: Result<Result<Decision, Refusal>, contract::Malformed>,
     ) -> Result<Result<Decision, Refusal>, RuntimeError> {
-        bindings::decision_from_wit(answer).map_err(|error| RuntimeError::Malformed {
+        answer.map_err(|error| RuntimeError::Malformed {
             plugin: build.label(),
             message: error.0,
         })
@@ -520,7 +467,7 @@ impl Runtime {
     ) -> Result<R, RuntimeError>
     where
         R: Send + 'static,
-        F: FnOnce(&Procedure, &mut Store<PluginCtx>) -> wasmtime::Result<R> + Send + 'static,
+        F: FnOnce(&Instance, &mut Store<PluginCtx>) -> wasmtime::Result<R> + Send + 'static,
     {
         let permit = self
             .slots
@@ -556,7 +503,7 @@ impl Runtime {
 /// baseline that isolates the cost of instantiation.
 pub struct LiveInstance {
     store: Store<PluginCtx>,
-    procedure: Procedure,
+    procedure: Instance,
     limits: SandboxLimits,
 }
 
@@ -590,27 +537,17 @@ impl LiveInstance {
         dossier: &DossierSnapshot,
         command: &Command,
     ) -> Result<bool, RuntimeError> {
-        let (dossier, command) = (
-            bindings::dossier_to_wit(dossier),
-            bindings::command_to_wit(command),
-        );
+        let (input, _) = self.procedure.contract().decide_input(dossier, command);
         budget::arm(&mut self.store, &self.limits, self.limits.call_budget());
         let answer = self
             .procedure
-            .call_decide(&mut self.store, &dossier, &command)
+            .decide(&mut self.store, &input)
             .map_err(|error| RuntimeError::Trapped {
                 plugin: self.store.data().plugin.clone(),
                 message: format!("{error:#}"),
             })?;
-        Ok(answer.is_ok())
+        Ok(matches!(answer, Ok(Ok(_))))
     }
-}
-
-fn documents_size(documents: &[bindings::wit::Document]) -> usize {
-    documents
-        .iter()
-        .map(|d| d.kind.len() + d.name.len() + d.sha256.len() + 16)
-        .sum()
 }
 
 /// A core module starts with the same magic as a component but a different layer
@@ -620,7 +557,7 @@ fn is_core_module(bytes: &[u8]) -> bool {
 }
 
 fn new_store(
-    pre: &ProcedurePre<PluginCtx>,
+    pre: &Pre,
     limits: &SandboxLimits,
     budget: std::time::Duration,
     calendar: &Arc<Calendar>,
@@ -649,13 +586,13 @@ fn new_store(
 
 /// One call: fresh store, fresh instance, one export, classified errors.
 fn call_in_sandbox<R>(
-    pre: &ProcedurePre<PluginCtx>,
+    pre: &Pre,
     limits: &SandboxLimits,
     budget: std::time::Duration,
     calendar: &Arc<Calendar>,
     plugin: &str,
     settings_json: String,
-    call: impl FnOnce(&Procedure, &mut Store<PluginCtx>) -> wasmtime::Result<R>,
+    call: impl FnOnce(&Instance, &mut Store<PluginCtx>) -> wasmtime::Result<R>,
 ) -> Result<R, RuntimeError> {
     let mut store = new_store(pre, limits, budget, calendar, plugin, settings_json);
     let outcome = pre

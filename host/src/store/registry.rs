@@ -12,6 +12,8 @@ pub struct StoredBuild {
     pub procedure_code: String,
     pub variant_of: Option<String>,
     pub version: String,
+    /// The contract version the build targets: "0.1.0", "0.2.0".
+    pub wit_version: String,
     pub size: i64,
     pub bytes: Vec<u8>,
     pub info_json: String,
@@ -92,7 +94,7 @@ impl Store {
         }
         let inserted = sqlx::query(
             "INSERT INTO plugin_builds (sha256, procedure_code, version, wit_version, size, bytes, info_json, published_by, published_at, variant_of)
-             VALUES ($1, $2, $3, '0.1.0', $4, $5, $6, $7, $8, $9)",
+             VALUES ($1, $2, $3, $10, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&build.sha256)
         .bind(&build.procedure_code)
@@ -103,6 +105,7 @@ impl Store {
         .bind(&build.published_by)
         .bind(&build.published_at)
         .bind(&build.variant_of)
+        .bind(&build.wit_version)
         .execute(&mut *tx)
         .await;
         match inserted {
@@ -124,7 +127,7 @@ impl Store {
 
     pub async fn builds(&self) -> Result<Vec<StoredBuild>> {
         let rows = sqlx::query(
-            "SELECT sha256, procedure_code, version, size, bytes, info_json, published_by, published_at, variant_of
+            "SELECT sha256, procedure_code, version, size, bytes, info_json, published_by, published_at, variant_of, wit_version
              FROM plugin_builds ORDER BY procedure_code, published_at",
         )
         .fetch_all(&self.pool)
@@ -141,6 +144,7 @@ impl Store {
                 published_by: row.get(6),
                 published_at: row.get(7),
                 variant_of: row.get(8),
+                wit_version: row.get(9),
             })
             .collect())
     }

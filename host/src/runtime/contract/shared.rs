@@ -1,26 +1,20 @@
-//! The only module that sees the types generated from `wit/0.1.0`.
+//! What every contract version converts the same way.
 //!
-//! Conversions go explicitly between generated types and `crate::domain` types, so a
-//! change of the contract shows up here as a compile error and nowhere else.
+//! The contract versions differ in a few records (0.2.0 changed `fee`); the rest has the
+//! same shape in each, but the generated Rust types are distinct per version. Each
+//! version module invokes [`shared_conversions!`] after its `bindgen!`, so the
+//! conversions below are compiled once per version against that version's `wit` types,
+//! and adds the conversions of the records that differ (`fee_from_wit`).
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
-
-use crate::domain;
-
-wasmtime::component::bindgen!({
-    path: "../wit/0.1.0",
-    world: "procedure",
-    imports: { default: trappable },
-});
-
-pub use self::motcua::procedure::types as wit;
-
-/// A value a plugin produced that the host cannot accept.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Malformed(pub String);
-
-pub fn date_to_wit(date: NaiveDate) -> wit::Date {
+/// The conversions between a contract version's generated types and `crate::domain`
+/// that do not differ between versions, plus the host side of the imports (`log`,
+/// `settings`, `calendar`), which delegate to [`super::super::PluginCtx`].
+///
+/// Expects in scope: the version's `wit` types module, its generated `motcua` module,
+/// `Malformed`, `domain`, `PluginCtx`, and a `fee_from_wit` of its own.
+macro_rules! shared_conversions {
+    () => {
+pub(crate) fn date_to_wit(date: NaiveDate) -> wit::Date {
     wit::Date {
         year: date.year(),
         month: date.month() as u8,
@@ -28,7 +22,7 @@ pub fn date_to_wit(date: NaiveDate) -> wit::Date {
     }
 }
 
-pub fn date_from_wit(date: wit::Date) -> Result<NaiveDate, Malformed> {
+pub(crate) fn date_from_wit(date: wit::Date) -> Result<NaiveDate, Malformed> {
     NaiveDate::from_ymd_opt(date.year, u32::from(date.month), u32::from(date.day)).ok_or_else(
         || {
             Malformed(format!(
@@ -39,7 +33,7 @@ pub fn date_from_wit(date: wit::Date) -> Result<NaiveDate, Malformed> {
     )
 }
 
-pub fn datetime_to_wit(at: NaiveDateTime) -> wit::Datetime {
+pub(crate) fn datetime_to_wit(at: NaiveDateTime) -> wit::Datetime {
     wit::Datetime {
         date: date_to_wit(at.date()),
         hour: at.hour() as u8,
@@ -162,7 +156,7 @@ fn parse_json(what: &str, text: &str) -> Result<serde_json::Value, Malformed> {
         .map_err(|error| Malformed(format!("{what} is not valid JSON: {error}")))
 }
 
-pub fn procedure_info_from_wit(
+pub(crate) fn procedure_info_from_wit(
     info: wit::ProcedureInfo,
 ) -> Result<domain::ProcedureInfo, Malformed> {
     Ok(domain::ProcedureInfo {
@@ -179,13 +173,8 @@ pub fn procedure_info_from_wit(
         fees: info
             .fees
             .into_iter()
-            .map(|fee| domain::Fee {
-                code: fee.code,
-                name: fee.name,
-                amount_vnd: fee.amount_vnd,
-                note: fee.note,
-            })
-            .collect(),
+            .map(fee_from_wit)
+            .collect::<Result<_, _>>()?,
         documents: info
             .documents
             .into_iter()
@@ -228,7 +217,7 @@ pub fn procedure_info_from_wit(
     })
 }
 
-pub fn submission_to_wit(submission: &domain::Submission) -> wit::Submission {
+pub(crate) fn submission_to_wit(submission: &domain::Submission) -> wit::Submission {
     wit::Submission {
         procedure_code: submission.procedure_code.clone(),
         receiving_unit: submission.receiving_unit.clone(),
@@ -241,7 +230,7 @@ pub fn submission_to_wit(submission: &domain::Submission) -> wit::Submission {
     }
 }
 
-pub fn findings_from_wit(findings: Vec<wit::Finding>) -> Vec<domain::Finding> {
+pub(crate) fn findings_from_wit(findings: Vec<wit::Finding>) -> Vec<domain::Finding> {
     findings
         .into_iter()
         .map(|finding| domain::Finding {
@@ -256,7 +245,7 @@ pub fn findings_from_wit(findings: Vec<wit::Finding>) -> Vec<domain::Finding> {
         .collect()
 }
 
-pub fn dossier_to_wit(dossier: &domain::DossierSnapshot) -> wit::Dossier {
+pub(crate) fn dossier_to_wit(dossier: &domain::DossierSnapshot) -> wit::Dossier {
     wit::Dossier {
         code: dossier.code.clone(),
         procedure_code: dossier.procedure_code.clone(),
@@ -279,7 +268,7 @@ pub fn dossier_to_wit(dossier: &domain::DossierSnapshot) -> wit::Dossier {
     }
 }
 
-pub fn command_to_wit(command: &domain::Command) -> wit::Command {
+pub(crate) fn command_to_wit(command: &domain::Command) -> wit::Command {
     wit::Command {
         action: command.action.clone(),
         actor: wit::Actor {
@@ -329,7 +318,7 @@ fn effect_from_wit(effect: wit::Effect) -> Result<domain::Effect, Malformed> {
     })
 }
 
-pub fn decision_from_wit(
+pub(crate) fn decision_from_wit(
     answer: Result<wit::Decision, wit::Refusal>,
 ) -> Result<Result<domain::Decision, domain::Refusal>, Malformed> {
     match answer {
@@ -348,4 +337,51 @@ pub fn decision_from_wit(
             message: refusal.message,
         })),
     }
+}
+
+impl motcua::procedure::types::Host for PluginCtx {}
+
+impl motcua::procedure::log::Host for PluginCtx {
+    fn log(
+        &mut self,
+        level: motcua::procedure::log::Level,
+        message: String,
+    ) -> wasmtime::Result<()> {
+        use motcua::procedure::log::Level;
+        self.log_line(
+            match level {
+                Level::Debug => tracing::Level::DEBUG,
+                Level::Info => tracing::Level::INFO,
+                Level::Warn => tracing::Level::WARN,
+                Level::Error => tracing::Level::ERROR,
+            },
+            &message,
+        );
+        Ok(())
+    }
+}
+
+impl motcua::procedure::settings::Host for PluginCtx {
+    fn get(&mut self) -> wasmtime::Result<String> {
+        Ok(self.settings_json().to_string())
+    }
+}
+
+impl motcua::procedure::calendar::Host for PluginCtx {
+    fn is_working_day(&mut self, day: wit::Date) -> wasmtime::Result<bool> {
+        let day = calendar_date(date_from_wit(day), "calendar.is-working-day")?;
+        Ok(self.calendar().is_working_day(day))
+    }
+
+    fn add_working_days(&mut self, start: wit::Date, days: u32) -> wasmtime::Result<wit::Date> {
+        let start = calendar_date(date_from_wit(start), "calendar.add-working-days")?;
+        if days > 3_650 {
+            wasmtime::bail!(
+                "calendar.add-working-days: {days} working days is beyond any statutory time"
+            );
+        }
+        Ok(date_to_wit(self.calendar().add_working_days(start, days)))
+    }
+}
+    };
 }
