@@ -1,5 +1,4 @@
-//! Filing, the dossier view, actions, audit, the unit's inbox, tracking and the
-//! procedures a unit offers.
+//! Filing, the dossier view, actions, audit, the unit's inbox and tracking.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -660,83 +659,6 @@ pub(super) async fn track_view(
         "version": record.version,
         "actions": actions,
     }))
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(super) struct ProceduresParams {
-    /// The unit's code (required).
-    #[param(example = "xuan-hoa")]
-    unit: Option<String>,
-}
-
-/// What a unit offers, from each plugin's `describe`, with the build in force there.
-#[utoipa::path(
-    get,
-    path = "/api/v1/procedures",
-    tag = "registry",
-    params(ProceduresParams),
-    responses(
-        (status = 200, description = "The unit's procedures", body = super::schemas::Offered),
-        super::openapi::BadRequest, super::openapi::NotFound,
-    )
-)]
-pub(super) async fn procedures(
-    State(state): State<AppState>,
-    params: Result<Query<ProceduresParams>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let unit = query(params)?.unit.ok_or_else(|| {
-        ApiError::BadQuery("give the unit: /api/v1/procedures?unit=xuan-hoa".into())
-    })?;
-    path_code(&unit, "unit")?;
-    if state
-        .store
-        .unit(&unit)
-        .await
-        .map_err(WorkflowError::from)?
-        .is_none()
-    {
-        return Err(ApiError::NotFound(format!("unit `{unit}` does not exist")));
-    }
-    let offered: Vec<Value> = state
-        .registry
-        .offered(&unit)
-        .into_iter()
-        .map(|(binding, build)| {
-            let mut info = serde_json::to_value(&build.info).unwrap_or(Value::Null);
-            if let Some(object) = info.as_object_mut() {
-                let is_default = state.registry.default_build(&binding.procedure_code).as_deref() == Some(&build.sha256);
-                object.insert("build".into(), json!({ "sha256": build.sha256, "version": build.info.plugin_version }));
-                object.insert(
-                    "binding".into(),
-                    json!({ "source": binding.source, "province_default": is_default, "procedure": binding.procedure_code }),
-                );
-                object.insert(
-                    "settings".into(),
-                    serde_json::from_str(&binding.settings_json).unwrap_or(Value::Null),
-                );
-                // The local variants published for the procedure, which the unit's
-                // admin may choose instead of the province's build.
-                let variants: Vec<Value> = state
-                    .registry
-                    .variants(&binding.procedure_code)
-                    .iter()
-                    .map(|variant| {
-                        json!({
-                            "code": variant.info.code,
-                            "name": variant.info.name,
-                            "version": variant.info.plugin_version,
-                            "sha256": variant.sha256,
-                            "in_use": variant.sha256 == build.sha256,
-                        })
-                    })
-                    .collect();
-                object.insert("variants".into(), Value::Array(variants));
-            }
-            info
-        })
-        .collect();
-    Ok(Json(json!({ "unit": unit, "procedures": offered })).into_response())
 }
 
 /// The citizen's one rating of a returned dossier.

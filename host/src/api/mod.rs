@@ -80,7 +80,8 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(units::get, units::put))
         .routes(routes!(dossiers::inbox))
         .routes(routes!(dossiers::track))
-        .routes(routes!(dossiers::procedures))
+        .routes(routes!(procedures::procedures))
+        .routes(routes!(procedures::quote))
         .routes(routes!(registry::publish, registry::plugins))
         .routes(routes!(registry::rollout, registry::rollouts))
         .routes(routes!(registry::rollback))
@@ -201,6 +202,7 @@ pub mod front_door;
 mod health;
 pub mod openapi;
 mod problems;
+mod procedures;
 mod registry;
 mod replay;
 mod reports;

@@ -32,6 +32,8 @@ pub enum ApiError {
     Registry(RegistryError),
     Calendar(CalendarLoadError),
     Report(ReportError),
+    /// A fee schedule cannot be computed from the form given.
+    FeeQuote(String),
 }
 
 impl From<CalendarLoadError> for ApiError {
@@ -169,6 +171,13 @@ impl IntoResponse for ApiError {
                 workflow_problem(WorkflowError::Store(error))
             }
             ApiError::Report(error) => report_problem(error),
+            ApiError::FeeQuote(detail) => problem(
+                S::UNPROCESSABLE_ENTITY,
+                "fee-not-computable",
+                "The fees cannot be computed from this form",
+                detail,
+                none,
+            ),
         }
     }
 }

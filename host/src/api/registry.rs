@@ -24,6 +24,7 @@ pub(super) fn build_view(build: &PluginBuild) -> Value {
         "procedure": build.info.procedure_code(),
         "variant_of": build.info.variant_of,
         "version": build.info.plugin_version,
+        "contract": build.contract().version(),
         "name": build.info.name,
         "size": build.size,
     })

@@ -335,6 +335,9 @@ pub(crate) struct OfferedProcedure {
     /// The local variants of the procedure published in the province, which the unit's
     /// admin may choose (`PUT /api/v1/units/{unit}/procedures/{code}` with `variant`).
     variants: Vec<OfferedVariant>,
+    /// The department that handles a province-level procedure this counter receives
+    /// (file with it as `handling_unit`); null for the unit's own procedures.
+    handled_by: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -354,6 +357,8 @@ pub(crate) struct OfferedVariant {
 pub(crate) struct OfferedBuild {
     sha256: String,
     version: String,
+    /// The contract version the build targets: `0.1.0`, `0.2.0`.
+    contract: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -449,6 +454,8 @@ pub(crate) struct Published {
     procedure: String,
     variant_of: Option<String>,
     version: String,
+    /// The contract version the build targets: `0.1.0`, `0.2.0`.
+    contract: String,
     name: String,
     size: u64,
     created: bool,
@@ -468,6 +475,8 @@ pub(crate) struct CatalogEntry {
     procedure: String,
     variant_of: Option<String>,
     version: String,
+    /// The contract version the build targets: `0.1.0`, `0.2.0`.
+    contract: String,
     name: String,
     size: u64,
     published_by: String,

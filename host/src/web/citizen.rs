@@ -77,6 +77,9 @@ struct ProcedureCard {
     code: String,
     name: String,
     level: &'static str,
+    /// The department that handles it, for a province-level procedure this counter
+    /// receives.
+    handled_by: Option<String>,
     time: String,
     fees: Vec<String>,
     documents: Vec<RequirementLine>,
@@ -89,20 +92,17 @@ struct RequirementLine {
 }
 
 fn vnd(amount: u64) -> String {
-    let digits = amount.to_string();
-    let mut grouped = String::new();
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
-            grouped.push('.');
-        }
-        grouped.push(digit);
-    }
-    format!("{grouped} {}", tr("đồng", "VND"))
+    format!(
+        "{} {}",
+        crate::fees::group_digits(amount),
+        tr("đồng", "VND")
+    )
 }
 
-fn procedure_card(build: &PluginBuild) -> ProcedureCard {
+fn procedure_card(build: &PluginBuild, handled_by: Option<String>) -> ProcedureCard {
     let info = &build.info;
     ProcedureCard {
+        handled_by,
         code: info.code.clone(),
         name: info.name.clone(),
         level: match info.level {
@@ -121,12 +121,21 @@ fn procedure_card(build: &PluginBuild) -> ProcedureCard {
             info.fees
                 .iter()
                 .map(|fee| {
-                    let amount = if fee.amount_vnd == 0 {
-                        tr("miễn", "waived").to_string()
-                    } else {
-                        vnd(fee.amount_vnd)
+                    // A schedule that depends on the form is shown in its own words.
+                    let amount = match fee.schedule.fixed_amount() {
+                        Some(0) => tr("miễn", "waived").to_string(),
+                        Some(amount) => vnd(amount),
+                        None => fee.schedule.describe(),
                     };
-                    format!("{}: {amount}", fee.name)
+                    let mut line = format!("{}: {amount}", fee.name);
+                    if !fee.schedule.exemptions.is_empty() {
+                        line.push_str(&format!(
+                            " ({} {})",
+                            tr("miễn, giảm:", "exempt or reduced:"),
+                            fee.schedule.exemptions.join("; ")
+                        ));
+                    }
+                    line
                 })
                 .collect()
         },
@@ -147,22 +156,6 @@ fn procedure_card(build: &PluginBuild) -> ProcedureCard {
     }
 }
 
-async fn unit_name(state: &AppState, code: &str) -> Result<String, PageError> {
-    if !is_code(code) {
-        return Err(PageError::not_found(tr(
-            "Không có đơn vị này.",
-            "There is no such unit.",
-        )));
-    }
-    state
-        .store
-        .unit(code)
-        .await
-        .map_err(WorkflowError::from)?
-        .map(|unit| unit.name)
-        .ok_or_else(|| PageError::not_found(tr("Không có đơn vị này.", "There is no such unit.")))
-}
-
 pub(super) fn is_code(value: &str) -> bool {
     !value.is_empty()
         && value.len() <= 64
@@ -175,16 +168,26 @@ pub(super) async fn unit(
     State(state): State<AppState>,
     Path(code): Path<String>,
 ) -> Result<Response, PageError> {
-    let unit_name = unit_name(&state, &code).await?;
+    let (unit, departments) = counter(&state, &code).await?;
+    let names: HashMap<&str, &str> = departments
+        .iter()
+        .map(|department| (department.code.as_str(), department.name.as_str()))
+        .collect();
     let procedures = state
         .registry
-        .offered(&code)
+        .receivable(&unit, &departments)
         .iter()
-        .map(|(_, build)| procedure_card(build))
+        .map(|receivable| {
+            let handled_by = receivable
+                .handled_by
+                .as_deref()
+                .map(|code| names.get(code).copied().unwrap_or(code).to_string());
+            procedure_card(&receivable.build, handled_by)
+        })
         .collect();
     Ok(render(&UnitPage {
         unit_code: code,
-        unit_name,
+        unit_name: unit.name,
         procedures,
     }))
 }
@@ -468,17 +471,51 @@ fn filing_page(
     }
 }
 
-/// The build a unit offers a procedure with, for the citizen.
+/// A unit, and the departments of its province whose province-level procedures its
+/// counter receives.
+async fn counter(
+    state: &AppState,
+    code: &str,
+) -> Result<(crate::store::Unit, Vec<crate::store::Unit>), PageError> {
+    let missing = || PageError::not_found(tr("Không có đơn vị này.", "There is no such unit."));
+    if !is_code(code) {
+        return Err(missing());
+    }
+    let unit = state
+        .store
+        .unit(code)
+        .await
+        .map_err(WorkflowError::from)?
+        .ok_or_else(missing)?;
+    let departments = match &unit.parent {
+        Some(province) => state
+            .store
+            .departments(province)
+            .await
+            .map_err(WorkflowError::from)?,
+        None => Vec::new(),
+    };
+    Ok((unit, departments))
+}
+
+/// The build a unit's counter receives a procedure with, for the citizen, and the unit
+/// that handles it when that is another (a department, for a province-level procedure).
 async fn offered(
     state: &AppState,
     unit: &str,
     code: &str,
-) -> Result<(String, Arc<PluginBuild>), PageError> {
-    let unit_name = unit_name(state, unit).await?;
-    let binding = state
+) -> Result<(String, Arc<PluginBuild>, Option<String>), PageError> {
+    let (listed, departments) = counter(state, unit).await?;
+    let receivable = state
         .registry
-        .binding(unit, code)
-        .filter(|binding| binding.enabled)
+        .receivable(&listed, &departments)
+        .into_iter()
+        .find(|receivable| receivable.binding.procedure_code == code);
+    let handled_by = receivable
+        .as_ref()
+        .and_then(|receivable| receivable.handled_by.clone());
+    let binding = receivable
+        .map(|receivable| receivable.binding)
         .ok_or_else(|| {
             PageError::not_found(tr(
                 "Đơn vị không tiếp nhận thủ tục này.",
@@ -490,7 +527,7 @@ async fn offered(
         .pinned(&binding.build_sha256)
         .await
         .map_err(WorkflowError::from)?;
-    Ok((unit_name, build))
+    Ok((listed.name, build, handled_by))
 }
 
 pub(super) async fn file_form(
@@ -498,7 +535,7 @@ pub(super) async fn file_form(
     Path((unit, code)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    let (unit_name, build) = offered(&state, &unit, &code).await?;
+    let (unit_name, build, _) = offered(&state, &unit, &code).await?;
     let (csrf, cookie) = citizen_csrf(&headers);
     let page = filing_page(
         &state,
@@ -716,7 +753,7 @@ pub(super) async fn file(
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, PageError> {
-    let (unit_name, build) = offered(&state, &unit, &code).await?;
+    let (unit_name, build, handled_by) = offered(&state, &unit, &code).await?;
     let mut multipart = multipart.map_err(|rejection| PageError {
         status: rejection.status(),
         title: tr("Yêu cầu không hợp lệ", "Request not accepted"),
@@ -758,7 +795,7 @@ pub(super) async fn file(
     let request = FileRequest {
         procedure_code: code.clone(),
         receiving_unit: unit.clone(),
-        handling_unit: None,
+        handling_unit: handled_by,
         channel: Channel::Online,
         applicant: Applicant {
             full_name: text("full_name").unwrap_or_default(),

@@ -164,6 +164,10 @@ fn route_class(method: &Method, path: &str) -> (BodyClass, Option<QuotaKind>) {
             (BodyClass::ConsoleFiling, Some(QuotaKind::Filing))
         }
         ("GET", "/track") => (BodyClass::Small, Some(QuotaKind::Tracking)),
+        // A portal's fee quote: public, with a form as big as a filing's.
+        ("POST", "/api/v1/procedures/{code}/fees/quote") => {
+            (BodyClass::PluginInput, Some(QuotaKind::Tracking))
+        }
         ("POST", "/staff/catalog/publish") => (BodyClass::ConsolePluginUpload, None),
         // Every sign-in attempt counts, signed in or not: guessing passwords costs quota.
         ("POST", "/sign-in") => (BodyClass::Small, Some(QuotaKind::CitizenAction)),
