@@ -25,6 +25,19 @@ pub const MARRIAGE_REGISTRATION: &[u8] = include_bytes!(concat!(
     "/marriage_registration.wasm"
 ));
 
+/// Certified copies from an original (chứng thực bản sao từ bản chính), commune level,
+/// with a fee tiered by page (contract 0.2.0's fee schedules).
+pub const CERTIFIED_COPIES: &[u8] = include_bytes!(concat!(
+    env!("MOTCUA_BUILT_PLUGINS"),
+    "/certified_copies.wasm"
+));
+
+/// Land-use certificate (cấp giấy chứng nhận quyền sử dụng đất), province level.
+pub const LAND_USE_CERTIFICATE: &[u8] = include_bytes!(concat!(
+    env!("MOTCUA_BUILT_PLUGINS"),
+    "/land_use_certificate.wasm"
+));
+
 /// Xuân Hòa ward's local variant of business-household registration.
 pub const BUSINESS_HOUSEHOLD_ONSITE: &[u8] = include_bytes!(concat!(
     env!("MOTCUA_BUILT_PLUGINS"),

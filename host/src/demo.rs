@@ -1,6 +1,7 @@
-//! The demo province: Phú Thọ with two wards and a commune, the catalog's
-//! commune-level procedures deployed to each of them, Xuân Hòa's local variant
-//! published, and one demo account per role.
+//! The demo province: Phú Thọ with two wards, a commune and a department, the
+//! catalog's commune-level procedures deployed to each ward and commune, its
+//! province-level procedure to the department, Xuân Hòa's local variant published, and
+//! one demo account per role.
 //!
 //! Seeding creates only what is missing: running it again on the same database
 //! changes nothing, and leaves whatever an admin changed since (a unit's cut-off, a
@@ -13,7 +14,7 @@ use std::collections::BTreeMap;
 use crate::api::AppState;
 use crate::bundled;
 use crate::clock::format_civil;
-use crate::domain::{Actor, Role, UnitKind};
+use crate::domain::{Actor, Level, Role, UnitKind};
 use crate::registry::Scope;
 use crate::runtime::sha256_hex;
 use crate::store::{ActorRecord, RegistryEvent, Unit};
@@ -53,7 +54,16 @@ pub const COMMUNES: [DemoUnit; 3] = [
     },
 ];
 
-const COMMUNE_ROLES: [Role; 4] = [Role::Officer, Role::Specialist, Role::Leader, Role::Admin];
+/// The province's departments (sở), which handle the province-level procedures; the
+/// wards' and communes' one-stop counters receive their dossiers too.
+pub const DEPARTMENTS: [DemoUnit; 1] = [DemoUnit {
+    code: "so-nnmt",
+    name: "Sở Nông nghiệp và Môi trường",
+    kind: UnitKind::Department,
+    agency_id: "000.24.00.H43",
+}];
+
+const UNIT_ROLES: [Role; 4] = [Role::Officer, Role::Specialist, Role::Leader, Role::Admin];
 const PROVINCE_ROLES: [Role; 2] = [Role::Publisher, Role::Admin];
 
 /// The fixed demo token of a unit's role account.
@@ -113,7 +123,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Seeded> {
         agency_id: PROVINCE.agency_id.into(),
         cutoff: "15:00".into(),
     };
-    let communes = COMMUNES.iter().map(|commune| Unit {
+    let communes = COMMUNES.iter().chain(&DEPARTMENTS).map(|commune| Unit {
         code: commune.code.into(),
         name: commune.name.into(),
         kind: commune.kind,
@@ -131,7 +141,8 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Seeded> {
     let units = std::iter::once((PROVINCE.code, &PROVINCE_ROLES[..])).chain(
         COMMUNES
             .iter()
-            .map(|commune| (commune.code, &COMMUNE_ROLES[..])),
+            .chain(&DEPARTMENTS)
+            .map(|unit| (unit.code, &UNIT_ROLES[..])),
     );
     for (unit, roles) in units {
         for role in roles {
@@ -177,14 +188,16 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Seeded> {
         unit: PROVINCE.code.into(),
     };
     let mut procedures = Vec::new();
-    // The catalog's commune-level procedures rolled out to every ward and commune, and
-    // Xuân Hòa's local variant published for its admin to choose. (The province-level
-    // procedure waits for a department in the demo and for ranking by level.)
+    // The catalog's commune-level procedures rolled out to every ward and commune, its
+    // province-level procedure to the department, and Xuân Hòa's local variant
+    // published for its admin to choose.
     for bytes in [
         bundled::BIRTH_REGISTRATION,
         bundled::BUSINESS_HOUSEHOLD,
         bundled::DEATH_REGISTRATION,
         bundled::MARRIAGE_REGISTRATION,
+        bundled::CERTIFIED_COPIES,
+        bundled::LAND_USE_CERTIFICATE,
         bundled::BUSINESS_HOUSEHOLD_ONSITE,
     ] {
         let (build, _) = state
@@ -206,9 +219,12 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Seeded> {
                 )
                 .await?;
         }
-        let offered = match &build.info.variant_of {
-            Some(_) => "a local variant: Xuân Hòa's admin may choose it",
-            None => "every ward and commune",
+        let offered = match (&build.info.variant_of, build.info.level) {
+            (Some(_), _) => "a local variant: Xuân Hòa's admin may choose it",
+            (None, Level::Province) => {
+                "the department, received at every ward's and commune's counter too"
+            }
+            (None, Level::Commune) => "every ward and commune",
         }
         .to_string();
         procedures.push((

@@ -232,7 +232,8 @@ fn serve_warns_when_demo_tokens_are_present() {
     assert_eq!(status, 200, "{health}");
     assert_eq!(health["demo_tokens"]["present"], true, "{health}");
     // How many, never which: an account's id names its public token.
-    assert_eq!(health["demo_tokens"]["accounts"], 14, "{health}");
+    // 2 at the province, 4 in each of the three communes and the department.
+    assert_eq!(health["demo_tokens"]["accounts"], 18, "{health}");
     assert!(
         !health.to_string().contains("phu-tho-publisher"),
         "{health}"

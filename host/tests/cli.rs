@@ -116,11 +116,28 @@ fn operator_workflow_on_sqlite() {
             .iter()
             .map(|p| p["code"].as_str().unwrap())
             .collect();
-        // The catalog's four commune-level procedures at every commune.
+        // The catalog's five commune-level procedures at every commune, and the
+        // province-level one its counter receives for the department.
         assert_eq!(
             codes,
-            ["1.000656", "1.000894", "1.001193", "1.001612"],
+            [
+                "1.000656", "1.000894", "1.001193", "1.001612", "1.012756", "2.000908"
+            ],
             "run {run}"
+        );
+        let handled_by: Vec<&serde_json::Value> = procedures["procedures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| &p["handled_by"])
+            .collect();
+        assert_eq!(handled_by[4], "so-nnmt", "run {run}");
+        assert!(
+            handled_by
+                .iter()
+                .enumerate()
+                .all(|(i, by)| i == 4 || by.is_null()),
+            "run {run}: {handled_by:?}"
         );
         let (status, _) = http_get(
             &address,

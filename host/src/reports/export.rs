@@ -118,6 +118,8 @@ impl IndicatorsReport {
                 "overdue_count",
                 "overdue_codes",
                 "average_processing_days",
+                // Last, so that the columns before keep their places: ranks are per level.
+                "level",
             ]
             .map(str::to_string),
         );
@@ -135,6 +137,7 @@ impl IndicatorsReport {
             record.push(unit.overdue.count.to_string());
             record.push(unit.overdue.codes.join(" "));
             record.push(number(unit.average_processing_days));
+            record.push(unit.level.as_str().to_string());
             writer.write_record(&record).expect("writing to memory");
         }
         finish(writer)

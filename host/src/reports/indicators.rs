@@ -11,7 +11,7 @@ use super::{
 };
 use crate::calendar::Calendar;
 use crate::clock::format_civil;
-use crate::domain::Actor;
+use crate::domain::{Actor, Level};
 use crate::store::{GroupCounts, RegistryEvent, ScoringRow, Store};
 
 /// The indicators, in the order the reports show them.
@@ -53,8 +53,11 @@ pub struct Overdue {
 
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct UnitIndicators {
-    /// 1 for the highest total; ties are ranked by unit code.
+    /// 1 for the highest total among the units of the same level (the wards and
+    /// communes are ranked together, the departments together); ties by unit code.
     pub rank: usize,
+    /// The level of procedures the unit handles, which its rank is among.
+    pub level: Level,
     pub unit: String,
     pub name: String,
     pub indicators: Vec<IndicatorScore>,
@@ -69,7 +72,8 @@ pub struct IndicatorsReport {
     pub period: PeriodView,
     /// The unit the report is restricted to, or null for the whole province.
     pub unit: Option<String>,
-    /// Ranked, best first. A unit's rank is its place among all the province's units.
+    /// Ranked, best first within each level, commune level first. A unit's rank is its
+    /// place among the province's units of its level.
     pub units: Vec<UnitIndicators>,
 }
 
@@ -97,6 +101,14 @@ fn fractions(counts: &GroupCounts) -> [(&'static str, i64, i64); 5] {
     ]
 }
 
+/// Commune level first: most units, and the table a province publishes first.
+fn level_order(level: Level) -> u8 {
+    match level {
+        Level::Commune => 0,
+        Level::Province => 1,
+    }
+}
+
 /// Points in hundredths: full at or above the target, or when there is nothing to
 /// judge; otherwise in proportion to the rate.
 fn points_hundredths(numerator: i64, denominator: i64, target_percent: i64, points: i64) -> i64 {
@@ -112,7 +124,8 @@ fn points_hundredths(numerator: i64, denominator: i64, target_percent: i64, poin
     .unwrap_or(full)
 }
 
-/// The indicators of every unit for the period, or of `unit` alone (ranked among all).
+/// The indicators of every unit for the period, or of `unit` alone (ranked among all
+/// the units of its level).
 pub async fn indicators(
     store: &Store,
     calendar: &Calendar,
@@ -144,6 +157,16 @@ pub async fn indicators(
     let names: BTreeMap<&str, &str> = units
         .iter()
         .map(|listed| (listed.code.as_str(), listed.name.as_str()))
+        .collect();
+    // The province's own dossiers, if it handles any, rank with its departments.
+    let levels: BTreeMap<&str, Level> = units
+        .iter()
+        .map(|listed| {
+            (
+                listed.code.as_str(),
+                listed.kind.handles().unwrap_or(Level::Province),
+            )
+        })
         .collect();
     let max_points: i64 = scoring.iter().map(|entry| entry.points).sum();
     let mut ranked: Vec<(i64, UnitIndicators)> = by_unit
@@ -180,6 +203,7 @@ pub async fn indicators(
             let settled = counts.settled();
             let scored = UnitIndicators {
                 rank: 0,
+                level: levels.get(code.as_str()).copied().unwrap_or(Level::Commune),
                 name: names.get(code.as_str()).unwrap_or(&"").to_string(),
                 indicators,
                 total_points: from_hundredths(total),
@@ -198,10 +222,23 @@ pub async fn indicators(
             (total, scored)
         })
         .collect();
-    ranked.sort_by(|(a_total, a), (b_total, b)| b_total.cmp(a_total).then(a.unit.cmp(&b.unit)));
+    ranked.sort_by(|(a_total, a), (b_total, b)| {
+        level_order(a.level)
+            .cmp(&level_order(b.level))
+            .then(b_total.cmp(a_total))
+            .then(a.unit.cmp(&b.unit))
+    });
     let mut listed = Vec::new();
-    for (index, (_, mut scored)) in ranked.into_iter().enumerate() {
-        scored.rank = index + 1;
+    let mut rank = 0;
+    let mut previous = None;
+    for (_, mut scored) in ranked {
+        rank = if previous == Some(scored.level) {
+            rank + 1
+        } else {
+            1
+        };
+        previous = Some(scored.level);
+        scored.rank = rank;
         if unit.is_none_or(|unit| unit == scored.unit) {
             listed.push(scored);
         }

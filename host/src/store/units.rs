@@ -73,6 +73,20 @@ impl Store {
         rows.iter().map(|row| unit_from_row(row)).collect()
     }
 
+    /// The departments (sở) of a province: the units whose counters' province-level
+    /// dossiers they handle.
+    pub async fn departments(&self, province: &str) -> Result<Vec<Unit>> {
+        let rows = sqlx::query(
+            "SELECT code, name, kind, parent, agency_id, cutoff FROM units
+             WHERE kind = $1 AND parent = $2 ORDER BY code",
+        )
+        .bind(UnitKind::Department.as_str())
+        .bind(province)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| unit_from_row(row)).collect()
+    }
+
     /// Creates and updates units, binds the new ones and writes their audit, all in one
     /// transaction. Every update is a compare-and-set on the unit as it was read, and
     /// the province defaults must still be the ones the bindings were computed from:

@@ -83,6 +83,8 @@ struct IndicatorHead {
 
 /// One unit: its rank, total and the cells of its indicators.
 struct UnitLine {
+    /// On the first unit of each level: the heading of the units ranked together.
+    level_heading: Option<&'static str>,
     rank: usize,
     code: String,
     name: String,
@@ -304,7 +306,14 @@ async fn figures(
     let rows = report
         .units
         .iter()
-        .map(|unit| UnitLine {
+        .enumerate()
+        .map(|(index, unit)| UnitLine {
+            level_heading: (index == 0 || report.units[index - 1].level != unit.level).then(|| {
+                match unit.level {
+                    crate::domain::Level::Commune => "Phường, xã",
+                    crate::domain::Level::Province => "Sở, ban, ngành",
+                }
+            }),
             rank: unit.rank,
             code: unit.unit.clone(),
             name: unit.name.clone(),

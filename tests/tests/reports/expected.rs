@@ -273,11 +273,41 @@ pub(crate) fn unit_scores(
     overdue: (i64, Vec<String>),
     average: Option<f64>,
 ) -> Value {
+    let level = if unit == DEPARTMENT.0 {
+        "province"
+    } else {
+        "commune"
+    };
     json!({
-        "rank": rank, "unit": unit, "name": name, "indicators": scores, "total_points": total,
-        "max_points": 82, "overdue": { "count": overdue.0, "codes": overdue.1 },
+        "rank": rank, "level": level, "unit": unit, "name": name, "indicators": scores,
+        "total_points": total, "max_points": 82,
+        "overdue": { "count": overdue.0, "codes": overdue.1 },
         "average_processing_days": average,
     })
+}
+
+/// The demo's department: it handled no dossier of these months, so it scores full
+/// points on every indicator, ranked first among the departments (wards and communes
+/// are ranked apart from it).
+pub(crate) const DEPARTMENT: (&str, &str) = ("so-nnmt", "Sở Nông nghiệp và Môi trường");
+
+#[rustfmt::skip]
+pub(crate) fn department_indicators() -> Value {
+    unit_scores(
+        1,
+        DEPARTMENT.0,
+        DEPARTMENT.1,
+        [
+            score(ON_TIME, [0, 0], None, 20.0),
+            score(ONLINE, [0, 0], None, 12.0),
+            score(PAYMENT, [0, 0], None, 10.0),
+            score(DIGITIZATION, [0, 0], None, 22.0),
+            score(SATISFACTION, [0, 0], None, 18.0),
+        ],
+        82.0,
+        (0, vec![]),
+        None,
+    )
 }
 
 /// The indicators of January. Points below the target are max × rate ÷ target,
@@ -341,6 +371,7 @@ pub(crate) fn january_indicators() -> Vec<Value> {
             (0, vec![]),
             Some(1.0),
         ),
+        department_indicators(),
     ]
 }
 
@@ -401,5 +432,6 @@ pub(crate) fn february_indicators(h5: &str) -> Vec<Value> {
             (0, vec![]),
             Some(1.98),
         ),
+        department_indicators(),
     ]
 }
