@@ -118,24 +118,21 @@ pub fn documents() -> Vec<DocumentRequirement> {
     ]
 }
 
+/// The intake: receipt starts the same-day clock; a supplement is asked for before
+/// receipt, and completing it files the dossier again.
+fn intake() -> Intake<'static> {
+    Intake::new(|_| documents()).on_receive(|_| {
+        decision("review", Status::Processing).effect(Effect::StartClock(ProcessingTime::SameDay))
+    })
+}
+
 /// The workflow: steps, their canonical statuses, and who may take which action.
 pub fn steps() -> Vec<StepSpec> {
-    use Role::{Citizen, Leader, Officer, Specialist};
+    use Role::{Leader, Officer, Specialist};
+    let [submitted, supplement, refused] = intake().steps();
     vec![
-        step("submitted", "Mới đăng ký", Status::Submitted)
-            .action("receive", "Tiếp nhận hồ sơ", &[Officer])
-            .action("refuse", "Từ chối tiếp nhận", &[Officer])
-            .action("request-supplement", "Yêu cầu bổ sung hồ sơ", &[Officer]),
-        step(
-            "supplement",
-            "Chờ bổ sung hồ sơ",
-            Status::SupplementRequested,
-        )
-        .action(
-            "complete-supplement",
-            "Hoàn thành bổ sung",
-            &[Citizen, Officer],
-        ),
+        submitted,
+        supplement,
         step("review", "Thẩm định", Status::Processing).action(
             "submit-for-signing",
             "Trình ký",
@@ -149,7 +146,7 @@ pub fn steps() -> Vec<StepSpec> {
             "Trả kết quả",
             &[Officer],
         ),
-        step("refused", "Từ chối tiếp nhận", Status::Refused),
+        refused,
         step("returned", "Đã trả kết quả", Status::Returned),
     ]
 }
@@ -266,28 +263,10 @@ fn check_form(form: &BirthForm, submitted_on: &Date, settings: &Settings, findin
 ///
 /// Pure and deterministic: it reads only the snapshot and the command.
 pub fn decide_command(dossier: &Dossier, command: &Command) -> Result<Decision, Refusal> {
-    let note = command.note.trim();
+    if let Some(decided) = intake().decide(dossier, command) {
+        return decided;
+    }
     let decided = match (dossier.step.as_str(), command.action.as_str()) {
-        ("submitted", "receive") => decision("review", Status::Processing)
-            .effect(Effect::StartClock(ProcessingTime::SameDay)),
-        ("submitted", "refuse") => {
-            if note.is_empty() {
-                return Err(refuse(
-                    "note-required",
-                    "Từ chối tiếp nhận phải ghi rõ lý do.",
-                ));
-            }
-            decision("refused", Status::Refused)
-        }
-        ("submitted", "request-supplement") => {
-            let items = supplement_items(&documents(), &dossier.documents, &command.payload_json)?;
-            decision("supplement", Status::SupplementRequested)
-                .effect(Effect::RequestSupplement(items))
-        }
-        ("supplement", "complete-supplement") => {
-            require_complete(&documents(), &dossier.documents)?;
-            decision("submitted", Status::Submitted)
-        }
         ("review", "submit-for-signing") => decision("signing", Status::Processing),
         ("signing", "sign") => {
             decision("settled", Status::Settled).effect(Effect::IssueResult(ResultDocument {
@@ -301,7 +280,7 @@ pub fn decide_command(dossier: &Dossier, command: &Command) -> Result<Decision, 
         ("settled", "return-result") => decision("returned", Status::Returned),
         (step, action) => return Err(unknown_action(step, action)),
     };
-    Ok(decided.note(note))
+    Ok(decided.note(command.note.trim()))
 }
 
 /// The birth certificate number. Derived from the dossier code, which is unique in the

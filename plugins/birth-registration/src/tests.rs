@@ -350,7 +350,7 @@ fn describe_is_consistent() {
     assert_eq!(info.code, "1.001193");
     assert_eq!(info.plugin_version, "1.0.0");
     assert!(info.steps.iter().any(|s| s.id == info.initial_step));
-    assert_eq!(info.fees[0].amount_vnd, 0);
+    assert_eq!(info.fees[0].schedule, FeeSchedule::flat(0));
     for schema in [&info.form_schema, &info.settings_schema] {
         serde_json::from_str::<serde_json::Value>(schema).expect("schema is JSON");
     }

@@ -127,7 +127,7 @@ pub fn decide_command(
 ) -> Result<Decision, Refusal> {
     let decided = match (dossier.step.as_str(), command.action.as_str()) {
         ("review", "propose") => {
-            base::require_fees_paid(dossier)?;
+            require_paid(dossier)?;
             if settings().site_visit_required {
                 decision(SITE_VISIT, Status::Processing)
             } else {

@@ -21,6 +21,8 @@
 //! one visible rule: 2 working days instead of 3. It exists so that a rollout from one
 //! build of the procedure to another can be tested.
 
+use std::cell::LazyCell;
+
 use motcua_sdk::prelude::*;
 use serde::Deserialize;
 
@@ -154,36 +156,53 @@ pub fn documents(member_count: usize) -> Vec<DocumentRequirement> {
 
 /// The requirements for a dossier, read from its own form. The form was checked when it
 /// was filed; if it no longer parses, the members are counted from whatever parses.
-fn dossier_documents(form_json: &str) -> Vec<DocumentRequirement> {
-    let members = parse_form::<BusinessForm>(form_json, &mut Findings::new())
+fn dossier_documents(dossier: &Dossier) -> Vec<DocumentRequirement> {
+    let members = parse_form::<BusinessForm>(&dossier.form_json, &mut Findings::new())
         .map_or(0, |form| form.members.len());
     documents(members)
+}
+
+/// The intake, less what `receive` decides (see [`received`], which needs the unit's
+/// settings): a specialist asks for supplements during review, and a completed
+/// supplement returns there with the clock restarted from zero.
+fn intake() -> Intake<'static> {
+    Intake::new(dossier_documents)
+        .supplement_from("review", Role::Specialist)
+        .after_supplement(Resume::To(
+            decision("review", Status::Processing).effect(Effect::StartClock(processing_time())),
+        ))
+}
+
+/// What `receive` decides: the clock starts, and the unit's fee for the dossier's
+/// channel is requested unless it is zero.
+fn received(dossier: &Dossier, settings: &Settings) -> Decision {
+    let received =
+        decision("review", Status::Processing).effect(Effect::StartClock(processing_time()));
+    let fee_vnd = settings.intake_fee_vnd(dossier.channel);
+    if fee_vnd == 0 {
+        received
+    } else {
+        received.effect(Effect::RequestFee(FeeRequest {
+            code: "registration".into(),
+            amount_vnd: fee_vnd,
+            reason: "Lệ phí đăng ký hộ kinh doanh (Thông tư 85/2019/TT-BTC).".into(),
+        }))
+    }
 }
 
 /// The workflow: steps, their canonical statuses, and who may take which action.
 pub fn steps() -> Vec<StepSpec> {
     use Role::{Citizen, Leader, Officer, Specialist};
+    let intake = intake();
+    let [submitted, supplement, refused] = intake.steps();
     vec![
-        step("submitted", "Mới đăng ký", Status::Submitted)
-            .action("receive", "Tiếp nhận hồ sơ", &[Officer])
-            .action("refuse", "Từ chối tiếp nhận", &[Officer])
-            .action("withdraw", WITHDRAW, &[Citizen]),
-        step("review", "Thẩm định", Status::Processing)
-            .action("request-supplement", "Yêu cầu bổ sung hồ sơ", &[Specialist])
+        submitted.action("withdraw", WITHDRAW, &[Citizen]),
+        intake
+            .add_actions(step("review", "Thẩm định", Status::Processing))
             .action("record-payment", "Ghi nhận nộp lệ phí", &[Officer, Citizen])
             .action("propose", "Trình phê duyệt", &[Specialist])
             .action("withdraw", WITHDRAW, &[Citizen]),
-        step(
-            "supplement",
-            "Chờ bổ sung hồ sơ",
-            Status::SupplementRequested,
-        )
-        .action(
-            "complete-supplement",
-            "Hoàn thành bổ sung",
-            &[Citizen, Officer],
-        )
-        .action("withdraw", WITHDRAW, &[Citizen]),
+        supplement.action("withdraw", WITHDRAW, &[Citizen]),
         step("approval", "Chờ phê duyệt", Status::Processing)
             .action("approve", "Cấp giấy chứng nhận", &[Leader])
             .action("send-back", "Trả lại để thẩm định lại", &[Leader]),
@@ -192,7 +211,7 @@ pub fn steps() -> Vec<StepSpec> {
             "Trả kết quả",
             &[Officer],
         ),
-        step("refused", "Từ chối tiếp nhận", Status::Refused),
+        refused,
         step("returned", "Đã trả kết quả", Status::Returned),
         step(
             "withdrawn",
@@ -302,17 +321,6 @@ fn check_form(form: &BusinessForm, findings: &mut Findings) {
     }
 }
 
-/// The payload of `record-payment`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct PaymentPayload {
-    /// Defaults to what is still owed.
-    amount_vnd: Option<u64>,
-    /// How it was paid: true online, false at the counter. A payment must say which.
-    online: Option<bool>,
-    receipt: String,
-}
-
 /// The next step of a dossier, or why the command cannot be carried out.
 ///
 /// Pure and deterministic: it reads only the snapshot, the command and, for intake,
@@ -323,74 +331,20 @@ pub fn decide_command(
     command: &Command,
     settings: impl FnOnce() -> Settings,
 ) -> Result<Decision, Refusal> {
-    let note = command.note.trim();
-    let restart_clock = Effect::StartClock(processing_time());
+    let settings = LazyCell::new(settings);
+    let intake = intake().on_receive(|dossier| received(dossier, &settings));
+    if let Some(decided) = intake.decide(dossier, command) {
+        return decided;
+    }
     let decided = match (dossier.step.as_str(), command.action.as_str()) {
-        ("submitted", "receive") => {
-            let received = decision("review", Status::Processing).effect(restart_clock);
-            let fee_vnd = settings().intake_fee_vnd(dossier.channel);
-            if fee_vnd == 0 {
-                received
-            } else {
-                received.effect(Effect::RequestFee(FeeRequest {
-                    code: "registration".into(),
-                    amount_vnd: fee_vnd,
-                    reason: "Lệ phí đăng ký hộ kinh doanh (Thông tư 85/2019/TT-BTC).".into(),
-                }))
-            }
-        }
-        ("submitted", "refuse") => {
-            if note.is_empty() {
-                return Err(refuse(
-                    "note-required",
-                    "Từ chối tiếp nhận phải ghi rõ lý do.",
-                ));
-            }
-            decision("refused", Status::Refused)
-        }
-        ("review", "request-supplement") => {
-            let requirements = dossier_documents(&dossier.form_json);
-            let items = supplement_items(&requirements, &dossier.documents, &command.payload_json)?;
-            decision("supplement", Status::SupplementRequested)
-                .effect(Effect::RequestSupplement(items))
-        }
         ("review", "record-payment") => {
-            let payload: PaymentPayload = parse_payload(&command.payload_json)?;
-            if payload.receipt.trim().is_empty() {
-                return Err(refuse(
-                    "receipt-required",
-                    "Phải ghi số biên lai thu lệ phí (`receipt`).",
-                ));
-            }
-            let Some(online) = payload.online else {
-                return Err(refuse(
-                    "payment-method-required",
-                    "Phải ghi rõ hình thức nộp (`online`: true nếu nộp trực tuyến, false nếu nộp tại quầy hoặc chuyển khoản).",
-                ));
-            };
-            let owed = dossier
-                .fees_requested_vnd
-                .saturating_sub(dossier.fees_paid_vnd);
-            let amount_vnd = payload.amount_vnd.unwrap_or(owed);
-            if amount_vnd == 0 {
-                return Err(refuse(
-                    "invalid-amount",
-                    "Không có khoản lệ phí nào cần ghi nhận.",
-                ));
-            }
-            decision("review", Status::Processing).effect(Effect::RecordPayment(Payment {
-                amount_vnd,
-                online,
-                receipt: payload.receipt.trim().into(),
-            }))
+            let paid = read_payment(dossier, &command.payload_json)?;
+            decision("review", Status::Processing).effect(paid.effect())
         }
+        // A dossier is proposed for approval only once its fees are paid.
         ("review", "propose") => {
-            require_fees_paid(dossier)?;
+            require_paid(dossier)?;
             decision("approval", Status::Processing)
-        }
-        ("supplement", "complete-supplement") => {
-            require_complete(&dossier_documents(&dossier.form_json), &dossier.documents)?;
-            decision("review", Status::Processing).effect(restart_clock)
         }
         ("approval", "approve") => {
             decision("settled", Status::Settled).effect(Effect::IssueResult(ResultDocument {
@@ -407,22 +361,7 @@ pub fn decide_command(
         ("settled", "return-result") => decision("returned", Status::Returned),
         (step, action) => return Err(unknown_action(step, action)),
     };
-    Ok(decided.note(note))
-}
-
-/// Refuses (code `"fee-unpaid"`) while the applicant still owes part of the fees
-/// requested: a dossier is proposed for approval only once they are paid.
-pub fn require_fees_paid(dossier: &Dossier) -> Result<(), Refusal> {
-    if dossier.fees_paid_vnd < dossier.fees_requested_vnd {
-        return Err(refuse(
-            "fee-unpaid",
-            format!(
-                "Chưa nộp đủ lệ phí: đã nộp {} / {} đồng.",
-                dossier.fees_paid_vnd, dossier.fees_requested_vnd
-            ),
-        ));
-    }
-    Ok(())
+    Ok(decided.note(command.note.trim()))
 }
 
 /// The certificate number. Derived from the dossier code, which is unique in the

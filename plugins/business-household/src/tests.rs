@@ -393,7 +393,7 @@ fn describe_is_consistent() {
     );
     assert_eq!(info.variant_of, None);
     assert_eq!(info.processing_time, PROCESSING_TIME);
-    assert_eq!(info.fees[0].amount_vnd, 100_000);
+    assert_eq!(info.fees[0].schedule, FeeSchedule::flat(100_000));
     assert!(info.steps.iter().any(|s| s.id == info.initial_step));
     assert!(
         !info

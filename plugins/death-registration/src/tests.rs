@@ -518,7 +518,7 @@ fn describe_is_consistent() {
     assert_eq!(info.variant_of, None);
     assert!(info.steps.iter().any(|s| s.id == info.initial_step));
     assert_eq!(info.fees.len(), 1);
-    assert_eq!(info.fees[0].amount_vnd, 0);
+    assert_eq!(info.fees[0].schedule, FeeSchedule::flat(0));
     assert!(info.fees[0].note.contains("Miễn lệ phí"));
     assert!(info.legal_basis.iter().any(|law| law.contains("Điều 33")));
     for schema in [&info.form_schema, &info.settings_schema] {

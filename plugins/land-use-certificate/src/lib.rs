@@ -32,6 +32,8 @@
 //! arguments, so they are unit-tested natively; the [`Guest`] implementation only adds
 //! the host's settings.
 
+use std::cell::LazyCell;
+
 use motcua_sdk::prelude::*;
 use serde::Deserialize;
 
@@ -192,27 +194,23 @@ pub fn documents() -> Vec<DocumentRequirement> {
     ]
 }
 
-/// The workflow: steps, their canonical statuses, and who may take which action.
 /// The label of the late-dossier apology, offered in every processing step.
 const APOLOGY: &str = "Xin lỗi và hẹn lại ngày trả kết quả";
 
+/// The intake, less what `receive` decides (see [`received`], which needs the unit's
+/// settings): a supplement is asked for before receipt, and completing it receives the
+/// dossier at once.
+fn intake() -> Intake<'static> {
+    Intake::new(|_| documents()).after_supplement(Resume::Receive)
+}
+
+/// The workflow: steps, their canonical statuses, and who may take which action.
 pub fn steps() -> Vec<StepSpec> {
     use Role::{Citizen, Leader, Officer, Specialist};
+    let [submitted, supplement, refused] = intake().steps();
     vec![
-        step("submitted", "Mới đăng ký", Status::Submitted)
-            .action("receive", "Tiếp nhận hồ sơ", &[Officer])
-            .action("refuse", "Từ chối tiếp nhận", &[Officer])
-            .action("request-supplement", "Yêu cầu bổ sung hồ sơ", &[Officer]),
-        step(
-            "supplement",
-            "Chờ bổ sung hồ sơ",
-            Status::SupplementRequested,
-        )
-        .action(
-            "complete-supplement",
-            "Hoàn thành bổ sung",
-            &[Citizen, Officer],
-        ),
+        submitted,
+        supplement,
         step("review", "Thẩm định hồ sơ", Status::Processing)
             .action(
                 "schedule-site-inspection",
@@ -242,7 +240,7 @@ pub fn steps() -> Vec<StepSpec> {
             "Trả kết quả",
             &[Officer],
         ),
-        step("refused", "Từ chối tiếp nhận", Status::Refused),
+        refused,
         step("returned", "Đã trả kết quả", Status::Returned),
     ]
 }
@@ -446,17 +444,6 @@ struct InspectionPayload {
     report: String,
 }
 
-/// The payload of `record-payment`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct PaymentPayload {
-    /// Defaults to everything still owed.
-    amount_vnd: Option<u64>,
-    /// How it was paid: true online, false at the counter. A payment must say which.
-    online: Option<bool>,
-    receipt: String,
-}
-
 /// The next step of a dossier, or why the command cannot be carried out.
 ///
 /// Pure and deterministic: it reads only the snapshot, the command and, for the
@@ -467,37 +454,26 @@ pub fn decide_command(
     command: &Command,
     settings: impl FnOnce() -> Settings,
 ) -> Result<Decision, Refusal> {
+    let settings = LazyCell::new(settings);
+    let intake = intake().on_receive(|dossier| received(dossier, &settings));
+    if let Some(decided) = intake.decide(dossier, command) {
+        return decided;
+    }
     let note = command.note.trim();
     let decided = match (dossier.step.as_str(), command.action.as_str()) {
-        ("submitted", "receive") => intake(dossier, &settings()),
-        ("submitted", "refuse") => {
-            if note.is_empty() {
-                return Err(refuse(
-                    "note-required",
-                    "Từ chối tiếp nhận phải ghi rõ lý do.",
-                ));
-            }
-            decision("refused", Status::Refused)
-        }
-        ("submitted", "request-supplement") => {
-            let items = supplement_items(&documents(), &dossier.documents, &command.payload_json)?;
-            decision("supplement", Status::SupplementRequested)
-                .effect(Effect::RequestSupplement(items))
-        }
-        ("supplement", "complete-supplement") => {
-            require_complete(&documents(), &dossier.documents)?;
-            intake(dossier, &settings())
-        }
         ("review", "schedule-site-inspection") => decision("site-inspection", Status::Processing),
         ("site-inspection", "record-inspection") => {
             // The inspection writes its own note; the specialist's is appended to it.
-            return record_inspection(dossier, &command.payload_json, note, settings);
+            return record_inspection(dossier, &command.payload_json, note, || {
+                Settings::clone(&settings)
+            });
         }
         ("financial-obligation", "record-payment") => {
             record_payment(dossier, &command.payload_json)?
         }
+        // The certificate is issued only once the financial obligations are met.
         ("approval", "approve") => {
-            require_fees_paid(dossier)?;
+            require_paid(dossier)?;
             decision("settled", Status::Settled).effect(Effect::IssueResult(ResultDocument {
                 kind: "land-use-certificate".into(),
                 name: "Giấy chứng nhận quyền sử dụng đất, quyền sở hữu tài sản gắn liền với đất"
@@ -519,7 +495,7 @@ pub fn decide_command(
 /// Receiving the dossier, at the counter or when a supplement completes it: the
 /// 20-working-day clock starts (again, from zero), and the registration fee is
 /// requested unless it already was or the unit charges none.
-fn intake(dossier: &Dossier, settings: &Settings) -> Decision {
+fn received(dossier: &Dossier, settings: &Settings) -> Decision {
     let received =
         decision("review", Status::Processing).effect(Effect::StartClock(processing_time()));
     if settings.registration_fee_vnd == 0 || dossier.fees_requested_vnd > 0 {
@@ -633,64 +609,16 @@ fn record_inspection(
     Ok(decided.note(note))
 }
 
-/// A payment towards what the dossier owes: it stays in `financial-obligation` until
-/// everything requested is paid, then goes to `approval`.
+/// A payment towards what the dossier owes, never more: it stays in
+/// `financial-obligation` until everything requested is paid, then goes to `approval`.
 fn record_payment(dossier: &Dossier, payload_json: &str) -> Result<Decision, Refusal> {
-    let payload: PaymentPayload = parse_payload(payload_json)?;
-    let receipt = payload.receipt.trim();
-    if receipt.is_empty() {
-        return Err(refuse(
-            "receipt-required",
-            "Phải ghi số chứng từ nộp tiền (`receipt`).",
-        ));
-    }
-    let Some(online) = payload.online else {
-        return Err(refuse(
-            "payment-method-required",
-            "Phải ghi rõ hình thức nộp (`online`: true nếu nộp trực tuyến, false nếu nộp tại quầy hoặc chuyển khoản).",
-        ));
-    };
-    let owed = dossier
-        .fees_requested_vnd
-        .saturating_sub(dossier.fees_paid_vnd);
-    let amount_vnd = payload.amount_vnd.unwrap_or(owed);
-    if amount_vnd == 0 {
-        return Err(refuse(
-            "invalid-amount",
-            "Không có khoản tiền nào cần ghi nhận.",
-        ));
-    }
-    if amount_vnd > owed {
-        return Err(refuse(
-            "overpayment",
-            format!("Số tiền {amount_vnd} đồng vượt quá số còn phải nộp {owed} đồng."),
-        ));
-    }
-    let next = if amount_vnd == owed {
+    let paid = read_payment(dossier, payload_json)?.refuse_overpayment()?;
+    let next = if paid.settles() {
         decision("approval", Status::Processing)
     } else {
         decision("financial-obligation", Status::AwaitingPayment)
     };
-    Ok(next.effect(Effect::RecordPayment(Payment {
-        amount_vnd,
-        online,
-        receipt: receipt.into(),
-    })))
-}
-
-/// Refuses (code `"fee-unpaid"`) while part of the fees requested is unpaid: the
-/// certificate is issued only once the financial obligations are met.
-pub fn require_fees_paid(dossier: &Dossier) -> Result<(), Refusal> {
-    if dossier.fees_paid_vnd < dossier.fees_requested_vnd {
-        return Err(refuse(
-            "fee-unpaid",
-            format!(
-                "Chưa hoàn thành nghĩa vụ tài chính: đã nộp {} / {} đồng.",
-                dossier.fees_paid_vnd, dossier.fees_requested_vnd
-            ),
-        ));
-    }
-    Ok(())
+    Ok(next.effect(paid.effect()))
 }
 
 /// The certificate number. Derived from the dossier code, which is unique in the

@@ -112,24 +112,21 @@ pub fn documents() -> Vec<DocumentRequirement> {
 /// The label of the late-dossier apology, offered in every processing step.
 const APOLOGY: &str = "Xin lỗi và hẹn lại ngày trả kết quả";
 
+/// The intake: receipt starts the same-day clock; a supplement is asked for before
+/// receipt, and completing it files the dossier again.
+fn intake() -> Intake<'static> {
+    Intake::new(|_| documents()).on_receive(|_| {
+        decision("review", Status::Processing).effect(Effect::StartClock(ProcessingTime::SameDay))
+    })
+}
+
 /// The workflow: steps, their canonical statuses, and who may take which action.
 pub fn steps() -> Vec<StepSpec> {
-    use Role::{Citizen, Leader, Officer, Specialist};
+    use Role::{Leader, Officer, Specialist};
+    let [submitted, supplement, refused] = intake().steps();
     vec![
-        step("submitted", "Mới đăng ký", Status::Submitted)
-            .action("receive", "Tiếp nhận hồ sơ", &[Officer])
-            .action("refuse", "Từ chối tiếp nhận", &[Officer])
-            .action("request-supplement", "Yêu cầu bổ sung hồ sơ", &[Officer]),
-        step(
-            "supplement",
-            "Chờ bổ sung hồ sơ",
-            Status::SupplementRequested,
-        )
-        .action(
-            "complete-supplement",
-            "Hoàn thành bổ sung",
-            &[Citizen, Officer],
-        ),
+        submitted,
+        supplement,
         step("review", "Thẩm định", Status::Processing)
             .action("verify", "Xác minh điều kiện kết hôn", &[Specialist])
             .action("submit-for-signing", "Trình ký", &[Specialist])
@@ -146,7 +143,7 @@ pub fn steps() -> Vec<StepSpec> {
             "Trả kết quả",
             &[Officer],
         ),
-        step("refused", "Từ chối tiếp nhận", Status::Refused),
+        refused,
         step("returned", "Đã trả kết quả", Status::Returned),
     ]
 }
@@ -324,28 +321,11 @@ fn parties_present(dossier: &Dossier, payload_json: &str) -> Result<bool, Refusa
 ///
 /// Pure and deterministic: it reads only the snapshot and the command.
 pub fn decide_command(dossier: &Dossier, command: &Command) -> Result<Decision, Refusal> {
+    if let Some(decided) = intake().decide(dossier, command) {
+        return decided;
+    }
     let note = command.note.trim();
     let decided = match (dossier.step.as_str(), command.action.as_str()) {
-        ("submitted", "receive") => decision("review", Status::Processing)
-            .effect(Effect::StartClock(ProcessingTime::SameDay)),
-        ("submitted", "refuse") => {
-            if note.is_empty() {
-                return Err(refuse(
-                    "note-required",
-                    "Từ chối tiếp nhận phải ghi rõ lý do.",
-                ));
-            }
-            decision("refused", Status::Refused)
-        }
-        ("submitted", "request-supplement") => {
-            let items = supplement_items(&documents(), &dossier.documents, &command.payload_json)?;
-            decision("supplement", Status::SupplementRequested)
-                .effect(Effect::RequestSupplement(items))
-        }
-        ("supplement", "complete-supplement") => {
-            require_complete(&documents(), &dossier.documents)?;
-            decision("submitted", Status::Submitted)
-        }
         ("review", "verify") => decision("verification", Status::Processing)
             .effect(Effect::StartClock(ProcessingTime::WorkingDays(
                 VERIFICATION_DAYS,

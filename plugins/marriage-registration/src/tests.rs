@@ -490,7 +490,7 @@ fn describe_is_consistent() {
     assert_eq!(info.processing_time, ProcessingTime::SameDay);
     assert_eq!(info.plugin_version, "1.0.0");
     assert!(info.steps.iter().any(|s| s.id == info.initial_step));
-    assert_eq!(info.fees[0].amount_vnd, 0);
+    assert_eq!(info.fees[0].schedule, FeeSchedule::flat(0));
     assert!(info.fees[0].note.contains("Thông tư 85/2019/TT-BTC"));
     assert!(info.legal_basis.iter().any(|law| law.contains("Điều 8")));
     for schema in [&info.form_schema, &info.settings_schema] {

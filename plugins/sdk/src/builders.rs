@@ -290,14 +290,16 @@ impl DocumentRequirement {
     }
 }
 
-/// A fee entry for `describe`.
+/// A flat fee entry for `describe`: the same amount for every dossier. For an amount
+/// that depends on the form (per page, per copy, tiers, a cap), declare a schedule
+/// with [`crate::fees::scheduled_fee`].
 pub fn fee(code: &str, name: &str, amount_vnd: u64, note: &str) -> Fee {
-    Fee {
-        code: code.into(),
-        name: name.into(),
-        amount_vnd,
-        note: note.into(),
-    }
+    crate::fees::scheduled_fee(
+        code,
+        name,
+        crate::types::FeeSchedule::flat(amount_vnd),
+        note,
+    )
 }
 
 #[cfg(test)]

@@ -5,12 +5,16 @@
 //! plugin author:
 //!
 //! - [`bindings`]: the Rust types and the `Guest` trait generated from the versioned
-//!   contract in `wit/0.1.0`, plus [`export!`], which wires a type implementing
+//!   contract in `wit/0.2.0`, plus [`export!`], which wires a type implementing
 //!   [`Guest`] to the component's exports;
 //! - small pure helpers that every procedure needs again and again: dates
 //!   ([`date`]), citizen IDs and phone numbers ([`identity`]), the document checklist
-//!   ([`documents`]), forms, payloads and settings read from JSON ([`json`]), and
+//!   ([`documents`]), fee schedules that `describe` declares and `decide` charges from
+//!   ([`fees`]), forms, payloads and settings read from JSON ([`json`]), and
 //!   builders for findings, decisions and refusals ([`builders`]);
+//! - the workflow pieces every procedure shares, to compose rather than copy: the
+//!   standard intake (receive, refuse, request and complete a supplement: [`intake`])
+//!   and payments (record one, wait until everything is paid: [`payment`]);
 //! - JSON Schemas of forms and settings derived from their Rust types ([`schema`],
 //!   with the [`JsonSchema`] derive re-exported);
 //! - ready-made contract records for native unit tests of plugin rules ([`testing`]);
@@ -34,7 +38,7 @@
 //! motcua_sdk::export!(MyProcedure);
 //! ```
 
-/// Bindings generated from the `motcua:procedure@0.1.0` contract.
+/// Bindings generated from the `motcua:procedure@0.2.0` contract.
 ///
 /// This is the only place the WIT is turned into Rust, so every plugin sees the same
 /// types. The generated glue moves values across the component ABI with raw pointers,
@@ -46,7 +50,7 @@
 #[allow(missing_docs, clippy::all, reason = "generated code")]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/0.1.0",
+        path: "../../wit/0.2.0",
         world: "procedure",
         // Plugin crates call `motcua_sdk::export!(MyPlugin)`; the macro must be public
         // and must find the generated types through this crate, not the caller's.
@@ -60,8 +64,11 @@ pub mod bindings {
 pub mod builders;
 pub mod date;
 pub mod documents;
+pub mod fees;
 pub mod identity;
+pub mod intake;
 pub mod json;
+pub mod payment;
 pub mod schema;
 pub mod testing;
 
@@ -97,8 +104,11 @@ pub mod prelude {
         missing_document_findings, missing_document_items, missing_requirements, require_complete,
         supplement_items,
     };
+    pub use crate::fees::scheduled_fee;
     pub use crate::identity::{check_citizen_id, is_valid_citizen_id, is_valid_phone};
+    pub use crate::intake::{Intake, Resume};
     pub use crate::json::{parse_form, parse_payload, parse_settings};
+    pub use crate::payment::{RecordedPayment, owed, read_payment, require_paid};
     // `schemars` is here for the derive, whose expansion names it.
     pub use crate::schema::{form_schema_json, schema_json, settings_schema_json};
     pub use crate::types::*;

@@ -78,6 +78,36 @@ pub fn documents() -> Vec<DocumentRequirement> {
     ]
 }
 
+/// The intake (receive, refuse, ask for and complete a supplement), less what `receive`
+/// decides, which needs the unit's settings (see [`received`]). A supplement is asked
+/// for before receipt, and completing it files the dossier again.
+fn intake() -> Intake<'static> {
+    Intake::new(|_| documents())
+}
+
+/// The workflow: steps, their canonical statuses, and who may take which action.
+pub fn steps() -> Vec<StepSpec> {
+    let [submitted, supplement, refused] = intake().steps();
+    vec![
+        submitted,
+        supplement,
+        step("review", "Đang xử lý", Status::Processing)
+            .action(
+                "record-payment",
+                "Ghi nhận nộp phí",
+                &[Role::Officer, Role::Citizen],
+            )
+            .action("issue", "Cấp bản sao", &[Role::Specialist]),
+        step("settled", "Đã có kết quả", Status::Settled).action(
+            "return-result",
+            "Trả kết quả",
+            &[Role::Officer],
+        ),
+        refused,
+        step("returned", "Đã trả kết quả", Status::Returned),
+    ]
+}
+
 /// What the procedure is, for the host and the catalog.
 pub fn procedure_info() -> ProcedureInfo {
     ProcedureInfo {
@@ -95,31 +125,7 @@ pub fn procedure_info() -> ProcedureInfo {
         documents: documents(),
         form_schema: form_schema_json::<Form>(),
         settings_schema: settings_schema_json::<Settings>(),
-        steps: vec![
-            step("submitted", "Mới đăng ký", Status::Submitted)
-                .action("receive", "Tiếp nhận", &[Role::Officer])
-                .action("refuse", "Từ chối tiếp nhận", &[Role::Officer])
-                .action("request-supplement", "Yêu cầu bổ sung", &[Role::Officer]),
-            step("supplement", "Chờ bổ sung", Status::SupplementRequested).action(
-                "complete-supplement",
-                "Bổ sung hồ sơ",
-                &[Role::Citizen, Role::Officer],
-            ),
-            step("review", "Đang xử lý", Status::Processing)
-                .action(
-                    "record-payment",
-                    "Ghi nhận nộp phí",
-                    &[Role::Officer, Role::Citizen],
-                )
-                .action("issue", "Cấp bản sao", &[Role::Specialist]),
-            step("settled", "Đã có kết quả", Status::Settled).action(
-                "return-result",
-                "Trả kết quả",
-                &[Role::Officer],
-            ),
-            step("refused", "Không được tiếp nhận", Status::Refused),
-            step("returned", "Đã trả kết quả", Status::Returned),
-        ],
+        steps: steps(),
         initial_step: "submitted".into(),
         legal_basis: vec![
             "Luật Hộ tịch 2014, Điều 63 và 64".into(),
@@ -157,89 +163,43 @@ pub fn check_submission(submission: &Submission) -> Vec<Finding> {
     findings.into_vec()
 }
 
-/// Payment details of `record-payment`.
-#[derive(Deserialize)]
-struct PaymentPayload {
-    amount_vnd: Option<u64>,
-    /// How it was paid: true online, false at the counter. A payment must say which.
-    online: Option<bool>,
-    #[serde(default)]
-    receipt: String,
+/// What `receive` decides: the same-day clock starts, and the fee for the copies asked
+/// for is requested unless the unit waives it.
+fn received(dossier: &Dossier, settings: &Settings) -> Decision {
+    let copies = serde_json::from_str::<Form>(&dossier.form_json)
+        .map(|form| form.copies)
+        .unwrap_or(1);
+    let amount = settings.fee_per_copy_vnd.saturating_mul(u64::from(copies));
+    let received =
+        decision("review", Status::Processing).effect(Effect::StartClock(ProcessingTime::SameDay));
+    if amount == 0 {
+        return received;
+    }
+    received.effect(Effect::RequestFee(FeeRequest {
+        code: "copy".into(),
+        amount_vnd: amount,
+        reason: format!("Phí cấp {copies} bản sao trích lục"),
+    }))
 }
 
-/// What each action does in each step.
+/// What each action does in each step: the intake's actions first, then the
+/// procedure's own.
 pub fn decide_command(
     dossier: &Dossier,
     command: &Command,
     settings: &Settings,
 ) -> Result<Decision, Refusal> {
-    let note = command.note.trim().to_string();
+    let intake = intake().on_receive(|dossier| received(dossier, settings));
+    if let Some(decided) = intake.decide(dossier, command) {
+        return decided;
+    }
     let decided = match (dossier.step.as_str(), command.action.as_str()) {
-        ("submitted", "receive") => {
-            let copies = serde_json::from_str::<Form>(&dossier.form_json)
-                .map(|form| form.copies)
-                .unwrap_or(1);
-            let amount = settings.fee_per_copy_vnd.saturating_mul(u64::from(copies));
-            let mut decided = decision("review", Status::Processing)
-                .effect(Effect::StartClock(ProcessingTime::SameDay));
-            if amount > 0 {
-                decided = decided.effect(Effect::RequestFee(FeeRequest {
-                    code: "copy".into(),
-                    amount_vnd: amount,
-                    reason: format!("Phí cấp {copies} bản sao trích lục"),
-                }));
-            }
-            decided
-        }
-        ("submitted", "refuse") => {
-            if note.is_empty() {
-                return Err(refuse(
-                    "note-required",
-                    "Từ chối tiếp nhận phải nêu rõ lý do.",
-                ));
-            }
-            decision("refused", Status::Refused)
-        }
-        ("submitted", "request-supplement") => {
-            let items = supplement_items(&documents(), &dossier.documents, &command.payload_json)?;
-            decision("supplement", Status::SupplementRequested)
-                .effect(Effect::RequestSupplement(items))
-        }
-        ("supplement", "complete-supplement") => {
-            require_complete(&documents(), &dossier.documents)?;
-            decision("submitted", Status::Submitted)
-        }
         ("review", "record-payment") => {
-            let payment: PaymentPayload = parse_payload(&command.payload_json)?;
-            if payment.receipt.trim().is_empty() {
-                return Err(refuse(
-                    "receipt-required",
-                    "Cần số biên lai hoặc mã giao dịch.",
-                ));
-            }
-            let Some(online) = payment.online else {
-                return Err(refuse(
-                    "payment-method-required",
-                    "Cần ghi rõ hình thức nộp (`online`: true nếu nộp trực tuyến, false nếu nộp tại quầy).",
-                ));
-            };
-            let owed = dossier
-                .fees_requested_vnd
-                .saturating_sub(dossier.fees_paid_vnd);
-            let amount = payment.amount_vnd.unwrap_or(owed);
-            if amount == 0 {
-                return Err(refuse("invalid-amount", "Không có khoản phí nào cần nộp."));
-            }
-            decision("review", Status::Processing).effect(Effect::RecordPayment(Payment {
-                amount_vnd: amount,
-                online,
-                receipt: payment.receipt,
-            }))
+            let paid = read_payment(dossier, &command.payload_json)?;
+            decision("review", Status::Processing).effect(paid.effect())
         }
         ("review", "issue") => {
-            if dossier.fees_paid_vnd < dossier.fees_requested_vnd {
-                return Err(refuse("fee-unpaid", "Người yêu cầu chưa nộp đủ phí."));
-            }
+            require_paid(dossier)?;
             decision("settled", Status::Settled).effect(Effect::IssueResult(ResultDocument {
                 kind: "civil-status-extract-copy".into(),
                 name: "Bản sao trích lục hộ tịch".into(),
@@ -250,7 +210,7 @@ pub fn decide_command(
         ("settled", "return-result") => decision("returned", Status::Returned),
         (step, action) => return Err(unknown_action(step, action)),
     };
-    Ok(decided.note(note))
+    Ok(decided.note(command.note.trim()))
 }
 
 /// The plugin as the host sees it.

@@ -565,7 +565,7 @@ fn describe_is_consistent() {
     let fees: Vec<_> = info
         .fees
         .iter()
-        .map(|fee| (fee.code.as_str(), fee.amount_vnd))
+        .map(|fee| (fee.code.as_str(), fee.amount("{}").unwrap()))
         .collect();
     assert_eq!(fees, [("registration", 100_000), ("land-use-fee", 0)]);
     let obligation = info
