@@ -254,6 +254,6 @@ fn serve_warns_when_demo_tokens_are_present() {
     );
     assert_eq!(status, 200, "{body}");
     let (_, health) = http(&address, "GET", "/healthz", None, "");
-    assert_eq!(health["demo_tokens"]["accounts"], 13, "{health}");
+    assert_eq!(health["demo_tokens"]["accounts"], 17, "{health}");
     stop(child);
 }

@@ -132,6 +132,17 @@ fn operator_workflow_on_sqlite() {
             .map(|p| &p["handled_by"])
             .collect();
         assert_eq!(handled_by[4], "so-nnmt", "run {run}");
+        // Xuân Hòa offers the same six, and its local variant of 1.001612 to choose.
+        let (status, body) = http_get(&address, "/api/v1/procedures?unit=xuan-hoa", None);
+        assert_eq!(status, 200, "{body}");
+        let at_xuan_hoa: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let listed = at_xuan_hoa["procedures"].as_array().unwrap();
+        assert_eq!(listed.len(), 6, "run {run}: {body}");
+        let household = listed.iter().find(|p| p["code"] == "1.001612").unwrap();
+        assert_eq!(
+            household["variants"][0]["code"], "1.001612/xuan-hoa-onsite",
+            "run {run}"
+        );
         assert!(
             handled_by
                 .iter()

@@ -59,6 +59,7 @@ async fn every_plugin_passes_its_scenarios() {
         "death-registration",
         "marriage-registration",
         "land-use-certificate",
+        "certified-copies",
         "template",
     ] {
         assert!(

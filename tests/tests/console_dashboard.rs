@@ -165,7 +165,7 @@ async fn figures_match(browser: &Browser, api: &Value) {
     let shown: Vec<String> = serde_json::from_value(
         browser
             .execute(
-                "return Array.from(document.querySelectorAll('#ranking tbody tr'))
+                "return Array.from(document.querySelectorAll('#ranking tbody tr[data-unit]'))
                     .map((row) => row.dataset.unit);",
                 vec![],
             )
@@ -180,6 +180,26 @@ async fn figures_match(browser: &Browser, api: &Value) {
         shown, listed,
         "the ranking lists the API's units in its order"
     );
+    // Each level is ranked apart, under its own heading, wards and communes first.
+    let headings: Vec<String> = serde_json::from_value(
+        browser
+            .execute(
+                "return Array.from(document.querySelectorAll('#ranking tbody tr.level'))
+                    .map((row) => row.textContent.trim());",
+                vec![],
+            )
+            .await,
+    )
+    .unwrap();
+    let mut levels: Vec<&str> = units
+        .iter()
+        .map(|unit| match unit["level"].as_str().unwrap() {
+            "commune" => "Phường, xã",
+            _ => "Sở, ban, ngành",
+        })
+        .collect();
+    levels.dedup();
+    assert_eq!(headings, levels, "one heading per level ranked");
     let rows: Vec<String> = serde_json::from_value(
         browser
             .execute(

@@ -141,8 +141,8 @@ async fn the_runtime_refuses_what_is_not_a_procedure_component() {
         "{error}"
     );
     assert!(
-        server.state.store.builds().await.unwrap().len() == 5,
-        "nothing beyond the demo's five builds was stored"
+        server.state.store.builds().await.unwrap().len() == 7,
+        "nothing beyond the demo's seven builds was stored"
     );
     server.finish().await;
 }

@@ -19,6 +19,8 @@ const BIRTH: &str = "1.001193";
 const HOUSEHOLD: &str = "1.001612";
 const DEATH: &str = "1.000656";
 const MARRIAGE: &str = "1.000894";
+const LAND: &str = "1.012756";
+const COPIES: &str = "2.000908";
 const HEADER: &str = "code,name,kind,agency_id,parent\n";
 
 fn operator() -> Author {
@@ -236,8 +238,8 @@ async fn sample_file_imports_once_over_the_demo(backend: Backend) {
     assert_eq!(nong_trang["after"]["name"], "Phường Nông Trang");
     assert_eq!(
         nong_trang["after"]["bindings"].as_array().unwrap().len(),
-        4,
-        "a new ward starts with the four commune-level defaults: {nong_trang}"
+        5,
+        "a new ward starts with the five commune-level defaults: {nong_trang}"
     );
 
     // GET lists every unit with its kind.
@@ -252,7 +254,7 @@ async fn sample_file_imports_once_over_the_demo(backend: Backend) {
             )
         })
         .collect();
-    assert_eq!(kinds.len(), 18);
+    assert_eq!(kinds.len(), 19);
     for (code, kind) in [
         ("phu-tho", "province"),
         ("so-tu-phap", "department"),
@@ -288,12 +290,14 @@ async fn sample_file_imports_once_over_the_demo(backend: Backend) {
     assert_eq!(province_data(&server).await, after_first);
 
     // Once the host refreshes (periodically, or here by hand), new wards and communes
-    // offer the province defaults of the four demo procedures; departments offer none.
+    // offer the province defaults of the five commune-level demo procedures, and their
+    // counters receive the demo department's land procedure; a new department offers
+    // the province-level default and none of the commune-level ones.
     server.state.registry.refresh().await.expect("refresh");
     let (codes, _) = offered(&server, "nong-trang").await;
-    assert_eq!(codes, [DEATH, MARRIAGE, BIRTH, HOUSEHOLD]);
+    assert_eq!(codes, [DEATH, MARRIAGE, BIRTH, HOUSEHOLD, LAND, COPIES]);
     let (codes, _) = offered(&server, "so-tu-phap").await;
-    assert!(codes.is_empty(), "{codes:?}");
+    assert_eq!(codes, [LAND]);
     let filed = server.file(None, &filing("birth", "tam-dao")).await;
     assert!(
         filed.code.starts_with("000.43.19.H43-260302-"),
@@ -331,7 +335,7 @@ async fn units_added_later_follow_the_defaults_and_rollouts_follow_kinds(backend
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_eq!(created.body["outcome"], "created");
     let (codes, household) = offered(&server, "nong-trang").await;
-    assert_eq!(codes, [DEATH, MARRIAGE, BIRTH, HOUSEHOLD]);
+    assert_eq!(codes, [DEATH, MARRIAGE, BIRTH, HOUSEHOLD, LAND, COPIES]);
     assert_eq!(household.as_deref(), Some("1.0.0"));
     let filed = server.file(None, &filing("birth", "nong-trang")).await;
     assert!(
@@ -368,7 +372,7 @@ async fn units_added_later_follow_the_defaults_and_rollouts_follow_kinds(backend
                 "agency_id": "000.00.01.H43", "parent": "phu-tho" }),
     )
     .await;
-    assert!(offered(&server, "so-tu-phap").await.0.is_empty());
+    assert_eq!(offered(&server, "so-tu-phap").await.0, [LAND]);
 
     // A commune-level rollout to all reaches wards and communes, not departments.
     let published = server
@@ -443,7 +447,7 @@ async fn units_added_later_follow_the_defaults_and_rollouts_follow_kinds(backend
         )
         .await;
     assert_eq!(rollout.status, StatusCode::CREATED, "{}", rollout.body);
-    assert_eq!(rollout.body["units"], json!(["so-tu-phap"]));
+    assert_eq!(rollout.body["units"], json!(["so-nnmt", "so-tu-phap"]));
     let pilot = server
         .post(
             "/api/v1/rollouts",

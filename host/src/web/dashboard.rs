@@ -308,12 +308,12 @@ async fn figures(
         .iter()
         .enumerate()
         .map(|(index, unit)| UnitLine {
-            level_heading: (index == 0 || report.units[index - 1].level != unit.level).then(|| {
+            level_heading: (index == 0 || report.units[index - 1].level != unit.level).then_some(
                 match unit.level {
                     crate::domain::Level::Commune => "Phường, xã",
                     crate::domain::Level::Province => "Sở, ban, ngành",
-                }
-            }),
+                },
+            ),
             rank: unit.rank,
             code: unit.unit.clone(),
             name: unit.name.clone(),

@@ -308,10 +308,16 @@ async fn reports_match_the_hand_computed_tables(backend: Backend) {
         .unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert!(lines[0].starts_with("rank,unit,name,on_time_numerator,on_time_denominator,on_time_rate_percent,on_time_points,"), "{csv}");
+    assert!(
+        lines[0].ends_with(",average_processing_days,level"),
+        "{csv}"
+    );
+    // The department ranks first among the departments, after the wards and communes.
+    assert!(lines.last().unwrap().starts_with("1,so-nnmt,"), "{csv}");
     assert_eq!(
         lines[2],
         format!(
-            "2,xuan-hoa,Phường Xuân Hòa,3,5,60,12.63,2,2,100,12,2,4,50,10,5,5,100,22,0,0,,18,74.63,82,1,{},19.57",
+            "2,xuan-hoa,Phường Xuân Hòa,3,5,60,12.63,2,2,100,12,2,4,50,10,5,5,100,22,0,0,,18,74.63,82,1,{},19.57,commune",
             province.h5
         )
     );

@@ -339,15 +339,15 @@ pub(crate) fn decision_from_wit(
     }
 }
 
-impl motcua::procedure::types::Host for PluginCtx {}
+impl self::motcua::procedure::types::Host for PluginCtx {}
 
-impl motcua::procedure::log::Host for PluginCtx {
+impl self::motcua::procedure::log::Host for PluginCtx {
     fn log(
         &mut self,
-        level: motcua::procedure::log::Level,
+        level: self::motcua::procedure::log::Level,
         message: String,
     ) -> wasmtime::Result<()> {
-        use motcua::procedure::log::Level;
+        use self::motcua::procedure::log::Level;
         self.log_line(
             match level {
                 Level::Debug => tracing::Level::DEBUG,
@@ -361,13 +361,13 @@ impl motcua::procedure::log::Host for PluginCtx {
     }
 }
 
-impl motcua::procedure::settings::Host for PluginCtx {
+impl self::motcua::procedure::settings::Host for PluginCtx {
     fn get(&mut self) -> wasmtime::Result<String> {
         Ok(self.settings_json().to_string())
     }
 }
 
-impl motcua::procedure::calendar::Host for PluginCtx {
+impl self::motcua::procedure::calendar::Host for PluginCtx {
     fn is_working_day(&mut self, day: wit::Date) -> wasmtime::Result<bool> {
         let day = calendar_date(date_from_wit(day), "calendar.is-working-day")?;
         Ok(self.calendar().is_working_day(day))
