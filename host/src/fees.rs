@@ -43,6 +43,9 @@ pub enum ItemPrice {
         quantity: Quantity,
         tiers: Vec<Tier>,
     },
+    /// Set while the dossier is processed, from what the form cannot say (a land-use
+    /// levy assessed after the site inspection): nothing to quote before filing.
+    Assessed,
 }
 
 /// How the amount of a fee is computed: `items × min(price of one item, cap_per_item_vnd)`.
@@ -64,6 +67,8 @@ pub enum QuoteError {
     NotACount { field: String, unit: String },
     #[error("the amount is beyond any fee")]
     Overflow,
+    #[error("the amount is assessed while the dossier is processed")]
+    Assessed,
 }
 
 impl FeeSchedule {
@@ -91,7 +96,7 @@ impl FeeSchedule {
     /// The form fields the amount depends on.
     pub fn quantities(&self) -> Vec<&Quantity> {
         let price = match &self.price {
-            ItemPrice::Flat { .. } => None,
+            ItemPrice::Flat { .. } | ItemPrice::Assessed => None,
             ItemPrice::PerUnit { quantity, .. } | ItemPrice::Tiered { quantity, .. } => {
                 Some(quantity)
             }
@@ -110,6 +115,7 @@ impl FeeSchedule {
                 .checked_mul(*amount_vnd)
                 .ok_or(QuoteError::Overflow)?,
             ItemPrice::Tiered { quantity, tiers } => tiered(count(form, quantity)?, tiers)?,
+            ItemPrice::Assessed => return Err(QuoteError::Assessed),
         };
         let price = self.cap_per_item_vnd.map_or(price, |cap| cap.min(price));
         let items = match &self.items {
@@ -161,6 +167,7 @@ impl FeeSchedule {
     /// "2.000 đ/trang từ trang 1 đến trang 2, 1.000 đ/trang từ trang 3; tối đa 200.000 đ mỗi bản; nhân với số bản".
     pub fn describe(&self) -> String {
         let mut text = match &self.price {
+            ItemPrice::Assessed => "Xác định trong quá trình giải quyết hồ sơ".to_string(),
             ItemPrice::Flat { amount_vnd: 0 } => "Miễn phí".to_string(),
             ItemPrice::Flat { amount_vnd } => vnd(*amount_vnd),
             ItemPrice::PerUnit {
@@ -384,5 +391,15 @@ mod tests {
         );
         assert_eq!(FeeSchedule::flat(0).describe(), "Miễn phí");
         assert_eq!(FeeSchedule::flat(1_500_000).describe(), "1.500.000 đ");
+        let assessed = FeeSchedule {
+            price: ItemPrice::Assessed,
+            ..FeeSchedule::flat(0)
+        };
+        assert_eq!(assessed.fixed_amount(), None);
+        assert_eq!(assessed.amount(&json!({})), Err(QuoteError::Assessed));
+        assert_eq!(
+            assessed.describe(),
+            "Xác định trong quá trình giải quyết hồ sơ"
+        );
     }
 }

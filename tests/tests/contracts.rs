@@ -206,6 +206,7 @@ async fn a_tiered_fee_is_shown_quoted_and_charged_alike_at_its_boundaries() {
             quote.body
         );
         assert_eq!(quote.body["build"]["contract"], "0.2.0");
+        assert_eq!(quote.body["complete"], true);
         let filed = server.file(None, &filing).await;
         let view = server
             .act_ok(OFFICER, &filed.code, "receive", json!({}))
@@ -230,6 +231,24 @@ async fn a_tiered_fee_is_shown_quoted_and_charged_alike_at_its_boundaries() {
         problem["detail"].as_str().unwrap().contains("/pages"),
         "{problem}"
     );
+    // The land procedure Xuân Hòa's counter receives for the department: its flat
+    // registration fee is quoted, its land-use levy is assessed later and says so.
+    let quote = server
+        .post(
+            "/api/v1/procedures/1.012756/fees/quote",
+            None,
+            &json!({ "unit": "xuan-hoa", "form": {} }),
+        )
+        .await;
+    assert_eq!(quote.status, StatusCode::OK, "{}", quote.body);
+    assert_eq!(quote.body["fees"][0]["amount_vnd"], 100_000);
+    assert_eq!(quote.body["fees"][1]["amount_vnd"], Value::Null);
+    assert_eq!(
+        quote.body["fees"][1]["schedule"],
+        "Xác định trong quá trình giải quyết hồ sơ"
+    );
+    assert_eq!(quote.body["total_vnd"], 100_000);
+    assert_eq!(quote.body["complete"], false);
     // A procedure the unit does not offer is not found.
     let quote = server
         .post(

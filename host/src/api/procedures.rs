@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{ApiError, AppState, body_bytes, parse_body, path_code, query};
+use crate::fees::QuoteError;
 use crate::workflow::WorkflowError;
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -117,8 +118,11 @@ pub(crate) struct FeeQuote {
     procedure: String,
     build: QuotedBuild,
     fees: Vec<QuotedFee>,
-    /// The sum of every fee.
+    /// The sum of every fee the form gives.
     total_vnd: u64,
+    /// False when a fee is assessed while the dossier is processed, so the total is
+    /// not yet all the applicant will owe.
+    complete: bool,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -135,7 +139,8 @@ pub(crate) struct QuotedBuild {
 pub(crate) struct QuotedFee {
     code: String,
     name: String,
-    amount_vnd: u64,
+    /// Null for a fee assessed while the dossier is processed.
+    amount_vnd: Option<u64>,
     /// The schedule in words, as shown to the applicant.
     schedule: String,
     exemptions: Vec<String>,
@@ -163,20 +168,28 @@ pub(super) async fn quote(
     path_code(&code, "procedure")?;
     let body: QuoteBody = parse_body(&body_bytes(body)?)?;
     path_code(&body.unit, "unit")?;
-    if state
+    let Some(listed) = state
         .store
         .unit(&body.unit)
         .await
         .map_err(WorkflowError::from)?
-        .is_none()
-    {
+    else {
         return Err(WorkflowError::UnknownUnit(body.unit).into());
-    }
-    let Some((_, build)) = state
+    };
+    let departments = match &listed.parent {
+        Some(province) => state
+            .store
+            .departments(province)
+            .await
+            .map_err(WorkflowError::from)?,
+        None => Vec::new(),
+    };
+    let Some(build) = state
         .registry
-        .offered(&body.unit)
+        .receivable(&listed, &departments)
         .into_iter()
-        .find(|(binding, _)| binding.procedure_code == code)
+        .find(|receivable| receivable.binding.procedure_code == code)
+        .map(|receivable| receivable.build)
     else {
         return Err(ApiError::NotFound(format!(
             "unit `{}` does not offer procedure `{code}`; GET /api/v1/procedures?unit={} lists what it offers",
@@ -190,10 +203,13 @@ pub(super) async fn quote(
     }
     let mut fees = Vec::new();
     for fee in &build.info.fees {
-        let amount_vnd = fee
-            .schedule
-            .amount(&body.form)
-            .map_err(|error| ApiError::FeeQuote(format!("fee `{}`: {error}", fee.code)))?;
+        let amount_vnd = match fee.schedule.amount(&body.form) {
+            Ok(amount) => Some(amount),
+            Err(QuoteError::Assessed) => None,
+            Err(error) => {
+                return Err(ApiError::FeeQuote(format!("fee `{}`: {error}", fee.code)));
+            }
+        };
         fees.push(QuotedFee {
             code: fee.code.clone(),
             name: fee.name.clone(),
@@ -204,8 +220,11 @@ pub(super) async fn quote(
     }
     let total_vnd = fees
         .iter()
-        .try_fold(0u64, |total, fee| total.checked_add(fee.amount_vnd))
+        .try_fold(0u64, |total, fee| {
+            total.checked_add(fee.amount_vnd.unwrap_or(0))
+        })
         .ok_or_else(|| ApiError::FeeQuote("the fees add up beyond any amount".into()))?;
+    let complete = fees.iter().all(|fee| fee.amount_vnd.is_some());
     Ok(Json(FeeQuote {
         unit: body.unit,
         procedure: code,
@@ -216,6 +235,7 @@ pub(super) async fn quote(
         },
         fees,
         total_vnd,
+        complete,
     })
     .into_response())
 }

@@ -262,10 +262,10 @@ pub fn procedure_info() -> ProcedureInfo {
                 "Mức thu do Hội đồng nhân dân cấp tỉnh quyết định (Thông tư 85/2019/TT-BTC); cấu hình theo \
                  đơn vị (registration_fee_vnd). Yêu cầu nộp khi tiếp nhận hồ sơ, nộp cùng nghĩa vụ tài chính.",
             ),
-            fee(
+            scheduled_fee(
                 "land-use-fee",
                 "Tiền sử dụng đất",
-                0,
+                FeeSchedule::assessed(),
                 "Chỉ đối với đất ở được công nhận mà không có giấy tờ về quyền sử dụng đất: diện tích đo đạc \
                  thực tế × giá đất trong bảng giá đất của tỉnh × tỷ lệ thu, làm tròn đến đồng (Nghị định \
                  103/2024/NĐ-CP; cấu hình land_price_vnd_per_m2, residential_fee_rate_percent). Xác định sau \

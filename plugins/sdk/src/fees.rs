@@ -80,6 +80,16 @@ impl FeeSchedule {
         }
     }
 
+    /// An amount set while the dossier is processed, from what the form cannot say (a
+    /// land-use levy assessed after the site inspection): the catalog says so instead of
+    /// showing an amount, and the plugin requests the fee when it knows it.
+    pub fn assessed() -> FeeSchedule {
+        FeeSchedule {
+            price: ItemPrice::Assessed,
+            ..FeeSchedule::flat(0)
+        }
+    }
+
     /// Tiers of per-unit amounts over the number at `field`; add them with
     /// [`FeeSchedule::tier`], the first starting at unit 1.
     pub fn tiered(field: &str, unit: &str) -> FeeSchedule {
@@ -129,7 +139,8 @@ impl FeeSchedule {
     }
 
     /// The amount this schedule charges for a form, or why it cannot be computed
-    /// (code `"fee-not-computable"`: a count the form lacks, or an amount beyond any fee).
+    /// (code `"fee-not-computable"`: a count the form lacks, an amount beyond any fee,
+    /// or an [assessed](FeeSchedule::assessed) amount).
     pub fn amount_for(&self, form: &Value) -> Result<u64, Refusal> {
         let price = match &self.price {
             ItemPrice::Flat(amount_vnd) => *amount_vnd,
@@ -151,6 +162,12 @@ impl FeeSchedule {
                     }
                 }
                 total
+            }
+            ItemPrice::Assessed => {
+                return Err(refuse(
+                    "fee-not-computable",
+                    "Khoản này được xác định trong quá trình giải quyết hồ sơ, không tính từ tờ khai.",
+                ));
             }
         };
         let price = self.cap_per_item_vnd.map_or(price, |cap| price.min(cap));
@@ -282,5 +299,7 @@ mod tests {
             "",
         );
         assert_eq!(per_copy.amount(r#"{"extract": {"copies": 3}}"#), Ok(24_000));
+        let levy = scheduled_fee("levy", "Tiền sử dụng đất", FeeSchedule::assessed(), "");
+        assert_eq!(levy.amount("{}").unwrap_err().code, "fee-not-computable");
     }
 }

@@ -32,6 +32,7 @@ fn fee_from_wit(fee: wit::Fee) -> Result<domain::Fee, Malformed> {
             quantity: quantity_from_wit(price.quantity),
             amount_vnd: price.amount_vnd,
         },
+        wit::ItemPrice::Assessed => ItemPrice::Assessed,
         wit::ItemPrice::Tiered(price) => ItemPrice::Tiered {
             quantity: quantity_from_wit(price.quantity),
             tiers: price
