@@ -41,16 +41,13 @@ pub(super) async fn procedures(
         ApiError::BadQuery("give the unit: /api/v1/procedures?unit=xuan-hoa".into())
     })?;
     path_code(&unit, "unit")?;
-    let Some(listed) = state.store.unit(&unit).await.map_err(WorkflowError::from)? else {
+    let Some((listed, departments)) = state
+        .store
+        .counter(&unit)
+        .await
+        .map_err(WorkflowError::from)?
+    else {
         return Err(ApiError::NotFound(format!("unit `{unit}` does not exist")));
-    };
-    let departments = match &listed.parent {
-        Some(province) => state
-            .store
-            .departments(province)
-            .await
-            .map_err(WorkflowError::from)?,
-        None => Vec::new(),
     };
     let offered: Vec<Value> = state
         .registry
@@ -168,21 +165,13 @@ pub(super) async fn quote(
     path_code(&code, "procedure")?;
     let body: QuoteBody = parse_body(&body_bytes(body)?)?;
     path_code(&body.unit, "unit")?;
-    let Some(listed) = state
+    let Some((listed, departments)) = state
         .store
-        .unit(&body.unit)
+        .counter(&body.unit)
         .await
         .map_err(WorkflowError::from)?
     else {
         return Err(WorkflowError::UnknownUnit(body.unit).into());
-    };
-    let departments = match &listed.parent {
-        Some(province) => state
-            .store
-            .departments(province)
-            .await
-            .map_err(WorkflowError::from)?,
-        None => Vec::new(),
     };
     let Some(build) = state
         .registry

@@ -73,9 +73,16 @@ impl Store {
         rows.iter().map(|row| unit_from_row(row)).collect()
     }
 
-    /// The departments (sở) of a province: the units whose counters' province-level
-    /// dossiers they handle.
-    pub async fn departments(&self, province: &str) -> Result<Vec<Unit>> {
+    /// A unit's one-stop counter: the unit, and the departments (sở) of its province,
+    /// whose province-level dossiers a ward's or commune's counter receives for them.
+    /// `None` when there is no such unit.
+    pub async fn counter(&self, code: &str) -> Result<Option<(Unit, Vec<Unit>)>> {
+        let Some(unit) = self.unit(code).await? else {
+            return Ok(None);
+        };
+        let Some(province) = &unit.parent else {
+            return Ok(Some((unit, Vec::new())));
+        };
         let rows = sqlx::query(
             "SELECT code, name, kind, parent, agency_id, cutoff FROM units
              WHERE kind = $1 AND parent = $2 ORDER BY code",
@@ -84,7 +91,11 @@ impl Store {
         .bind(province)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|row| unit_from_row(row)).collect()
+        let departments = rows
+            .iter()
+            .map(|row| unit_from_row(row))
+            .collect::<Result<_>>()?;
+        Ok(Some((unit, departments)))
     }
 
     /// Creates and updates units, binds the new ones and writes their audit, all in one

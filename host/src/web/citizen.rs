@@ -481,21 +481,12 @@ async fn counter(
     if !is_code(code) {
         return Err(missing());
     }
-    let unit = state
+    state
         .store
-        .unit(code)
+        .counter(code)
         .await
         .map_err(WorkflowError::from)?
-        .ok_or_else(missing)?;
-    let departments = match &unit.parent {
-        Some(province) => state
-            .store
-            .departments(province)
-            .await
-            .map_err(WorkflowError::from)?,
-        None => Vec::new(),
-    };
-    Ok((unit, departments))
+        .ok_or_else(missing)
 }
 
 /// The build a unit's counter receives a procedure with, for the citizen, and the unit
