@@ -4,8 +4,8 @@
 //! the imports the contract grants, and asks it to `describe` itself. Every later
 //! call takes an instance slot ([`slots`]: a bulkhead per unit and per build, waiters
 //! served round-robin between units), then instantiates a fresh instance from the kept
-//! linked build (of its contract version, [`contract`]) in a fresh `Store` with the limits of [`engine::SandboxLimits`] and a
-//! CPU-time budget ([`budget`]).
+//! linked build (of its contract version, [`contract`]) in a fresh `Store` with the
+//! limits of [`engine::SandboxLimits`] and a CPU-time budget ([`budget`]).
 
 pub mod budget;
 pub mod cache;
