@@ -87,24 +87,12 @@ impl Contract {
         match self {
             Contract::V0_1 => {
                 let input = v0_1::submission_to_wit(submission);
-                let size = input.form_json.len()
-                    + documents_size(
-                        input
-                            .documents
-                            .iter()
-                            .map(|d| (d.kind.len(), d.name.len(), d.sha256.len())),
-                    );
+                let size = v0_1::submission_size(&input);
                 (CheckInput::V0_1(input), size)
             }
             Contract::V0_2 => {
                 let input = v0_2::submission_to_wit(submission);
-                let size = input.form_json.len()
-                    + documents_size(
-                        input
-                            .documents
-                            .iter()
-                            .map(|d| (d.kind.len(), d.name.len(), d.sha256.len())),
-                    );
+                let size = v0_2::submission_size(&input);
                 (CheckInput::V0_2(input), size)
             }
         }
@@ -121,29 +109,13 @@ impl Contract {
             Contract::V0_1 => {
                 let (dossier, command) =
                     (v0_1::dossier_to_wit(dossier), v0_1::command_to_wit(command));
-                let size = dossier.form_json.len()
-                    + documents_size(
-                        dossier
-                            .documents
-                            .iter()
-                            .map(|d| (d.kind.len(), d.name.len(), d.sha256.len())),
-                    )
-                    + command.payload_json.len()
-                    + command.note.len();
+                let size = v0_1::decide_size(&dossier, &command);
                 (DecideInput::V0_1(dossier, command), size)
             }
             Contract::V0_2 => {
                 let (dossier, command) =
                     (v0_2::dossier_to_wit(dossier), v0_2::command_to_wit(command));
-                let size = dossier.form_json.len()
-                    + documents_size(
-                        dossier
-                            .documents
-                            .iter()
-                            .map(|d| (d.kind.len(), d.name.len(), d.sha256.len())),
-                    )
-                    + command.payload_json.len()
-                    + command.note.len();
+                let size = v0_2::decide_size(&dossier, &command);
                 (DecideInput::V0_2(dossier, command), size)
             }
         }
@@ -210,14 +182,6 @@ pub enum CheckInput {
 pub enum DecideInput {
     V0_1(v0_1::wit::Dossier, v0_1::wit::Command),
     V0_2(v0_2::wit::Dossier, v0_2::wit::Command),
-}
-
-/// The bytes a call hands the plugin beyond fixed-size fields, as the input cap counts
-/// them: the form, the documents' metadata, a command's payload and note.
-fn documents_size(documents: impl Iterator<Item = (usize, usize, usize)>) -> usize {
-    documents
-        .map(|(kind, name, sha256)| kind + name + sha256 + 16)
-        .sum()
 }
 
 impl Pre {

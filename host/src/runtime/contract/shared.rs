@@ -217,6 +217,28 @@ pub(crate) fn procedure_info_from_wit(
     })
 }
 
+/// The bytes `check` hands the plugin beyond fixed-size fields, as the input cap
+/// counts them: the form and the documents' metadata.
+pub(crate) fn submission_size(input: &wit::Submission) -> usize {
+    input.form_json.len() + documents_size(&input.documents)
+}
+
+/// The bytes `decide` hands the plugin beyond fixed-size fields: the form, the
+/// documents' metadata, the command's payload and note.
+pub(crate) fn decide_size(dossier: &wit::Dossier, command: &wit::Command) -> usize {
+    dossier.form_json.len()
+        + documents_size(&dossier.documents)
+        + command.payload_json.len()
+        + command.note.len()
+}
+
+fn documents_size(documents: &[wit::Document]) -> usize {
+    documents
+        .iter()
+        .map(|d| d.kind.len() + d.name.len() + d.sha256.len() + 16)
+        .sum()
+}
+
 pub(crate) fn submission_to_wit(submission: &domain::Submission) -> wit::Submission {
     wit::Submission {
         procedure_code: submission.procedure_code.clone(),
