@@ -57,12 +57,20 @@ impl Store {
         match (&self.readers, self.backend) {
             (Some(readers), Backend::Sqlite) => readers
                 .read(|connection| super::lite::query(connection, sql, params, |row| decode(row))),
-            _ => bind(sqlx::query(sql), params)
-                .fetch_all(&self.pool)
-                .await?
-                .iter()
-                .map(|row| decode(row))
-                .collect(),
+            _ => {
+                let rows = match &self.hot {
+                    Some(hot) => {
+                        hot.with(async |connection| {
+                            Ok(bind(sqlx::query(sql), params)
+                                .fetch_all(&mut *connection)
+                                .await?)
+                        })
+                        .await?
+                    }
+                    None => bind(sqlx::query(sql), params).fetch_all(&self.pool).await?,
+                };
+                rows.iter().map(|row| decode(row)).collect()
+            }
         }
     }
 

@@ -82,6 +82,7 @@ mod columns;
 mod counts;
 mod documents;
 mod dossiers;
+mod hot;
 mod inbox;
 mod leases;
 mod lite;
@@ -124,6 +125,8 @@ pub struct Store {
     writer: writer::Writer,
     /// SQLite: connections for the reads on every action's path (`lite.rs`).
     readers: Option<std::sync::Arc<lite::Readers>>,
+    /// PostgreSQL: connections for the statements on every action's path (`hot.rs`).
+    hot: Option<hot::HotPool>,
     /// Dossier-code numbers this host reserved and has not used yet (PostgreSQL).
     codes: writes::CodeBlocks,
 }
@@ -148,12 +151,26 @@ impl Store {
         };
         let options =
             AnyConnectOptions::from_str(&url).map_err(|_| StoreError::BadUrl(url.clone()))?;
+        let hot = (backend == Backend::Postgres)
+            .then(|| hot::HotPool::new(options.clone(), ACQUIRE_TIMEOUT));
         let pool = AnyPoolOptions::new()
             .max_connections(match backend {
                 Backend::Sqlite => 8,
                 Backend::Postgres => 16,
             })
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            // sqlx pings every idle connection before handing it out: on PostgreSQL a
+            // round trip per statement besides the statement. A connection that served a
+            // moment ago is handed out as it is; one idle for longer is pinged first.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > hot::IDLE_BEFORE_PING {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -182,11 +199,15 @@ impl Store {
                     Some(std::sync::Arc::new(lite::Readers::new(file))),
                 )
             }
-            Backend::Postgres => (writer::Writer::postgres(pool.clone()), None),
+            Backend::Postgres => (
+                writer::Writer::postgres(hot.clone().expect("PostgreSQL has its action pool")),
+                None,
+            ),
         };
         Ok(Store {
             writer,
             readers,
+            hot,
             pool,
             backend,
             codes: writes::CodeBlocks::default(),
@@ -211,6 +232,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(hot) = &self.hot {
+            hot.close();
+        }
         self.pool.close().await;
     }
 

@@ -18,17 +18,18 @@
 //! alone, in a transaction of its own, and answered from that run: plans can run twice.
 //! A commit that fails fails the whole group, and nothing of it is written.
 //!
-//! PostgreSQL has row locks and its own group commit: a write there is a transaction on
-//! a pooled connection, run by the caller.
+//! PostgreSQL has row locks and its own group commit: a write there is one statement or
+//! a transaction on a connection of the action path's pool (`hot.rs`), run by the caller.
 
 use std::any::Any;
 use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::{AnyConnection, Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 
+use super::hot::HotPool;
 use super::{Result, StoreError, lite};
 
 /// The most writes one SQLite transaction commits together. Past a few dozen the
@@ -146,8 +147,9 @@ pub(super) struct Job {
 pub(super) enum Writer {
     /// SQLite: the queue of the one writing thread.
     Queue(mpsc::Sender<Job>),
-    /// PostgreSQL: each write in its own transaction on the pool.
-    Pool(AnyPool),
+    /// PostgreSQL: each write in its own transaction (or single statement) on the
+    /// action path's pool.
+    Pool(HotPool),
 }
 
 impl Writer {
@@ -163,7 +165,7 @@ impl Writer {
         Ok(Writer::Queue(sender))
     }
 
-    pub(super) fn postgres(pool: AnyPool) -> Writer {
+    pub(super) fn postgres(pool: HotPool) -> Writer {
         Writer::Pool(pool)
     }
 
@@ -172,14 +174,17 @@ impl Writer {
         match self {
             // One statement is atomic by itself: no BEGIN and COMMIT round trips.
             Writer::Pool(pool) if plan.number_of.is_none() && plan.single => {
-                let mut connection = pool.acquire().await?;
-                run_on_sqlx(&mut connection, &plan).await
+                pool.with(async |connection| run_on_sqlx(connection, &plan).await)
+                    .await
             }
             Writer::Pool(pool) => {
-                let mut tx = pool.begin().await?;
-                let value = run_on_sqlx(&mut tx, &plan).await?;
-                tx.commit().await?;
-                Ok(value)
+                pool.with(async |connection| {
+                    let mut tx = connection.begin().await?;
+                    let value = run_on_sqlx(&mut tx, &plan).await?;
+                    tx.commit().await?;
+                    Ok(value)
+                })
+                .await
             }
             Writer::Queue(queue) => {
                 let work: Work = Box::new(move |connection| {
