@@ -377,6 +377,7 @@ pub async fn run_scenario(
         settings_json: None,
         head: Default::default(),
         unit_cutoff: None,
+        history: None,
     };
     report.reached_steps.insert(record.step.clone());
 

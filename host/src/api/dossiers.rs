@@ -121,7 +121,7 @@ pub(super) async fn dossier_view(
     actor: &Actor,
 ) -> Result<Value, ApiError> {
     let build = state.registry.build(&record.build_sha256);
-    let events = state.history(&record.code).await?;
+    let events = state.history_of(record).await?;
     let actions = build
         .as_ref()
         .map(|build| state.available_actions(build, record, actor))
@@ -358,8 +358,8 @@ pub(super) async fn audit(
     path_code(&code, "dossier")?;
     let caller = caller(&state, &headers).await?;
     staff_only(&caller)?;
-    state.dossier_for(&caller, &code).await?;
-    let events = state.history(&code).await?;
+    let (record, _build, _actor) = state.dossier_for(&caller, &code).await?;
+    let events = state.history_of(&record).await?;
     let body = match verify_chain(&events) {
         Ok(count) => {
             json!({ "code": code, "valid": true, "events": count, "head": events.last().map(|e| e.hash.clone()) })
@@ -608,7 +608,7 @@ pub(super) async fn track_view(
     build: &PluginBuild,
     actor: &Actor,
 ) -> Result<Value, ApiError> {
-    let events = state.history(&record.code).await?;
+    let events = state.history_of(record).await?;
     // The status history: a file stored does not move the dossier.
     let history: Vec<Value> = events
         .iter()

@@ -17,6 +17,72 @@ macro_rules! event_columns {
 }
 pub(super) use event_columns;
 
+/// The columns of an event but its dossier's code, in the order of [`EventFields`]:
+/// what a dossier read with its history aggregates into a JSON array per event.
+macro_rules! event_fields {
+    () => {
+        "seq, at, actor_id, actor_role, actor_unit, action, from_step, to_step, \
+         from_status, to_status, note, payload_json, prev_hash, hash"
+    };
+}
+
+/// One event as `event_fields!` aggregates it.
+#[derive(serde::Deserialize)]
+struct EventFields(
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<i64>,
+    i64,
+    String,
+    String,
+    String,
+    String,
+);
+
+impl EventFields {
+    fn into_record(self, code: &str) -> EventRecord {
+        let EventFields(
+            seq,
+            at,
+            actor_id,
+            actor_role,
+            actor_unit,
+            action,
+            from_step,
+            to_step,
+            from_status,
+            to_status,
+            note,
+            payload_json,
+            prev_hash,
+            hash,
+        ) = self;
+        EventRecord {
+            dossier_code: code.to_string(),
+            seq,
+            at,
+            actor_id,
+            actor_role,
+            actor_unit,
+            action,
+            from_step,
+            to_step,
+            from_status,
+            to_status,
+            note,
+            payload_json,
+            prev_hash,
+            hash,
+        }
+    }
+}
+
 /// The columns of a dossier row, in the order `dossier_from_row` reads them (40).
 macro_rules! dossier_columns {
     () => {
@@ -69,6 +135,10 @@ pub struct DossierRecord {
     /// The handling unit's cut-off hour (HH:MM) as it was read with the dossier; `None`
     /// where the record was not read from the store.
     pub unit_cutoff: Option<String>,
+    /// The dossier's events in order, where they were read with it
+    /// (`Store::dossier_with_history`) and kept up to date by [`DossierRecord::updated`];
+    /// `None` where they were not read.
+    pub history: Option<Vec<EventRecord>>,
 }
 
 /// The number and hash of a dossier's latest event (empty hash: not known).
@@ -104,9 +174,16 @@ impl DossierRecord {
         }
     }
 
-    /// The dossier as `update` leaves it, with `head` as its latest event: what the
+    /// The dossier as `update` leaves it, with `event` as its latest event: what the
     /// store holds after `Store::apply_action`, without reading it back.
-    pub fn updated(mut self, update: DossierUpdate, head: EventHead) -> DossierRecord {
+    pub fn updated(mut self, update: DossierUpdate, event: EventRecord) -> DossierRecord {
+        let head = EventHead {
+            seq: event.seq,
+            hash: event.hash.clone(),
+        };
+        if let Some(history) = &mut self.history {
+            history.push(event);
+        }
         if let Some(file) = &update.stored_component {
             for document in &mut self.documents {
                 if document.sha256 == file.sha256 {
@@ -251,33 +328,67 @@ pub struct DossierUpdate {
 }
 
 impl Store {
-    /// A dossier with its documents, in one statement (the documents as a JSON array):
-    /// read on every action's path (see `columns.rs` for where it runs).
+    /// A dossier with its documents, in one statement (the documents as a JSON array).
     pub async fn dossier(&self, code: &str) -> Result<Option<DossierRecord>> {
-        let sql = match self.backend {
-            Backend::Sqlite => concat!(
+        self.read_dossier(code, false).await
+    }
+
+    /// A dossier with its documents and its events, in one statement: read on every
+    /// action's path (see `columns.rs` for where it runs), whose answer shows the
+    /// history with the new event appended, so that nothing is read after the write.
+    pub async fn dossier_with_history(&self, code: &str) -> Result<Option<DossierRecord>> {
+        self.read_dossier(code, true).await
+    }
+
+    async fn read_dossier(&self, code: &str, with_history: bool) -> Result<Option<DossierRecord>> {
+        // The subqueries aggregate to JSON arrays; PostgreSQL aggregates no rows to NULL,
+        // SQLite to `[]`.
+        let sql = match (self.backend, with_history) {
+            (Backend::Sqlite, false) => concat!(
                 "SELECT ",
                 dossier_columns!(),
                 ", (SELECT json_group_array(json_array(kind, name, sha256, size, digitized, content_type) ORDER BY id)
                     FROM dossier_documents WHERE dossier_code = dossiers.code)
                  FROM dossiers WHERE code = $1"
             ),
-            Backend::Postgres => concat!(
+            (Backend::Sqlite, true) => concat!(
+                "SELECT ",
+                dossier_columns!(),
+                ", (SELECT json_group_array(json_array(kind, name, sha256, size, digitized, content_type) ORDER BY id)
+                    FROM dossier_documents WHERE dossier_code = dossiers.code),
+                 (SELECT json_group_array(json_array(",
+                event_fields!(),
+                ") ORDER BY seq)
+                    FROM dossier_events WHERE dossier_code = dossiers.code)
+                 FROM dossiers WHERE code = $1"
+            ),
+            (Backend::Postgres, false) => concat!(
                 "SELECT ",
                 dossier_columns!(),
                 ", (SELECT json_agg(json_build_array(kind, name, sha256, size, digitized, content_type) ORDER BY id)::text
                     FROM dossier_documents WHERE dossier_code = dossiers.code)
                  FROM dossiers WHERE code = $1"
             ),
+            (Backend::Postgres, true) => concat!(
+                "SELECT ",
+                dossier_columns!(),
+                ", (SELECT json_agg(json_build_array(kind, name, sha256, size, digitized, content_type) ORDER BY id)::text
+                    FROM dossier_documents WHERE dossier_code = dossiers.code),
+                 (SELECT json_agg(json_build_array(",
+                event_fields!(),
+                ") ORDER BY seq)::text
+                    FROM dossier_events WHERE dossier_code = dossiers.code)
+                 FROM dossiers WHERE code = $1"
+            ),
         };
         self.fetch_one(sql, &[code.into()], |row| {
             let mut record = dossier_from_row(row)?;
-            // PostgreSQL aggregates no rows to NULL, SQLite to `[]`.
+            let corrupt = |what: &str, error: serde_json::Error| {
+                StoreError::Corrupt(format!("dossier {code}: {what}: {error}"))
+            };
             if let Some(json) = row.opt_text(40)? {
                 let documents: Vec<(String, String, String, i64, i64, Option<String>)> =
-                    serde_json::from_str(&json).map_err(|error| {
-                        StoreError::Corrupt(format!("dossier {code}: documents: {error}"))
-                    })?;
+                    serde_json::from_str(&json).map_err(|error| corrupt("documents", error))?;
                 record.documents = documents
                     .into_iter()
                     .map(
@@ -291,6 +402,19 @@ impl Store {
                         },
                     )
                     .collect();
+            }
+            if with_history {
+                let events = match row.opt_text(41)? {
+                    Some(json) => serde_json::from_str::<Vec<EventFields>>(&json)
+                        .map_err(|error| corrupt("events", error))?,
+                    None => Vec::new(),
+                };
+                record.history = Some(
+                    events
+                        .into_iter()
+                        .map(|fields| fields.into_record(&record.code))
+                        .collect(),
+                );
             }
             Ok(record)
         })
@@ -475,6 +599,7 @@ fn dossier_from_row(row: &dyn Columns) -> Result<DossierRecord> {
             hash: row.text(38)?,
         },
         unit_cutoff: row.opt_text(39)?,
+        history: None,
         code,
     })
 }

@@ -94,23 +94,62 @@ impl HotPool {
         })
     }
 
-    /// Runs `work` on a connection of the pool. A connection whose statement failed
-    /// because the server could not be reached is not given back to the pool.
+    /// Runs `work` on a connection of the pool. The connection goes back to the pool
+    /// only when `work` finished with an answer or with an error the server gave: one
+    /// whose statement could not reach the server, one that broke the protocol, and one
+    /// whose future was dropped part-way (a cancelled request, perhaps in the middle of
+    /// a transaction) are closed instead, so that the server ends whatever they had
+    /// begun and no later user meets a half-used connection.
     pub(super) async fn with<T>(
         &self,
         work: impl AsyncFnOnce(&mut AnyConnection) -> Result<T>,
     ) -> Result<T> {
-        let mut connection = self.get().await?;
-        let answer = work(&mut connection).await;
-        if let Err(error) = &answer
-            && error.is_unavailable()
-        {
-            drop(Object::take(connection));
-        }
+        let mut in_use = InUse {
+            connection: Some(self.get().await?),
+            reusable: false,
+        };
+        let connection = in_use.connection.as_mut().expect("taken only on drop");
+        let answer = work(connection).await;
+        in_use.reusable = match &answer {
+            Ok(_) => true,
+            Err(error) => leaves_connection_usable(error),
+        };
         answer
     }
 
     pub(super) fn close(&self) {
         self.0.close();
+    }
+}
+
+/// Whether a connection is fit for the next user after `work` failed with `error`: when
+/// the server answered the statement with an error of the request's making (a constraint,
+/// a conflict the store found in the rows), yes; when the connection itself failed (cut,
+/// the server going away, a message it could not read), no.
+fn leaves_connection_usable(error: &StoreError) -> bool {
+    match error {
+        StoreError::Database(sqlx::Error::Database(_)) => !error.is_unavailable(),
+        StoreError::Database(sqlx::Error::RowNotFound) => true,
+        StoreError::Database(_) => false,
+        _ => true,
+    }
+}
+
+/// A connection lent to one piece of work; closed, not given back, unless the work
+/// marked it reusable.
+struct InUse {
+    connection: Option<HotConnection>,
+    reusable: bool,
+}
+
+impl Drop for InUse {
+    fn drop(&mut self) {
+        if !self.reusable
+            && let Some(connection) = self.connection.take()
+        {
+            // Out of the pool's count; dropping the connection closes its socket, and
+            // PostgreSQL rolls back whatever transaction it had open.
+            drop(Object::take(connection));
+        }
     }
 }

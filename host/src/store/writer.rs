@@ -180,9 +180,19 @@ impl Writer {
             Writer::Pool(pool) => {
                 pool.with(async |connection| {
                     let mut tx = connection.begin().await?;
-                    let value = run_on_sqlx(&mut tx, &plan).await?;
-                    tx.commit().await?;
-                    Ok(value)
+                    match run_on_sqlx(&mut tx, &plan).await {
+                        Ok(value) => {
+                            tx.commit().await?;
+                            Ok(value)
+                        }
+                        // Rolled back now, not on the connection's next use: the pool
+                        // hands the connection back as it is, and a transaction left
+                        // open there would keep its row locks while it waits.
+                        Err(error) => {
+                            tx.rollback().await?;
+                            Err(error)
+                        }
+                    }
                 })
                 .await
             }

@@ -140,13 +140,14 @@ impl Store {
     }
 
     /// Applies an action's outcome if the dossier is still at the version `record` was
-    /// read at, chaining the event to the head read with it. Returns the new head.
+    /// read at, chaining the event to the head read with it. Returns the event as
+    /// stored (numbered and chained): the dossier's new head.
     pub async fn apply_action(
         &self,
         record: &DossierRecord,
         update: &DossierUpdate,
         event: &NewEvent,
-    ) -> Result<EventHead> {
+    ) -> Result<EventRecord> {
         let previous = if record.head.hash.is_empty() {
             // A head not kept on the row (written before it was): read it. The version
             // guard below refuses the write if an event was added since.
@@ -211,10 +212,7 @@ impl Store {
             }
             statements
         };
-        let answer = EventHead {
-            seq: head.seq,
-            hash: head.hash,
-        };
+        let answer = head;
         self.writer
             .write(Plan {
                 number_of: None,

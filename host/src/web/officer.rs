@@ -448,7 +448,7 @@ async fn dossier_page(
     (record, build, actor): (DossierRecord, Arc<PluginBuild>, Actor),
     said: Said,
 ) -> Result<DossierPage, PageError> {
-    let events = state.history(&record.code).await?;
+    let events = state.history_of(&record).await?;
     let calendar = state.runtime.calendar();
     let (left, left_class) = days_left(deadlines::working_days_left(
         &calendar,

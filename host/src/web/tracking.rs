@@ -116,7 +116,7 @@ async fn tracked(
         secret: secret.to_string(),
     };
     let (record, build, actor) = state.dossier_for(&caller, code).await?;
-    let events = state.history(&record.code).await?;
+    let events = state.history_of(&record).await?;
     let step = build
         .info
         .step(&record.step)

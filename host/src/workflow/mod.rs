@@ -364,9 +364,10 @@ impl Workflow {
             // Before the lookup, so that strangers cannot probe which codes exist.
             return Err(WorkflowError::Unauthenticated);
         }
+        // With its events: every caller shows the history, or acts and answers with it.
         let record = self
             .store
-            .dossier(code)
+            .dossier_with_history(code)
             .await?
             .ok_or_else(|| WorkflowError::DossierNotFound(code.to_string()))?;
         let actor = match caller {
@@ -542,8 +543,18 @@ impl Workflow {
             .unwrap_or_default()
     }
 
-    pub async fn history(&self, code: &str) -> Result<Vec<EventRecord>> {
-        Ok(self.store.events(code).await?)
+    /// The dossier's events: those read with it (and kept up to date by the action that
+    /// answers with it), else read now.
+    pub async fn history_of<'a>(
+        &self,
+        record: &'a DossierRecord,
+    ) -> Result<std::borrow::Cow<'a, [EventRecord]>> {
+        match &record.history {
+            Some(history) => Ok(std::borrow::Cow::Borrowed(history)),
+            None => Ok(std::borrow::Cow::Owned(
+                self.store.events(&record.code).await?,
+            )),
+        }
     }
 
     /// Items requested by the latest supplement request, for the citizen's view.
