@@ -490,6 +490,15 @@ pub async fn run_all(server: &TestServer) -> Vec<PlayedDossier> {
                 check(&context, &step.expect, response.status, &full);
             } else {
                 check(&context, &step.expect, response.status, &response.body);
+                if response.status == StatusCode::OK {
+                    // The answer is the dossier as written, built without reading it
+                    // back: it must be what a read afterwards serves, history included.
+                    let read = server.dossier(&step.actor, &code).await;
+                    assert_eq!(
+                        response.body, read,
+                        "{context}: the action's answer differs from the dossier read after it"
+                    );
+                }
             }
             if response.status != StatusCode::OK {
                 assert_eq!(

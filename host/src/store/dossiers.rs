@@ -26,6 +26,36 @@ macro_rules! event_fields {
     };
 }
 
+/// A dossier's documents as one JSON array of arrays, by insertion, in each dialect.
+macro_rules! documents_json {
+    (sqlite) => {
+        "(SELECT json_group_array(json_array(kind, name, sha256, size, digitized, content_type) ORDER BY id)
+          FROM dossier_documents WHERE dossier_code = dossiers.code)"
+    };
+    (postgres) => {
+        "(SELECT json_agg(json_build_array(kind, name, sha256, size, digitized, content_type) ORDER BY id)::text
+          FROM dossier_documents WHERE dossier_code = dossiers.code)"
+    };
+}
+
+/// A dossier's events as one JSON array of [`EventFields`], in order, in each dialect.
+macro_rules! events_json {
+    (sqlite) => {
+        concat!(
+            "(SELECT json_group_array(json_array(",
+            event_fields!(),
+            ") ORDER BY seq) FROM dossier_events WHERE dossier_code = dossiers.code)"
+        )
+    };
+    (postgres) => {
+        concat!(
+            "(SELECT json_agg(json_build_array(",
+            event_fields!(),
+            ") ORDER BY seq)::text FROM dossier_events WHERE dossier_code = dossiers.code)"
+        )
+    };
+}
+
 /// One event as `event_fields!` aggregates it.
 #[derive(serde::Deserialize)]
 struct EventFields(
@@ -347,38 +377,34 @@ impl Store {
             (Backend::Sqlite, false) => concat!(
                 "SELECT ",
                 dossier_columns!(),
-                ", (SELECT json_group_array(json_array(kind, name, sha256, size, digitized, content_type) ORDER BY id)
-                    FROM dossier_documents WHERE dossier_code = dossiers.code)
-                 FROM dossiers WHERE code = $1"
+                ", ",
+                documents_json!(sqlite),
+                " FROM dossiers WHERE code = $1"
             ),
             (Backend::Sqlite, true) => concat!(
                 "SELECT ",
                 dossier_columns!(),
-                ", (SELECT json_group_array(json_array(kind, name, sha256, size, digitized, content_type) ORDER BY id)
-                    FROM dossier_documents WHERE dossier_code = dossiers.code),
-                 (SELECT json_group_array(json_array(",
-                event_fields!(),
-                ") ORDER BY seq)
-                    FROM dossier_events WHERE dossier_code = dossiers.code)
-                 FROM dossiers WHERE code = $1"
+                ", ",
+                documents_json!(sqlite),
+                ", ",
+                events_json!(sqlite),
+                " FROM dossiers WHERE code = $1"
             ),
             (Backend::Postgres, false) => concat!(
                 "SELECT ",
                 dossier_columns!(),
-                ", (SELECT json_agg(json_build_array(kind, name, sha256, size, digitized, content_type) ORDER BY id)::text
-                    FROM dossier_documents WHERE dossier_code = dossiers.code)
-                 FROM dossiers WHERE code = $1"
+                ", ",
+                documents_json!(postgres),
+                " FROM dossiers WHERE code = $1"
             ),
             (Backend::Postgres, true) => concat!(
                 "SELECT ",
                 dossier_columns!(),
-                ", (SELECT json_agg(json_build_array(kind, name, sha256, size, digitized, content_type) ORDER BY id)::text
-                    FROM dossier_documents WHERE dossier_code = dossiers.code),
-                 (SELECT json_agg(json_build_array(",
-                event_fields!(),
-                ") ORDER BY seq)::text
-                    FROM dossier_events WHERE dossier_code = dossiers.code)
-                 FROM dossiers WHERE code = $1"
+                ", ",
+                documents_json!(postgres),
+                ", ",
+                events_json!(postgres),
+                " FROM dossiers WHERE code = $1"
             ),
         };
         self.fetch_one(sql, &[code.into()], |row| {
