@@ -21,7 +21,8 @@ use sha2::{Digest, Sha256};
 /// The `prev_hash` of a dossier's first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// One event as stored and served.
+/// One event as stored and served. The fields are in the order of the store's
+/// `event_columns!`: a dossier read with its history decodes each event from an array.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventRecord {
     pub dossier_code: String,

@@ -17,15 +17,6 @@ macro_rules! event_columns {
 }
 pub(super) use event_columns;
 
-/// The columns of an event but its dossier's code, in the order of [`EventFields`]:
-/// what a dossier read with its history aggregates into a JSON array per event.
-macro_rules! event_fields {
-    () => {
-        "seq, at, actor_id, actor_role, actor_unit, action, from_step, to_step, \
-         from_status, to_status, note, payload_json, prev_hash, hash"
-    };
-}
-
 /// A dossier's documents as one JSON array of arrays, by insertion, in each dialect.
 macro_rules! documents_json {
     (sqlite) => {
@@ -38,79 +29,24 @@ macro_rules! documents_json {
     };
 }
 
-/// A dossier's events as one JSON array of [`EventFields`], in order, in each dialect.
+/// A dossier's events as one JSON array, in order, in each dialect: each event an array
+/// of `event_columns!`, which is the order of [`EventRecord`]'s fields (serde reads a
+/// struct from an array of its fields in order).
 macro_rules! events_json {
     (sqlite) => {
         concat!(
             "(SELECT json_group_array(json_array(",
-            event_fields!(),
+            event_columns!(),
             ") ORDER BY seq) FROM dossier_events WHERE dossier_code = dossiers.code)"
         )
     };
     (postgres) => {
         concat!(
             "(SELECT json_agg(json_build_array(",
-            event_fields!(),
+            event_columns!(),
             ") ORDER BY seq)::text FROM dossier_events WHERE dossier_code = dossiers.code)"
         )
     };
-}
-
-/// One event as `event_fields!` aggregates it.
-#[derive(serde::Deserialize)]
-struct EventFields(
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-    Option<i64>,
-    i64,
-    String,
-    String,
-    String,
-    String,
-);
-
-impl EventFields {
-    fn into_record(self, code: &str) -> EventRecord {
-        let EventFields(
-            seq,
-            at,
-            actor_id,
-            actor_role,
-            actor_unit,
-            action,
-            from_step,
-            to_step,
-            from_status,
-            to_status,
-            note,
-            payload_json,
-            prev_hash,
-            hash,
-        ) = self;
-        EventRecord {
-            dossier_code: code.to_string(),
-            seq,
-            at,
-            actor_id,
-            actor_role,
-            actor_unit,
-            action,
-            from_step,
-            to_step,
-            from_status,
-            to_status,
-            note,
-            payload_json,
-            prev_hash,
-            hash,
-        }
-    }
 }
 
 /// The columns of a dossier row, in the order `dossier_from_row` reads them (40).
@@ -430,17 +366,11 @@ impl Store {
                     .collect();
             }
             if with_history {
-                let events = match row.opt_text(41)? {
-                    Some(json) => serde_json::from_str::<Vec<EventFields>>(&json)
+                record.history = Some(match row.opt_text(41)? {
+                    Some(json) => serde_json::from_str::<Vec<EventRecord>>(&json)
                         .map_err(|error| corrupt("events", error))?,
                     None => Vec::new(),
-                };
-                record.history = Some(
-                    events
-                        .into_iter()
-                        .map(|fields| fields.into_record(&record.code))
-                        .collect(),
-                );
+                });
             }
             Ok(record)
         })
