@@ -364,7 +364,8 @@ impl Workflow {
             // Before the lookup, so that strangers cannot probe which codes exist.
             return Err(WorkflowError::Unauthenticated);
         }
-        // With its events: every caller shows the history, or acts and answers with it.
+        // With its events, in the same statement: most callers show the history, or act
+        // and answer with it; for the others (a download) it is one subquery more.
         let record = self
             .store
             .dossier_with_history(code)
