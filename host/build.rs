@@ -62,6 +62,11 @@ fn main() {
         .to_path_buf();
     println!("cargo:rerun-if-changed={}", root.join("plugins").display());
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
+    // `sqlx::migrate!` embeds the migrations: a new one must rebuild the host.
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("migrations").display()
+    );
     println!(
         "cargo:rerun-if-changed={}",
         root.join("Cargo.toml").display()
