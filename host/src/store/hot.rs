@@ -153,3 +153,141 @@ impl Drop for InUse {
         }
     }
 }
+
+/// The guard of [`HotPool::with`] on a real PostgreSQL server (`MOTCUA_TEST_POSTGRES_URL`,
+/// by default the `test` database on 127.0.0.1:5432). Each test has a pool of its own and
+/// tells connections apart by their server process id.
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use sqlx::Row;
+
+    use super::*;
+
+    fn pool() -> HotPool {
+        sqlx::any::install_default_drivers();
+        let url = std::env::var("MOTCUA_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+        HotPool::new(
+            AnyConnectOptions::from_str(&url).expect("a PostgreSQL URL"),
+            Duration::from_secs(10),
+        )
+    }
+
+    /// The server process behind the connection `with` hands out.
+    async fn connection_seen(pool: &HotPool) -> i64 {
+        pool.with(async |connection| {
+            Ok(sqlx::query("SELECT CAST(pg_backend_pid() AS BIGINT)")
+                .fetch_one(&mut *connection)
+                .await?
+                .get::<i64, _>(0))
+        })
+        .await
+        .expect("a plain statement answers")
+    }
+
+    async fn server_processes(pool: &HotPool, pid: i64) -> i64 {
+        pool.with(async |connection| {
+            Ok(
+                sqlx::query(
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE pid = CAST($1 AS INTEGER)",
+                )
+                .bind(pid)
+                .fetch_one(&mut *connection)
+                .await?
+                .get::<i64, _>(0),
+            )
+        })
+        .await
+        .expect("pg_stat_activity answers")
+    }
+
+    /// Work whose future is dropped in the middle of a transaction (a request cancelled
+    /// while its statement runs): its connection is closed, not handed to the next user,
+    /// and the server ends the transaction it had begun.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_connection_whose_work_was_dropped_part_way_is_closed() {
+        let pool = pool();
+        let first = connection_seen(&pool).await;
+        // Given back after an answer: the next user gets the same connection.
+        assert_eq!(connection_seen(&pool).await, first);
+        // A lock of this test's own, held by the transaction the work leaves open.
+        let lock: i64 = 0x6d6f_7463_7561_0000 + i64::from(std::process::id());
+
+        // Dropped well within IDLE_BEFORE_PING of the connection's last use, so that the
+        // pool would hand it out again without a ping if the guard gave it back.
+        let cancelled = tokio::time::timeout(
+            Duration::from_millis(300),
+            pool.with(async |connection| {
+                // The server looks for a vanished client every 100 ms while the
+                // statement runs, instead of only when it next writes to it.
+                connection
+                    .execute("SET client_connection_check_interval = 100")
+                    .await?;
+                connection.execute("BEGIN").await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(lock)
+                    .execute(&mut *connection)
+                    .await?;
+                connection.execute("SELECT pg_sleep(60)").await?;
+                connection.execute("COMMIT").await?;
+                Ok(())
+            }),
+        )
+        .await;
+        assert!(
+            cancelled.is_err(),
+            "the work is dropped while pg_sleep runs"
+        );
+
+        let next = connection_seen(&pool).await;
+        assert_ne!(
+            next, first,
+            "the dropped work's connection is not handed out again"
+        );
+        // The server noticed the closed connection and ended its process (and with it
+        // the transaction) long before pg_sleep would have returned.
+        let mut gone = false;
+        for _ in 0..100 {
+            if server_processes(&pool, first).await == 0 {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(gone, "PostgreSQL ended the closed connection's process");
+        let free = pool
+            .with(async |connection| {
+                Ok(sqlx::query("SELECT CAST(CASE WHEN pg_try_advisory_xact_lock($1) THEN 1 ELSE 0 END AS BIGINT)")
+                    .bind(lock)
+                    .fetch_one(&mut *connection)
+                    .await?
+                    .get::<i64, _>(0))
+            })
+            .await
+            .expect("the lock is asked for");
+        assert_eq!(free, 1, "the open transaction's lock was released");
+    }
+
+    /// Work that fails with an error the server sent for its statement (here a division
+    /// by zero) leaves a connection fit for the next user: it goes back to the pool.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_statement_error_gives_the_connection_back() {
+        let pool = pool();
+        let first = connection_seen(&pool).await;
+        let failed = pool
+            .with(async |connection| {
+                sqlx::query("SELECT 1 / 0")
+                    .execute(&mut *connection)
+                    .await?;
+                Ok(())
+            })
+            .await;
+        assert!(
+            matches!(&failed, Err(StoreError::Database(sqlx::Error::Database(_)))),
+            "{failed:?}"
+        );
+        assert_eq!(connection_seen(&pool).await, first);
+    }
+}
