@@ -344,6 +344,20 @@ async fn assert_chain_verifies(server: &TestServer, token: &str, code: &str) {
         Ok(stored.len()),
         "{code}: stored chain"
     );
+    // The history read with the dossier (one JSON array decoded by field order) is the
+    // chain read column by column: a field out of place would break this, not the hashes.
+    let with_history = server
+        .state
+        .store
+        .dossier_with_history(code)
+        .await
+        .expect("dossier read")
+        .expect("the dossier exists");
+    assert_eq!(
+        with_history.history.as_deref(),
+        Some(stored.as_slice()),
+        "{code}: the history read with the dossier differs from its events"
+    );
 }
 
 /// A dossier a scenario filed and played through.
