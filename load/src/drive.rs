@@ -242,8 +242,11 @@ pub async fn phase(target: &Target, work: Work, clients: usize, duration: Durati
                         let (code, version, done) = dossiers.pop_front().expect("a dossier");
                         match client.act(&code, version, done == 0).await {
                             Ok(version) => {
+                                // The same dossier again until its actions are done:
+                                // put back at the end of the queue it would wait behind
+                                // every other prefiled dossier, and get its receipt only.
                                 if done + 1 < ACTIONS_PER_DOSSIER {
-                                    dossiers.push_back((code, version, done + 1));
+                                    dossiers.push_front((code, version, done + 1));
                                 }
                                 Ok(())
                             }
