@@ -99,26 +99,46 @@ pub struct ScoringRow {
 ///
 /// Parameters: $1 T, $2 the period's start, $5 unit ('' for all), $6 procedure ('' for all),
 /// $7 1 when this query reads the changed dossiers (one partition of a split report
-/// does), else 0. `{units}` restricts the unchanged branch to one partition's units.
+/// does), else 0. `units` restricts the unchanged branch to one partition's units.
 ///
 /// Dossiers not changed after T: their row as it is. The report index
-/// (`dossiers_report`, migration 0004) holds every column read here, in (unit,
+/// (`dossiers_report`, migration 0010) holds every column read here, in (unit,
 /// procedure) order, so the groups are summed in one pass over it without sorting.
-const FACTS_UNCHANGED: &str = "
-    SELECT d.code AS code, d.handling_unit AS unit, d.procedure_code AS procedure_code,
-           d.channel AS channel, d.status AS status, d.submitted_at AS submitted_at,
-           d.statutory_due_date AS due, d.supplement_count AS supplements,
-           COALESCE(d.settled_at, d.closed_at) AS settled_at,
-           d.processing_seconds AS processing_seconds, d.fees_requested_vnd AS fees,
-           d.paid_online AS paid_online, d.digitized AS digitized, d.rating AS rating
-    FROM dossiers d
-    WHERE d.submitted_at <= $1 AND d.updated_at <= $1
-      AND (d.closed_at IS NULL OR d.closed_at >= $2)
-      AND ($5 = '' OR d.handling_unit = $5) AND ($6 = '' OR d.procedure_code = $6)
-      {units}";
+///
+/// A dossier changed after T has a `dossier_changes` row after T (every write of a
+/// dossier row writes one, at the row's `updated_at`), found through
+/// `dossier_changes_by_at`. `updated_at` itself is in no index: every action changes
+/// it, and an action that changes no indexed column writes no index entry (decision
+/// 0029). The few changed dossiers are set aside the way each backend does it best:
+/// SQLite builds the list once for `NOT IN`; PostgreSQL hashes it for an anti-join
+/// (its `NOT IN` over a list too large for memory would scan the list for every row).
+fn facts_unchanged(backend: Backend, units: &str) -> String {
+    let unchanged = match backend {
+        Backend::Sqlite => {
+            "d.code NOT IN (SELECT l.dossier_code FROM dossier_changes l WHERE l.at > $1)"
+        }
+        Backend::Postgres => {
+            "NOT EXISTS (SELECT 1 FROM dossier_changes l WHERE l.dossier_code = d.code AND l.at > $1)"
+        }
+    };
+    format!(
+        "SELECT d.code AS code, d.handling_unit AS unit, d.procedure_code AS procedure_code,
+                d.channel AS channel, d.status AS status, d.submitted_at AS submitted_at,
+                d.statutory_due_date AS due, d.supplement_count AS supplements,
+                COALESCE(d.settled_at, d.closed_at) AS settled_at,
+                d.processing_seconds AS processing_seconds, d.fees_requested_vnd AS fees,
+                d.paid_online AS paid_online, d.digitized AS digitized, d.rating AS rating
+         FROM dossiers d
+         WHERE d.submitted_at <= $1 AND {unchanged}
+           AND (d.closed_at IS NULL OR d.closed_at >= $2)
+           AND ($5 = '' OR d.handling_unit = $5) AND ($6 = '' OR d.procedure_code = $6)
+           {units}"
+    )
+}
 
-/// Dossiers changed after T: their latest `dossier_changes` row at or before T. They
-/// are found through `dossiers_changed` (updated_at, submitted_at, closed_at, code).
+/// Dossiers changed after T: their latest `dossier_changes` row at or before T. The
+/// dossiers are those with a change after T (`dossier_changes_by_at`), each read by
+/// its key.
 ///
 /// How the latest row is joined differs by backend. PostgreSQL cannot tell that few
 /// dossiers both were filed before T and changed after it (the two dates go together),
@@ -145,9 +165,10 @@ fn facts_changed(backend: Backend) -> String {
                 COALESCE(c.settled_at, c.closed_at) AS settled_at,
                 c.processing_seconds AS processing_seconds, c.fees_requested_vnd AS fees,
                 c.paid_online AS paid_online, c.digitized AS digitized, c.rating AS rating
-         FROM dossiers d
+         FROM (SELECT DISTINCT a.dossier_code FROM dossier_changes a WHERE a.at > $1) changed
+         JOIN dossiers d ON d.code = changed.dossier_code
          {latest}
-         WHERE d.updated_at > $1 AND d.submitted_at <= $1
+         WHERE d.submitted_at <= $1
            AND (d.closed_at IS NULL OR d.closed_at >= $2)
            AND ($5 = '' OR c.handling_unit = $5) AND ($6 = '' OR c.procedure_code = $6)
            AND $7 = 1"
@@ -247,7 +268,7 @@ impl Store {
             };
             let sql = format!(
                 "{}\n UNION ALL\n {}",
-                grouped(&FACTS_UNCHANGED.replace("{units}", &in_list)),
+                grouped(&facts_unchanged(self.backend, &in_list)),
                 grouped(&facts_changed(self.backend))
             );
             let (store, query) = (self.clone(), query.clone());
@@ -345,7 +366,7 @@ impl Store {
                  FROM overdue)
              SELECT unit, code, procedure_code, due, supplements FROM ranked WHERE n <= $8
              ORDER BY unit, n",
-            overdue(&FACTS_UNCHANGED.replace("{units}", "")),
+            overdue(&facts_unchanged(self.backend, "")),
             overdue(&facts_changed(self.backend))
         );
         let rows = bind_report(sqlx::query(sqlx::AssertSqlSafe(sql)), query, true)
