@@ -10,6 +10,9 @@
 # for a payment: the row, the chained event, the facts row) with pgbench on both,
 # interleaved, and prints how many updates were HOT. Drops both databases at the end.
 #
+# The schema is the one before migration 0010, which took `updated_at` out of every
+# index of `dossiers` (docs/decisions/0029) after this measurement.
+#
 # Run: bash load/experiments/hot_updates.sh [rounds] [seconds]
 # (PostgreSQL as MOTCUA_TEST_POSTGRES_URL's server, by default 127.0.0.1:5432 as postgres)
 set -euo pipefail
@@ -22,7 +25,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"; psql_ -d test -c "DROP DATABASE IF EXISTS motcua_exp_all" -c "DROP DATABASE IF EXISTS motcua_exp_hot" >/dev/null 2>&1 || true' EXIT
 
 psql_ -d test -c "DROP DATABASE IF EXISTS motcua_exp_all" -c "DROP DATABASE IF EXISTS motcua_exp_hot" -c "CREATE DATABASE motcua_exp_all"
-for migration in migrations/postgres/*.sql; do psql_ -d motcua_exp_all -f "$migration"; done
+for migration in migrations/postgres/000*.sql; do psql_ -d motcua_exp_all -f "$migration"; done
 psql_ -d motcua_exp_all <<'SQL'
 INSERT INTO units (code, name, agency_id) VALUES ('xuan-hoa', 'Xuân Hòa', 'H12.1');
 INSERT INTO plugin_builds VALUES ('b', '1.001612', '1.0.0', '0.2.0', 1, '\x00', '{}', 'x', 'x');

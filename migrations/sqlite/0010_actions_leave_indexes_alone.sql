@@ -6,7 +6,8 @@
 -- covering index and `dossiers_changed`. Which dossiers changed after a moment T is
 -- now read from their change history (`dossier_changes_by_at`): every write of a
 -- dossier row writes its `dossier_changes` row, at the same time, in the same
--- transaction.
+-- transaction. Each change row carries its dossier's filing time, so the index leaves
+-- out the changes of dossiers filed after T without reading them.
 DROP INDEX dossiers_changed;
 DROP INDEX dossiers_report;
 CREATE INDEX dossiers_report ON dossiers (
@@ -14,4 +15,7 @@ CREATE INDEX dossiers_report ON dossiers (
     statutory_due_date, supplement_count, settled_at, processing_seconds,
     fees_requested_vnd, paid_online, digitized, rating, code
 );
-CREATE INDEX dossier_changes_by_at ON dossier_changes (at, dossier_code);
+ALTER TABLE dossier_changes ADD COLUMN submitted_at TEXT NOT NULL DEFAULT '';
+UPDATE dossier_changes SET submitted_at =
+    (SELECT d.submitted_at FROM dossiers d WHERE d.code = dossier_changes.dossier_code);
+CREATE INDEX dossier_changes_by_at ON dossier_changes (at, submitted_at, dossier_code);

@@ -114,10 +114,10 @@ pub async fn fill(pool: &sqlx::AnyPool, backend: Backend, count: i64, communes: 
     // Filing, receipt (or refusal), and the latest status change.
     let change = |seq: i64, at: &str, from: &str, to: &str, facts: &str, filter: &str| {
         format!(
-            "INSERT INTO dossier_changes (dossier_code, seq, at, handling_unit, agency_id, procedure_code, channel,
-                 from_status, to_status, status_changed, statutory_due_date, due_date, supplement_count, settled_at,
-                 closed_at, processing_seconds, fees_requested_vnd, paid_online, digitized, rating)
-             SELECT d.code, {seq}, {at}, d.handling_unit, u.agency_id, d.procedure_code, d.channel, {from}, {to}, 1,
+            "INSERT INTO dossier_changes (dossier_code, seq, at, submitted_at, handling_unit, agency_id, procedure_code,
+                 channel, from_status, to_status, status_changed, statutory_due_date, due_date, supplement_count,
+                 settled_at, closed_at, processing_seconds, fees_requested_vnd, paid_online, digitized, rating)
+             SELECT d.code, {seq}, {at}, d.submitted_at, d.handling_unit, u.agency_id, d.procedure_code, d.channel, {from}, {to}, 1,
                     {facts}
              FROM dossiers d JOIN units u ON u.code = d.handling_unit {filter}"
         )

@@ -472,7 +472,7 @@ fn action_in_one_statement(
 
 /// The columns of a dossier row that its reportable facts copy (`dossier_changes`),
 /// returned by the statement that wrote the row.
-const WRITTEN_FACTS: &str = "code, handling_unit, procedure_code, channel, status, statutory_due_date, due_date, \
+const WRITTEN_FACTS: &str = "code, submitted_at, handling_unit, procedure_code, channel, status, statutory_due_date, due_date, \
      supplement_count, settled_at, closed_at, processing_seconds, fees_requested_vnd, paid_online, digitized, rating";
 
 /// The columns of an event, as `Store::events` reads them.
@@ -489,10 +489,11 @@ fn changes_written_by(
     changed: usize,
 ) -> String {
     format!(
-        "INSERT INTO dossier_changes (dossier_code, seq, at, handling_unit, agency_id, procedure_code, channel,
-             from_status, to_status, status_changed, statutory_due_date, due_date, supplement_count, settled_at,
-             closed_at, processing_seconds, fees_requested_vnd, paid_online, digitized, rating)
-         SELECT {source}.code, ${seq}, ${at}, {source}.handling_unit, units.agency_id, {source}.procedure_code,
+        "INSERT INTO dossier_changes (dossier_code, seq, at, submitted_at, handling_unit, agency_id, procedure_code,
+             channel, from_status, to_status, status_changed, statutory_due_date, due_date, supplement_count,
+             settled_at, closed_at, processing_seconds, fees_requested_vnd, paid_online, digitized, rating)
+         SELECT {source}.code, ${seq}, ${at}, {source}.submitted_at, {source}.handling_unit, units.agency_id,
+                {source}.procedure_code,
                 {source}.channel, {from_status}, {source}.status, ${changed}, {source}.statutory_due_date,
                 {source}.due_date, {source}.supplement_count, {source}.settled_at, {source}.closed_at,
                 {source}.processing_seconds, {source}.fees_requested_vnd, {source}.paid_online, {source}.digitized,
