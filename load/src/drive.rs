@@ -187,6 +187,15 @@ async fn prefile(
     prepared
 }
 
+/// A client's dossiers after an action on `code` (its `done`-th): the same dossier
+/// stays first until its actions are done. At the back of the queue it would wait
+/// behind every other prefiled dossier, and a phase would see little but receipts.
+fn acted(dossiers: &mut VecDeque<(String, i64, u32)>, code: String, version: i64, done: u32) {
+    if done + 1 < ACTIONS_PER_DOSSIER {
+        dossiers.push_front((code, version, done + 1));
+    }
+}
+
 /// Runs `clients` loops of `work` against `target` for `duration` (after a short
 /// warm-up that is not counted) and sums up the latencies.
 pub async fn phase(target: &Target, work: Work, clients: usize, duration: Duration) -> Figures {
@@ -242,12 +251,7 @@ pub async fn phase(target: &Target, work: Work, clients: usize, duration: Durati
                         let (code, version, done) = dossiers.pop_front().expect("a dossier");
                         match client.act(&code, version, done == 0).await {
                             Ok(version) => {
-                                // The same dossier again until its actions are done:
-                                // put back at the end of the queue it would wait behind
-                                // every other prefiled dossier, and get its receipt only.
-                                if done + 1 < ACTIONS_PER_DOSSIER {
-                                    dossiers.push_front((code, version, done + 1));
-                                }
+                                acted(&mut dossiers, code, version, done);
                                 Ok(())
                             }
                             Err(error) => Err(error),
@@ -299,5 +303,28 @@ pub async fn phase(target: &Target, work: Work, clients: usize, duration: Durati
         p50_ms: quantile(0.50),
         p99_ms: quantile(0.99),
         first_failure,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each dossier gets its ten actions (a receipt, then payments) before the next.
+    #[test]
+    fn a_dossier_gets_all_its_actions_before_the_next() {
+        let mut dossiers: VecDeque<(String, i64, u32)> = [("A", 1, 0), ("B", 1, 0)]
+            .map(|(code, version, done)| (code.to_string(), version, done))
+            .into();
+        let mut order = Vec::new();
+        while let Some((code, version, done)) = dossiers.pop_front() {
+            order.push(format!("{code}{done}"));
+            acted(&mut dossiers, code, version + 1, done);
+        }
+        let expected: Vec<String> = ["A", "B"]
+            .iter()
+            .flat_map(|code| (0..ACTIONS_PER_DOSSIER).map(move |done| format!("{code}{done}")))
+            .collect();
+        assert_eq!(order, expected);
     }
 }

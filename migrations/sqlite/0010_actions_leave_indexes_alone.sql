@@ -1,6 +1,6 @@
 -- An action that changes none of the columns the inbox and the reports are indexed by
--- (a payment after the first, a note) now writes no index entry of `dossiers`
--- (docs/decisions/0029-report-indexes-without-updated-at.md).
+-- (a payment after the first, a step inside one status) now writes no index entry of
+-- `dossiers` (docs/decisions/0029-report-indexes-without-updated-at.md).
 --
 -- `updated_at` changes with every action, and two indexes held it: the report's
 -- covering index and `dossiers_changed`. Which dossiers changed after a moment T is

@@ -109,11 +109,12 @@ pub struct ScoringRow {
 /// dossier row writes one, at the row's `updated_at`), found through
 /// `dossier_changes_by_at` (at, submitted_at, dossier_code), which also leaves out,
 /// without reading a row, the changes of dossiers filed after T: for a month long past
-/// those are most of the changes after it. `updated_at` itself is in no index: every action changes
-/// it, and an action that changes no indexed column writes no index entry (decision
-/// 0029). The few changed dossiers are set aside the way each backend does it best:
-/// SQLite builds the list once for `NOT IN`; PostgreSQL hashes it for an anti-join
-/// (its `NOT IN` over a list too large for memory would scan the list for every row).
+/// those are most of the changes after it. `updated_at` itself is in no index: every
+/// action changes it, and an action that changes no indexed column writes no index
+/// entry (decision 0029). The changed dossiers are set aside the way each backend does
+/// it best: SQLite builds the list once for `NOT IN`; PostgreSQL hashes it for an
+/// anti-join (its `NOT IN` over a list too large for memory would scan the list for
+/// every row).
 fn facts_unchanged(backend: Backend, units: &str) -> String {
     let unchanged = match backend {
         Backend::Sqlite => {

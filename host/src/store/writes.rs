@@ -387,11 +387,11 @@ fn row_params(
 /// With `before`, the row as it was read (SQLite), the update sets only the columns
 /// whose value changes: SQLite rewrites the entries of every index that holds a column
 /// named in `SET`, changed or not, and the inbox and report indexes hold most of the
-/// row. An action that records a payment then touches two indexes rather than eight.
-/// PostgreSQL compares the values of the indexed columns itself: when none changed
-/// (a payment after the first, a note: `updated_at` is in no index, decision 0029) the
-/// new row version is a HOT update on the same page and no index is written. It binds
-/// every parameter it is given, so its statements set every column.
+/// row. A payment after the first then touches no index (`updated_at` is in none,
+/// decision 0029). PostgreSQL compares the values of the indexed columns itself: when
+/// none changed (a payment after the first, a step inside one status) the new row
+/// version is a HOT update on the same page and no index is written. It binds every
+/// parameter it is given, so its statements set every column.
 fn update_row(
     code: &str,
     expected_version: i64,

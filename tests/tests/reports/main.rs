@@ -54,6 +54,7 @@
 //! settling H1, H2, B1, L1, H4 and V2; V1's certificate is handed over on paper only.
 
 mod expected;
+mod indexes;
 mod province;
 
 use motcua::reports::{Format, ReportKind, ReportRequest};
@@ -62,6 +63,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use expected::*;
+use indexes::*;
 use province::*;
 
 async fn get_ok(server: &TestServer, path: &str, token: &str) -> Value {
@@ -537,4 +539,5 @@ motcua_e2e::on_both_backends!(
     reports_match_the_hand_computed_tables,
     reports_respect_tenancy_and_refuse_bad_queries,
     scoring_table_is_data,
+    payments_after_the_first_write_no_index_entry,
 );
