@@ -27,35 +27,24 @@ fn household() -> Value {
 /// The text of every index of `dossiers` (columns, expressions and partial-index
 /// predicates), as the database describes it.
 async fn index_definitions(server: &TestServer) -> Vec<String> {
-    match server.backend {
+    let sql = match server.backend {
         Backend::Sqlite => {
-            let mut connection = sqlx::SqliteConnection::connect(&server.database_url)
-                .await
-                .unwrap();
-            sqlx::query(
-                "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'dossiers'
-                 AND sql IS NOT NULL",
-            )
-            .fetch_all(&mut connection)
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| row.get(0))
-            .collect()
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'dossiers'
+             AND sql IS NOT NULL"
         }
-        Backend::Postgres => {
-            let mut connection = sqlx::PgConnection::connect(&server.database_url)
-                .await
-                .unwrap();
-            sqlx::query("SELECT indexdef FROM pg_indexes WHERE tablename = 'dossiers'")
-                .fetch_all(&mut connection)
-                .await
-                .unwrap()
-                .iter()
-                .map(|row| row.get(0))
-                .collect()
-        }
-    }
+        Backend::Postgres => "SELECT indexdef FROM pg_indexes WHERE tablename = 'dossiers'",
+    };
+    sqlx::any::install_default_drivers();
+    let mut connection = sqlx::AnyConnection::connect(&server.database_url)
+        .await
+        .unwrap();
+    sqlx::query(sql)
+        .fetch_all(&mut connection)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
 }
 
 fn names_column(definition: &str, column: &str) -> bool {
