@@ -16,7 +16,11 @@ CREATE INDEX dossiers_report ON dossiers (
     fees_requested_vnd, paid_online, digitized, rating, code
 );
 ALTER TABLE dossier_changes ADD COLUMN submitted_at TEXT NOT NULL DEFAULT '';
+-- The change history is append-only (migration 0003); its guard steps aside, inside
+-- this migration's transaction, for the new column's one fill.
+ALTER TABLE dossier_changes DISABLE TRIGGER dossier_changes_no_change;
 UPDATE dossier_changes c SET submitted_at = d.submitted_at FROM dossiers d WHERE d.code = c.dossier_code;
+ALTER TABLE dossier_changes ENABLE TRIGGER dossier_changes_no_change;
 CREATE INDEX dossier_changes_by_at ON dossier_changes (at, submitted_at, dossier_code);
 
 -- A HOT update (no index entry written) needs room for the new row version on the

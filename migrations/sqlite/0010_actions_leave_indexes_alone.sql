@@ -16,6 +16,13 @@ CREATE INDEX dossiers_report ON dossiers (
     fees_requested_vnd, paid_online, digitized, rating, code
 );
 ALTER TABLE dossier_changes ADD COLUMN submitted_at TEXT NOT NULL DEFAULT '';
+-- The change history is append-only (migration 0003); its guard steps aside, inside
+-- this migration's transaction, for the new column's one fill.
+DROP TRIGGER dossier_changes_no_update;
 UPDATE dossier_changes SET submitted_at =
     (SELECT d.submitted_at FROM dossiers d WHERE d.code = dossier_changes.dossier_code);
+CREATE TRIGGER dossier_changes_no_update BEFORE UPDATE ON dossier_changes
+BEGIN
+    SELECT RAISE(ABORT, 'dossier_changes is append-only');
+END;
 CREATE INDEX dossier_changes_by_at ON dossier_changes (at, submitted_at, dossier_code);

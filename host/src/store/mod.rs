@@ -131,6 +131,16 @@ pub struct Store {
     codes: writes::CodeBlocks,
 }
 
+/// A backend's embedded migrations, all of which [`Store::connect`] runs. A test of an
+/// upgrade runs them up to a version (`Migrator::run_to`), writes rows the way that
+/// schema held them, and then connects.
+pub fn migrations(backend: Backend) -> &'static sqlx::migrate::Migrator {
+    match backend {
+        Backend::Sqlite => &SQLITE_MIGRATIONS,
+        Backend::Postgres => &POSTGRES_MIGRATIONS,
+    }
+}
+
 impl Store {
     /// Connects, creating (SQLite) and migrating the database as needed.
     pub async fn connect(url: &str) -> Result<Store> {
@@ -187,10 +197,7 @@ impl Store {
             .connect_with(options)
             .await?;
         // Migrated before the direct SQLite connections open, so they see the schema.
-        match backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
-        }
+        migrations(backend).run(&pool).await?;
         let (writer, readers) = match backend {
             Backend::Sqlite => {
                 let file = lite::file_of(&url)?;
@@ -219,10 +226,7 @@ impl Store {
     }
 
     pub async fn migrate(&self) -> Result<()> {
-        match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
-        }
+        migrations(self.backend).run(&self.pool).await?;
         Ok(())
     }
 

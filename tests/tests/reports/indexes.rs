@@ -2,8 +2,10 @@
 //! action changes are in no index of `dossiers`, so an action that changes no indexed
 //! column writes no index entry, and on PostgreSQL is a HOT update.
 
+use motcua::store;
+use motcua_e2e::scenarios::filings;
 use motcua_e2e::{Backend, TestServer};
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::{Connection, Row};
 
 const OFFICER: &str = "demo-xuan-hoa-officer";
@@ -16,13 +18,6 @@ const ALWAYS_CHANGED: [&str; 5] = [
     "last_hash",
     "fees_paid_vnd",
 ];
-
-fn household() -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/_filings.json");
-    let filings: Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("filings")).expect("json");
-    filings["household"].clone()
-}
 
 /// The text of every index of `dossiers` (columns, expressions and partial-index
 /// predicates), as the database describes it.
@@ -98,7 +93,7 @@ pub async fn payments_after_the_first_write_no_index_entry(backend: Backend) {
         }
     }
 
-    let filed = server.file(None, &household()).await;
+    let filed = server.file(None, &filings()["household"]).await;
     server
         .act_ok(OFFICER, &filed.code, "receive", json!({}))
         .await;
@@ -134,4 +129,94 @@ pub async fn payments_after_the_first_write_no_index_entry(backend: Backend) {
         assert_eq!(hot, 2, "the payments after the first are HOT updates");
     }
     server.finish().await;
+}
+
+/// A database that already holds dossiers and their change history when migration 0010
+/// runs (a province upgrading): the history is append-only, and the migration fills its
+/// new `submitted_at` all the same, through the server's own start-up, and leaves the
+/// history append-only afterwards.
+pub async fn an_upgrade_fills_the_filing_time_of_earlier_changes(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, postgres_database) = motcua_e2e::fresh_database(backend, dir.path()).await;
+    let (store_backend, pool_url) = match backend {
+        Backend::Sqlite => (store::Backend::Sqlite, format!("{url}?mode=rwc")),
+        Backend::Postgres => (store::Backend::Postgres, url.clone()),
+    };
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&pool_url).await.unwrap();
+    store::migrations(store_backend)
+        .run_to(9, &pool)
+        .await
+        .expect("migrations up to 0009");
+    let filed = "2026-01-05T09:00:00+07:00";
+    sqlx::query("INSERT INTO units (code, name, agency_id) VALUES ('u', 'U', 'A1')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO plugin_builds (sha256, procedure_code, version, wit_version, size, bytes,
+             info_json, published_by, published_at)
+         VALUES ('b', '1.001612', '1.0.0', '0.2.0', 1, $1, '{}', 'x', 'x')",
+    )
+    .bind(vec![0u8])
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO dossiers (code, procedure_code, build_sha256, receiving_unit, handling_unit,
+             channel, applicant_json, form_json, step, status, submitted_at, tracking_secret_hash,
+             version, updated_at, last_seq, last_hash)
+         VALUES ('D1', '1.001612', 'b', 'u', 'u', 'online', '{}', '{}', 'review', 4, $1, 'h', 2,
+                 '2026-02-02T09:00:00+07:00', 2, 'x')",
+    )
+    .bind(filed)
+    .execute(&pool)
+    .await
+    .unwrap();
+    for (seq, at, status) in [(1, filed, 1), (2, "2026-02-02T09:00:00+07:00", 4)] {
+        sqlx::query(
+            "INSERT INTO dossier_changes (dossier_code, seq, at, handling_unit, agency_id,
+                 procedure_code, channel, to_status, status_changed, supplement_count,
+                 fees_requested_vnd, paid_online, digitized)
+             VALUES ('D1', $1, $2, 'u', 'A1', '1.001612', 'online', $3, 1, 0, 0, 0, 0)",
+        )
+        .bind(seq)
+        .bind(at)
+        .bind(status)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+
+    let upgraded = store::Store::connect(&url)
+        .await
+        .expect("the server starts, migrating a database with a change history");
+    let rows: Vec<(i64, String)> =
+        sqlx::query("SELECT seq, submitted_at FROM dossier_changes ORDER BY seq")
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect();
+    assert_eq!(rows, [(1, filed.to_string()), (2, filed.to_string())]);
+    let refused = sqlx::query("UPDATE dossier_changes SET at = at")
+        .execute(&pool)
+        .await
+        .expect_err("the change history is append-only again");
+    assert!(refused.to_string().contains("append-only"), "{refused}");
+
+    upgraded.close().await;
+    pool.close().await;
+    if let Some(name) = postgres_database {
+        let mut admin = sqlx::PgConnection::connect(&motcua_e2e::postgres_admin_url())
+            .await
+            .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    }
 }

@@ -540,4 +540,5 @@ motcua_e2e::on_both_backends!(
     reports_respect_tenancy_and_refuse_bad_queries,
     scoring_table_is_data,
     payments_after_the_first_write_no_index_entry,
+    an_upgrade_fills_the_filing_time_of_earlier_changes,
 );
