@@ -20,6 +20,12 @@ mod cli {
 }
 use cli::server::{ServerArgs, bind, config, print_demo, warn_about_demo_tokens};
 
+/// mimalloc instead of the C library's allocator: a request allocates and frees many
+/// small buffers on whichever worker thread runs it, where glibc's allocator spent a
+/// tenth of the machine's CPU merging and splitting free chunks (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "motcua",
