@@ -6,13 +6,16 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use std::borrow::Cow;
+
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Value, json};
 
 use super::{
     ApiError, AppState, body_bytes, caller, event_view, parse_body, path_code, query, status_view,
 };
-use crate::audit::verify_chain;
+use crate::audit::{EventRecord, verify_chain};
 use crate::domain::{Actor, Applicant, Channel, Document, Status};
 use crate::runtime::PluginBuild;
 use crate::store::{DossierRecord, DueFilter, InboxCursor, InboxQuery};
@@ -115,11 +118,31 @@ pub(super) async fn file_dossier(
     Ok(response)
 }
 
-pub(super) async fn dossier_view(
+/// The officers' view of a dossier: its fields, then its history, written event by event
+/// from the records (see [`super::EventView`]).
+pub(super) struct DossierView<'a> {
+    fields: Value,
+    history: Cow<'a, [EventRecord]>,
+}
+
+impl Serialize for DossierView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let fields = self.fields.as_object();
+        let mut map = serializer.serialize_map(Some(fields.map_or(0, |f| f.len()) + 1))?;
+        for (name, value) in fields.into_iter().flatten() {
+            map.serialize_entry(name, value)?;
+        }
+        let history: Vec<_> = self.history.iter().map(event_view).collect();
+        map.serialize_entry("history", &history)?;
+        map.end()
+    }
+}
+
+pub(super) async fn dossier_view<'a>(
     state: &AppState,
-    record: &DossierRecord,
+    record: &'a DossierRecord,
     actor: &Actor,
-) -> Result<Value, ApiError> {
+) -> Result<DossierView<'a>, ApiError> {
     let build = state.registry.build(&record.build_sha256);
     let events = state.history_of(record).await?;
     let actions = build
@@ -130,7 +153,7 @@ pub(super) async fn dossier_view(
         .map(|(name, label)| json!({ "action": name, "label": label }))
         .collect::<Vec<_>>();
     let step_name = step_name(build.as_deref(), record);
-    Ok(json!({
+    let fields = json!({
         "code": record.code,
         "procedure": {
             "code": record.procedure_code,
@@ -171,9 +194,12 @@ pub(super) async fn dossier_view(
         "returned_at": record.returned_at,
         "version": record.version,
         "pending_supplement": Workflow::pending_supplement(record, &events),
-        "history": events.iter().map(event_view).collect::<Vec<_>>(),
         "actions": actions,
-    }))
+    });
+    Ok(DossierView {
+        fields,
+        history: events,
+    })
 }
 
 /// The components with where their stored files are read.
@@ -331,11 +357,12 @@ pub(super) async fn act(
             },
         )
         .await?;
-    let view = match caller {
-        Caller::Citizen { .. } => track_view(&state, &record, &build, &actor).await?,
-        _ => dossier_view(&state, &record, &actor).await?,
-    };
-    Ok(Json(view).into_response())
+    Ok(match caller {
+        Caller::Citizen { .. } => {
+            Json(track_view(&state, &record, &build, &actor).await?).into_response()
+        }
+        _ => Json(dossier_view(&state, &record, &actor).await?).into_response(),
+    })
 }
 
 /// Whether the dossier's hash chain verifies.

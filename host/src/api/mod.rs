@@ -322,21 +322,52 @@ fn status_view(status: Status) -> StatusView {
     }
 }
 
-fn event_view(event: &EventRecord) -> Value {
-    json!({
-        "seq": event.seq,
-        "at": event.at,
-        "actor": { "id": event.actor_id, "role": event.actor_role, "unit": event.actor_unit },
-        "action": event.action,
-        "from_step": event.from_step,
-        "to_step": event.to_step,
-        "from_status": event.from_status,
-        "to_status": event.to_status,
-        "note": event.note,
-        "payload": serde_json::from_str::<Value>(&event.payload_json).unwrap_or(Value::Null),
-        "prev_hash": event.prev_hash,
-        "hash": event.hash,
-    })
+/// An event as the API shows it. Serialised straight from the stored event: its payload,
+/// stored as JSON text, is written as it is (checked, not parsed into a tree), so a
+/// dossier view with a long history costs no allocation per field of every payload.
+#[derive(Serialize)]
+struct EventView<'a> {
+    seq: i64,
+    at: &'a str,
+    actor: EventActor<'a>,
+    action: &'a str,
+    from_step: Option<&'a str>,
+    to_step: &'a str,
+    from_status: Option<i64>,
+    to_status: i64,
+    note: &'a str,
+    /// `null` if the stored text were not JSON (it always is: the host writes it).
+    payload: Option<&'a serde_json::value::RawValue>,
+    prev_hash: &'a str,
+    hash: &'a str,
+}
+
+#[derive(Serialize)]
+struct EventActor<'a> {
+    id: &'a str,
+    role: &'a str,
+    unit: &'a str,
+}
+
+fn event_view(event: &EventRecord) -> EventView<'_> {
+    EventView {
+        seq: event.seq,
+        at: &event.at,
+        actor: EventActor {
+            id: &event.actor_id,
+            role: &event.actor_role,
+            unit: &event.actor_unit,
+        },
+        action: &event.action,
+        from_step: event.from_step.as_deref(),
+        to_step: &event.to_step,
+        from_status: event.from_status,
+        to_status: event.to_status,
+        note: &event.note,
+        payload: serde_json::from_str(&event.payload_json).ok(),
+        prev_hash: &event.prev_hash,
+        hash: &event.hash,
+    }
 }
 
 // ---- handlers ----------------------------------------------------------------------------
