@@ -4,6 +4,10 @@
 //! which still verifies, one row more of reportable facts, and the unit's kept counts
 //! still equal its dossiers. Both kinds of action race: one that changes the status
 //! (`receive`, which moves the counts) and one that does not (`record-payment`).
+//!
+//! Two hosts taking turns on one dossier: each answer carries the whole stored
+//! history, though a host reuses the history it holds of a dossier it acted on last
+//! (`store/recent.rs`) and the other host moved the dossier on in between.
 
 use futures::future::join_all;
 use motcua_e2e::{Backend, TestServer};
@@ -15,10 +19,7 @@ const DOSSIERS: usize = 6;
 const RACERS: usize = 8;
 
 fn household() -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/_filings.json");
-    let filings: Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("filings")).expect("json");
-    filings["household"].clone()
+    motcua_e2e::scenarios::filings()["household"].clone()
 }
 
 /// Sends `RACERS` copies of one action at `version` to every dossier at once; asserts
@@ -106,4 +107,67 @@ async fn one_action_wins_and_the_others_write_nothing(backend: Backend) {
     server.finish().await;
 }
 
-motcua_e2e::on_both_backends!(one_action_wins_and_the_others_write_nothing);
+/// Each answer to an action carries the dossier's history: a host keeps the history of
+/// the dossiers it acted on and reuses it while the row's head is the one it holds. With
+/// two hosts taking turns on one dossier, every answer must still be the whole stored
+/// history, the same as a fresh read shows and the audit check verifies.
+async fn hosts_taking_turns_answer_with_the_whole_history(backend: Backend) {
+    let first = TestServer::start(backend, "2026-03-02 09:00").await;
+    let second = first.second_host().await;
+    let code = first.file(Some(OFFICER), &household()).await.code;
+    let turns = [
+        &first, &first, &second, &first, &second, &second, &first, &first,
+    ];
+    for (turn, host) in turns.iter().enumerate() {
+        let version = turn as i64 + 1;
+        let (action, payload) = if turn == 0 {
+            ("receive", json!({}))
+        } else {
+            (
+                "record-payment",
+                json!({ "amount_vnd": 1000, "online": false, "receipt": format!("R-{turn}") }),
+            )
+        };
+        let answer = host
+            .act_at(Some(OFFICER), &[], &code, version, action, "", payload)
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "turn {turn}: {}",
+            answer.body
+        );
+        let history = answer.body["history"].as_array().expect("history");
+        // The filing's event and one per action so far, numbered in order.
+        assert_eq!(history.len(), turn + 2, "turn {turn}: {history:?}");
+        for (index, event) in history.iter().enumerate() {
+            assert_eq!(event["seq"], json!(index + 1), "turn {turn}");
+        }
+        assert_eq!(
+            history.last().unwrap()["payload"]["request"]["receipt"],
+            if turn == 0 {
+                Value::Null
+            } else {
+                json!(format!("R-{turn}"))
+            },
+            "turn {turn}: the answer ends with this action's own event"
+        );
+        // The same events, field by field, as either host reads them from the store.
+        for reader in [&first, &second] {
+            let stored = reader.dossier(OFFICER, &code).await;
+            assert_eq!(&stored["history"], &answer.body["history"], "turn {turn}");
+        }
+        let audit = host
+            .get(&format!("/api/v1/dossiers/{code}/audit"), Some(OFFICER))
+            .await;
+        assert_eq!(audit.body["valid"], json!(true), "{}", audit.body);
+        assert_eq!(audit.body["head"], history.last().unwrap()["hash"]);
+    }
+    second.finish().await;
+    first.finish().await;
+}
+
+motcua_e2e::on_both_backends!(
+    one_action_wins_and_the_others_write_nothing,
+    hosts_taking_turns_answer_with_the_whole_history,
+);

@@ -2,15 +2,11 @@
 //! writes nothing; the inbox is the unit's own, newest first, filtered and paged;
 //! the audit table refuses edits.
 
+use motcua_e2e::scenarios::filings;
 use motcua_e2e::{Backend, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor};
-
-fn filings() -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/_filings.json");
-    serde_json::from_str(&std::fs::read_to_string(path).expect("filings")).expect("json")
-}
 
 const OFFICER: &str = "demo-xuan-hoa-officer";
 

@@ -20,10 +20,7 @@ fn example(name: &str) -> PathBuf {
 }
 
 fn birth_filing() -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/_filings.json");
-    let filings: Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("filings")).expect("json");
-    filings["birth"].clone()
+    motcua_e2e::scenarios::filings()["birth"].clone()
 }
 
 async fn supplement_then_rating(backend: Backend) {

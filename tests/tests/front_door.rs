@@ -8,6 +8,7 @@ use std::time::Duration;
 use motcua::api::{FrontDoor, RateQuota};
 use motcua::runtime::SandboxLimits;
 use motcua_e2e::raw::{PATIENCE, read_response};
+use motcua_e2e::scenarios::filings;
 use motcua_e2e::{Backend, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -24,11 +25,6 @@ const PUBLISHER: &str = "demo-phu-tho-publisher";
 /// The memory test measures the process's RSS, which other tests in this binary would
 /// move: it runs alone, the others share.
 static EXCLUSIVE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
-
-fn filings() -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/_filings.json");
-    serde_json::from_str(&std::fs::read_to_string(path).expect("filings")).expect("json")
-}
 
 fn address(server: &TestServer) -> String {
     server.base.trim_start_matches("http://").to_string()

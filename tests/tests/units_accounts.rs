@@ -37,9 +37,7 @@ fn sample_file() -> Vec<u8> {
 }
 
 fn filing(name: &str, unit: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/_filings.json");
-    let filings: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let mut body = filings[name].clone();
+    let mut body = motcua_e2e::scenarios::filings()[name].clone();
     body["receiving_unit"] = json!(unit);
     body
 }

@@ -62,6 +62,15 @@ macro_rules! dossier_columns {
     };
 }
 
+/// Which events a dossier read brings: none, those stored, or those stored unless this
+/// host holds them already (`recent.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum History {
+    None,
+    Stored,
+    Recent,
+}
+
 /// A dossier row with its documents.
 #[derive(Clone, Debug)]
 pub struct DossierRecord {
@@ -296,85 +305,125 @@ pub struct DossierUpdate {
 impl Store {
     /// A dossier with its documents, in one statement (the documents as a JSON array).
     pub async fn dossier(&self, code: &str) -> Result<Option<DossierRecord>> {
-        self.read_dossier(code, false).await
+        self.read_dossier(code, History::None).await
+    }
+
+    /// A dossier with its documents and its events, in one statement, the events as
+    /// stored: for the views, the audit check and the replay.
+    pub async fn dossier_with_history(&self, code: &str) -> Result<Option<DossierRecord>> {
+        self.read_dossier(code, History::Stored).await
     }
 
     /// A dossier with its documents and its events, in one statement: read on every
     /// action's path (see `columns.rs` for where it runs), whose answer shows the
     /// history with the new event appended, so that nothing is read after the write.
-    pub async fn dossier_with_history(&self, code: &str) -> Result<Option<DossierRecord>> {
-        self.read_dossier(code, true).await
+    /// Where this host holds the dossier's history up to the row's head, the statement
+    /// does not rebuild it (`recent.rs`).
+    pub async fn dossier_with_recent_history(&self, code: &str) -> Result<Option<DossierRecord>> {
+        self.read_dossier(code, History::Recent).await
     }
 
-    async fn read_dossier(&self, code: &str, with_history: bool) -> Result<Option<DossierRecord>> {
+    /// Keeps the record's history (after an action: with its new event) as this host's
+    /// recent copy, for the next action on the dossier.
+    pub fn remember_history(&self, record: &DossierRecord) {
+        if let Some(history) = &record.history {
+            self.recent.put(&record.code, history.clone());
+        }
+    }
+
+    async fn read_dossier(&self, code: &str, history: History) -> Result<Option<DossierRecord>> {
         // The subqueries aggregate to JSON arrays; PostgreSQL aggregates no rows to NULL,
-        // SQLite to `[]`.
-        let sql = match (self.backend, with_history) {
-            (Backend::Sqlite, false) => concat!(
+        // SQLite to `[]`. With the history, $2 and $3 are the head of the copy this host
+        // holds (none: -1 and ''): when the row's head is the same, the events are not
+        // aggregated and the last column says so.
+        let held = match history {
+            History::Recent => self.recent.get(code),
+            History::None | History::Stored => None,
+        };
+        // Read without the held copy's head, a history is always aggregated.
+        let sql = match (self.backend, history) {
+            (Backend::Sqlite, History::None) => concat!(
                 "SELECT ",
                 dossier_columns!(),
                 ", ",
                 documents_json!(sqlite),
                 " FROM dossiers WHERE code = $1"
             ),
-            (Backend::Sqlite, true) => concat!(
+            (Backend::Sqlite, _) => concat!(
                 "SELECT ",
                 dossier_columns!(),
                 ", ",
                 documents_json!(sqlite),
-                ", ",
+                ", CASE WHEN last_seq = $2 AND last_hash = $3 THEN NULL ELSE ",
                 events_json!(sqlite),
+                " END, CASE WHEN last_seq = $2 AND last_hash = $3 THEN 1 ELSE 0 END",
                 " FROM dossiers WHERE code = $1"
             ),
-            (Backend::Postgres, false) => concat!(
+            (Backend::Postgres, History::None) => concat!(
                 "SELECT ",
                 dossier_columns!(),
                 ", ",
                 documents_json!(postgres),
                 " FROM dossiers WHERE code = $1"
             ),
-            (Backend::Postgres, true) => concat!(
+            (Backend::Postgres, _) => concat!(
                 "SELECT ",
                 dossier_columns!(),
                 ", ",
                 documents_json!(postgres),
-                ", ",
+                ", CASE WHEN last_seq = $2 AND last_hash = $3 THEN NULL ELSE ",
                 events_json!(postgres),
+                " END, CAST(CASE WHEN last_seq = $2 AND last_hash = $3 THEN 1 ELSE 0 END AS BIGINT)",
                 " FROM dossiers WHERE code = $1"
             ),
         };
-        self.fetch_one(sql, &[code.into()], |row| {
-            let mut record = dossier_from_row(row)?;
-            let corrupt = |what: &str, error: serde_json::Error| {
-                StoreError::Corrupt(format!("dossier {code}: {what}: {error}"))
-            };
-            if let Some(json) = row.opt_text(40)? {
-                let documents: Vec<(String, String, String, i64, i64, Option<String>)> =
-                    serde_json::from_str(&json).map_err(|error| corrupt("documents", error))?;
-                record.documents = documents
-                    .into_iter()
-                    .map(
-                        |(kind, name, sha256, size, digitized, content_type)| Document {
-                            kind,
-                            name,
-                            sha256,
-                            size: size.max(0) as u64,
-                            digitized: digitized != 0,
-                            content_type,
+        let params = match history {
+            History::None => vec![code.into()],
+            History::Stored | History::Recent => {
+                let (seq, hash) = held
+                    .as_ref()
+                    .and_then(|events| events.last())
+                    .map_or((-1, ""), |head| (head.seq, head.hash.as_str()));
+                vec![code.into(), seq.into(), hash.into()]
+            }
+        };
+        let record = self
+            .fetch_one(sql, &params, |row| {
+                let mut record = dossier_from_row(row)?;
+                let corrupt = |what: &str, error: serde_json::Error| {
+                    StoreError::Corrupt(format!("dossier {code}: {what}: {error}"))
+                };
+                if let Some(json) = row.opt_text(40)? {
+                    let documents: Vec<(String, String, String, i64, i64, Option<String>)> =
+                        serde_json::from_str(&json).map_err(|error| corrupt("documents", error))?;
+                    record.documents = documents
+                        .into_iter()
+                        .map(
+                            |(kind, name, sha256, size, digitized, content_type)| Document {
+                                kind,
+                                name,
+                                sha256,
+                                size: size.max(0) as u64,
+                                digitized: digitized != 0,
+                                content_type,
+                            },
+                        )
+                        .collect();
+                }
+                if history != History::None {
+                    record.history = Some(match (row.flag(42)?, &held) {
+                        (true, Some(events)) => events.as_ref().clone(),
+                        _ => match row.opt_text(41)? {
+                            Some(json) => serde_json::from_str::<Vec<EventRecord>>(&json)
+                                .map_err(|error| corrupt("events", error))?,
+                            None => Vec::new(),
                         },
-                    )
-                    .collect();
-            }
-            if with_history {
-                record.history = Some(match row.opt_text(41)? {
-                    Some(json) => serde_json::from_str::<Vec<EventRecord>>(&json)
-                        .map_err(|error| corrupt("events", error))?,
-                    None => Vec::new(),
-                });
-            }
-            Ok(record)
-        })
-        .await
+                    });
+                }
+                Ok(record)
+            })
+            .await?;
+        Ok(record)
     }
 
     /// The reportable facts each event of a dossier recorded (`dossier_changes`), by

@@ -86,6 +86,7 @@ mod hot;
 mod inbox;
 mod leases;
 mod lite;
+mod recent;
 mod registry;
 mod reports;
 mod sessions;
@@ -129,6 +130,8 @@ pub struct Store {
     hot: Option<hot::HotPool>,
     /// Dossier-code numbers this host reserved and has not used yet (PostgreSQL).
     codes: writes::CodeBlocks,
+    /// The histories of the dossiers this host worked on last (`recent.rs`).
+    recent: recent::RecentHistories,
 }
 
 /// A backend's embedded migrations, all of which [`Store::connect`] runs. A test of an
@@ -218,6 +221,7 @@ impl Store {
             pool,
             backend,
             codes: writes::CodeBlocks::default(),
+            recent: recent::RecentHistories::default(),
         })
     }
 

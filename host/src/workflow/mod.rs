@@ -357,11 +357,22 @@ impl Workflow {
         })
     }
 
-    /// Loads a dossier the caller may see.
+    /// Loads a dossier the caller may see, with its events as stored.
     pub async fn dossier_for(
         &self,
         caller: &Caller,
         code: &str,
+    ) -> Result<(DossierRecord, Arc<PluginBuild>, Actor)> {
+        self.dossier_read_for(caller, code, false).await
+    }
+
+    /// `dossier_for`, with `recent`: the events from this host's copy where it is the
+    /// dossier's whole history (an action, which answers with them).
+    async fn dossier_read_for(
+        &self,
+        caller: &Caller,
+        code: &str,
+        recent: bool,
     ) -> Result<(DossierRecord, Arc<PluginBuild>, Actor)> {
         if matches!(caller, Caller::Anonymous) {
             // Before the lookup, so that strangers cannot probe which codes exist.
@@ -369,11 +380,12 @@ impl Workflow {
         }
         // With its events, in the same statement: most callers show the history, or act
         // and answer with it; for the others (a download) it is one subquery more.
-        let record = self
-            .store
-            .dossier_with_history(code)
-            .await?
-            .ok_or_else(|| WorkflowError::DossierNotFound(code.to_string()))?;
+        let read = if recent {
+            self.store.dossier_with_recent_history(code).await
+        } else {
+            self.store.dossier_with_history(code).await
+        };
+        let record = read?.ok_or_else(|| WorkflowError::DossierNotFound(code.to_string()))?;
         let actor = match caller {
             Caller::Anonymous => return Err(WorkflowError::Unauthenticated),
             Caller::Staff(actor) => {
@@ -409,7 +421,7 @@ impl Workflow {
         caller: &Caller,
         request: ActionRequest,
     ) -> Result<(DossierRecord, Arc<PluginBuild>, Actor)> {
-        let (record, build, actor) = self.dossier_for(caller, &request.code).await?;
+        let (record, build, actor) = self.dossier_read_for(caller, &request.code, true).await?;
         let expected = request.if_match.ok_or(WorkflowError::VersionRequired)?;
         if expected != record.version {
             return Err(WorkflowError::StaleVersion {
@@ -512,7 +524,11 @@ impl Workflow {
         };
         match self.store.apply_action(&record, &update, &event).await {
             // The dossier as written, without reading it back.
-            Ok(head) => Ok((record.updated(update, head), build, actor)),
+            Ok(head) => {
+                let record = record.updated(update, head);
+                self.store.remember_history(&record);
+                Ok((record, build, actor))
+            }
             Err(StoreError::VersionConflict { expected }) => {
                 // Another action landed between our read and our write.
                 let current = self
