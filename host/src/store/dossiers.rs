@@ -340,7 +340,6 @@ impl Store {
             History::Recent => self.recent.get(code),
             History::None | History::Stored => None,
         };
-        // Read without the held copy's head, a history is always aggregated.
         let sql = match (self.backend, history) {
             (Backend::Sqlite, History::None) => concat!(
                 "SELECT ",
@@ -387,43 +386,41 @@ impl Store {
                 vec![code.into(), seq.into(), hash.into()]
             }
         };
-        let record = self
-            .fetch_one(sql, &params, |row| {
-                let mut record = dossier_from_row(row)?;
-                let corrupt = |what: &str, error: serde_json::Error| {
-                    StoreError::Corrupt(format!("dossier {code}: {what}: {error}"))
-                };
-                if let Some(json) = row.opt_text(40)? {
-                    let documents: Vec<(String, String, String, i64, i64, Option<String>)> =
-                        serde_json::from_str(&json).map_err(|error| corrupt("documents", error))?;
-                    record.documents = documents
-                        .into_iter()
-                        .map(
-                            |(kind, name, sha256, size, digitized, content_type)| Document {
-                                kind,
-                                name,
-                                sha256,
-                                size: size.max(0) as u64,
-                                digitized: digitized != 0,
-                                content_type,
-                            },
-                        )
-                        .collect();
-                }
-                if history != History::None {
-                    record.history = Some(match (row.flag(42)?, &held) {
-                        (true, Some(events)) => events.as_ref().clone(),
-                        _ => match row.opt_text(41)? {
-                            Some(json) => serde_json::from_str::<Vec<EventRecord>>(&json)
-                                .map_err(|error| corrupt("events", error))?,
-                            None => Vec::new(),
+        self.fetch_one(sql, &params, |row| {
+            let mut record = dossier_from_row(row)?;
+            let corrupt = |what: &str, error: serde_json::Error| {
+                StoreError::Corrupt(format!("dossier {code}: {what}: {error}"))
+            };
+            if let Some(json) = row.opt_text(40)? {
+                let documents: Vec<(String, String, String, i64, i64, Option<String>)> =
+                    serde_json::from_str(&json).map_err(|error| corrupt("documents", error))?;
+                record.documents = documents
+                    .into_iter()
+                    .map(
+                        |(kind, name, sha256, size, digitized, content_type)| Document {
+                            kind,
+                            name,
+                            sha256,
+                            size: size.max(0) as u64,
+                            digitized: digitized != 0,
+                            content_type,
                         },
-                    });
-                }
-                Ok(record)
-            })
-            .await?;
-        Ok(record)
+                    )
+                    .collect();
+            }
+            if history != History::None {
+                record.history = Some(match (row.flag(42)?, &held) {
+                    (true, Some(events)) => events.as_ref().clone(),
+                    _ => match row.opt_text(41)? {
+                        Some(json) => serde_json::from_str::<Vec<EventRecord>>(&json)
+                            .map_err(|error| corrupt("events", error))?,
+                        None => Vec::new(),
+                    },
+                });
+            }
+            Ok(record)
+        })
+        .await
     }
 
     /// The reportable facts each event of a dossier recorded (`dossier_changes`), by

@@ -32,7 +32,7 @@ impl Default for RecentHistories {
 }
 
 impl RecentHistories {
-    /// The history held for `code`, if any, and its head (number and hash).
+    /// The history held for `code`, if any; its last event is the head it was held at.
     pub(super) fn get(&self, code: &str) -> Option<Arc<Vec<EventRecord>>> {
         let mut cache = self.0.lock().expect("recent histories lock");
         cache.get(code).cloned()
