@@ -1,5 +1,7 @@
 //! Dossiers, their documents and their hash-chained events.
 
+use std::sync::Arc;
+
 use sqlx::Row;
 
 use super::columns::Columns;
@@ -112,8 +114,9 @@ pub struct DossierRecord {
     pub unit_cutoff: Option<String>,
     /// The dossier's events in order, where they were read with it
     /// (`Store::dossier_with_history`) and kept up to date by [`DossierRecord::updated`];
-    /// `None` where they were not read.
-    pub history: Option<Vec<EventRecord>>,
+    /// `None` where they were not read. Shared with this host's recent copy
+    /// (`recent.rs`) until an action appends to it.
+    pub history: Option<Arc<Vec<EventRecord>>>,
 }
 
 /// The number and hash of a dossier's latest event (empty hash: not known).
@@ -157,7 +160,7 @@ impl DossierRecord {
             hash: event.hash.clone(),
         };
         if let Some(history) = &mut self.history {
-            history.push(event);
+            Arc::make_mut(history).push(event);
         }
         if let Some(file) = &update.stored_component {
             for document in &mut self.documents {
@@ -327,7 +330,7 @@ impl Store {
     /// recent copy, for the next action on the dossier.
     pub fn remember_history(&self, record: &DossierRecord) {
         if let Some(history) = &record.history {
-            self.recent.put(&record.code, history.clone());
+            self.recent.put(&record.code, Arc::clone(history));
         }
     }
 
@@ -410,12 +413,12 @@ impl Store {
             }
             if history != History::None {
                 record.history = Some(match (row.flag(42)?, &held) {
-                    (true, Some(events)) => events.as_ref().clone(),
-                    _ => match row.opt_text(41)? {
+                    (true, Some(events)) => Arc::clone(events),
+                    _ => Arc::new(match row.opt_text(41)? {
                         Some(json) => serde_json::from_str::<Vec<EventRecord>>(&json)
                             .map_err(|error| corrupt("events", error))?,
                         None => Vec::new(),
-                    },
+                    }),
                 });
             }
             Ok(record)

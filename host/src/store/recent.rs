@@ -40,11 +40,11 @@ impl RecentHistories {
 
     /// Keeps `history` as `code`'s, replacing what was held. An empty history, or one
     /// whose head is not chained (a row written before heads were kept), is not kept.
-    pub(super) fn put(&self, code: &str, history: Vec<EventRecord>) {
+    pub(super) fn put(&self, code: &str, history: Arc<Vec<EventRecord>>) {
         if history.last().is_none_or(|head| head.hash.is_empty()) {
             return;
         }
         let mut cache = self.0.lock().expect("recent histories lock");
-        cache.insert(code.to_string(), Arc::new(history));
+        cache.insert(code.to_string(), history);
     }
 }

@@ -570,7 +570,7 @@ impl Workflow {
         record: &'a DossierRecord,
     ) -> Result<std::borrow::Cow<'a, [EventRecord]>> {
         match &record.history {
-            Some(history) => Ok(std::borrow::Cow::Borrowed(history)),
+            Some(history) => Ok(std::borrow::Cow::Borrowed(history.as_slice())),
             None => Ok(std::borrow::Cow::Owned(
                 self.store.events(&record.code).await?,
             )),
