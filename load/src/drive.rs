@@ -38,6 +38,10 @@ pub struct Figures {
     pub p99_ms: f64,
     /// The first failure seen, for the report.
     pub first_failure: Option<String>,
+    /// CPU time per answered request over the measured time, in µs (`cpu.rs`).
+    pub server_cpu_us: f64,
+    pub database_cpu_us: f64,
+    pub client_cpu_us: f64,
 }
 
 fn filing_body(unit: &str) -> Value {
@@ -197,8 +201,16 @@ fn acted(dossiers: &mut VecDeque<(String, i64, u32)>, code: String, version: i64
 }
 
 /// Runs `clients` loops of `work` against `target` for `duration` (after a short
-/// warm-up that is not counted) and sums up the latencies.
-pub async fn phase(target: &Target, work: Work, clients: usize, duration: Duration) -> Figures {
+/// warm-up that is not counted) and sums up the latencies and the CPU time the server
+/// (process `server`), PostgreSQL (when `postgres`) and the clients spent meanwhile.
+pub async fn phase(
+    target: &Target,
+    work: Work,
+    clients: usize,
+    duration: Duration,
+    server: u32,
+    postgres: bool,
+) -> Figures {
     let http = http_client();
     let mut prepared = match work {
         Work::Filings => vec![VecDeque::new(); clients],
@@ -208,6 +220,12 @@ pub async fn phase(target: &Target, work: Work, clients: usize, duration: Durati
     let started = Instant::now();
     let counted_from = started + warm_up;
     let until = counted_from + duration;
+    let cpu = tokio::spawn(async move {
+        tokio::time::sleep_until(counted_from.into()).await;
+        let before = crate::cpu::now(server, postgres);
+        tokio::time::sleep_until(until.into()).await;
+        crate::cpu::now(server, postgres).since(before)
+    });
     let mut tasks = Vec::new();
     for index in 0..clients {
         let (unit, token) = match work {
@@ -294,7 +312,12 @@ pub async fn phase(target: &Target, work: Work, clients: usize, duration: Durati
         f64::from(latencies[index]) / 1000.0
     };
     let seconds = duration.as_secs_f64();
+    let cpu = cpu.await.expect("CPU meter");
+    let per_request = |cpu_seconds: f64| cpu_seconds * 1e6 / latencies.len().max(1) as f64;
     Figures {
+        server_cpu_us: per_request(cpu.server),
+        database_cpu_us: per_request(cpu.database),
+        client_cpu_us: per_request(cpu.client),
         clients,
         answered: latencies.len() as u64,
         failed,

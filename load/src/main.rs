@@ -10,6 +10,7 @@
 //! ```
 
 mod bare;
+mod cpu;
 mod drive;
 mod propagation;
 mod scale;
@@ -267,11 +268,12 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
                     let name = format!("{label}_{clients}");
                     let database = fresh_database(backend, &format!("m_{name}"), dir.path(), &args.servers.postgres, &mut created).await?;
                     let server = start_motcua(&binary, &database, dir.path()).await?;
-                    let motcua = drive::phase(&Target::Motcua { base: server.base.clone() }, work, clients, duration).await;
+                    let postgres = backend == "postgres";
+                    let motcua = drive::phase(&Target::Motcua { base: server.base.clone() }, work, clients, duration, server.child.id(), postgres).await;
                     drop(server);
                     let database = fresh_database(backend, &format!("b_{name}"), dir.path(), &args.servers.postgres, &mut created).await?;
                     let server = start_bare(&database).await?;
-                    let bare = drive::phase(&Target::Bare { base: server.base.clone() }, work, clients, duration).await;
+                    let bare = drive::phase(&Target::Bare { base: server.base.clone() }, work, clients, duration, server.child.id(), postgres).await;
                     drop(server);
                     eprintln!(
                         "{backend} {label} x{clients}: motcua {:.0}/s p50 {:.1} ms p99 {:.1} ms ({} failed{}); bare {:.0}/s p50 {:.1} ms p99 {:.1} ms ({} failed{})",
@@ -308,6 +310,34 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             row.bare.p50_ms,
             row.bare.p99_ms,
             row.motcua.per_second / row.bare.per_second,
+        );
+    }
+    println!();
+    println!(
+        "CPU time per answered request (µs): the server's process, PostgreSQL's processes, and the clients'"
+    );
+    println!();
+    println!(
+        "| backend | work | clients | motcua server | database | server + database | bare server | database | server + database | cost, motcua ÷ bare | clients (motcua, bare) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for row in &rows {
+        let motcua = row.motcua.server_cpu_us + row.motcua.database_cpu_us;
+        let bare = row.bare.server_cpu_us + row.bare.database_cpu_us;
+        println!(
+            "| {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2}× | {:.0}, {:.0} |",
+            row.backend,
+            row.work,
+            row.motcua.clients,
+            row.motcua.server_cpu_us,
+            row.motcua.database_cpu_us,
+            motcua,
+            row.bare.server_cpu_us,
+            row.bare.database_cpu_us,
+            bare,
+            motcua / bare,
+            row.motcua.client_cpu_us,
+            row.bare.client_cpu_us,
         );
     }
     if let Some(path) = &args.json {
