@@ -5,7 +5,7 @@
 use motcua_e2e::scenarios::filings;
 use motcua_e2e::{Backend, TestServer};
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::{Connection, Executor};
 
 const OFFICER: &str = "demo-xuan-hoa-officer";

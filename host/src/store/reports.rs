@@ -2,8 +2,9 @@
 //! indicators' scoring table.
 //!
 //! Every figure is an aggregate computed in SQL over each dossier's facts *as of* the
-//! period's end T: a dossier not changed after T is read straight from `dossiers`; one
-//! changed after T is read from its latest `dossier_changes` row at or before T. The
+//! period's end T: a dossier whose facts did not change after T is read straight from
+//! `dossiers`; one whose facts did is read from its latest `dossier_changes` row at or
+//! before T (an action writes a row only when it changes a fact, decision 0031). The
 //! classification of each dossier (settled early / on time / late, in progress not yet
 //! due / due soon / overdue, waiting, refused, stopped, withdrawn) is one CASE
 //! expression, and every column of the report is a SUM over it, grouped by handling
@@ -105,8 +106,9 @@ pub struct ScoringRow {
 /// (`dossiers_report`, migration 0010) holds every column read here, in (unit,
 /// procedure) order, so the groups are summed in one pass over it without sorting.
 ///
-/// A dossier changed after T has a `dossier_changes` row after T (every write of a
-/// dossier row writes one, at the row's `updated_at`), found through
+/// A dossier whose facts changed after T has a `dossier_changes` row after T (every
+/// write of a dossier row that changes a fact writes one, at the row's `updated_at`;
+/// one whose later writes changed no fact reads the same from its row), found through
 /// `dossier_changes_by_at` (at, submitted_at, dossier_code), which also leaves out,
 /// without reading a row, the changes of dossiers filed after T: for a month long past
 /// those are most of the changes after it. `updated_at` itself is in no index: every

@@ -1,8 +1,9 @@
 //! The national sync feed: every status change, in an order a reader can follow with a
 //! cursor that never skips or repeats a change, even while other requests write.
 //!
-//! Every dossier event writes one `dossier_changes` row in its own transaction; the
-//! feed reads the rows that changed the status.
+//! Every dossier event that changes a reportable fact (every change of status does)
+//! writes one `dossier_changes` row in its own transaction; the feed reads the rows
+//! that changed the status.
 //! - SQLite has one writer at a time (write transactions begin IMMEDIATE), so ids are
 //!   handed out in commit order and `tx` is always 0: the position is the id.
 //! - On PostgreSQL ids are handed out when rows are inserted, and transactions commit

@@ -166,22 +166,35 @@ impl Store {
             moves
         });
         let shard = self.count_shard();
+        let params = row_params(&code, record.version, update, &head);
+        let was = row_params(&code, record.version, &record.as_update(), &head);
+        let changed: Vec<(&str, usize)> = ROW_COLUMNS
+            .iter()
+            .filter(|(_, number)| params[number - 1] != was[number - 1])
+            .copied()
+            .collect();
+        // The facts as they stand stay the dossier's latest `dossier_changes` row when
+        // the action changes none of them (decision 0031). A change of status is one.
+        let facts_change = changed
+            .iter()
+            .any(|(column, _)| FACT_COLUMNS.contains(column));
+        debug_assert!(facts_change || moves.is_none());
         let one_statement = self.backend == Backend::Postgres
             && update.new_documents.is_empty()
             && update.stored_component.is_none();
         let statements = if one_statement {
             vec![action_in_one_statement(
-                &code,
+                params,
                 record.version,
-                update,
                 &head,
                 event,
-                moves,
+                facts_change.then_some(moves),
                 shard,
             )]
         } else {
-            let before = (self.backend == Backend::Sqlite).then_some(record);
-            let mut statements = vec![update_row(&code, record.version, update, &head, before)];
+            // SQLite sets only the columns that change (see `update_row`).
+            let set = (self.backend == Backend::Sqlite).then_some(changed.as_slice());
+            let mut statements = vec![update_row(params, record.version, set)];
             statements.extend(insert_documents(
                 &code,
                 &update.new_documents,
@@ -200,7 +213,9 @@ impl Store {
                 ));
             }
             statements.push(insert_event(&head));
-            statements.push(insert_change(&code, head.seq, event));
+            if facts_change {
+                statements.push(insert_change(&code, head.seq, event));
+            }
             for (status, delta) in moves.into_iter().flatten() {
                 statements.push(count(
                     &record.handling_unit,
@@ -324,6 +339,23 @@ const ROW_COLUMNS: [(&str, usize); 25] = [
     ("rating", 27),
 ];
 
+/// The columns of `ROW_COLUMNS` that a dossier's reportable facts copy (the rest of
+/// `WRITTEN_FACTS` no action changes): an action that changes none of them writes no
+/// `dossier_changes` row, since the dossier's latest one already holds its facts.
+const FACT_COLUMNS: [&str; 11] = [
+    "status",
+    "statutory_due_date",
+    "due_date",
+    "supplement_count",
+    "settled_at",
+    "closed_at",
+    "processing_seconds",
+    "fees_requested_vnd",
+    "paid_online",
+    "digitized",
+    "rating",
+];
+
 /// The update that sets every column of `ROW_COLUMNS`.
 static FULL_ROW_UPDATE: LazyLock<String> = LazyLock::new(|| update_sql(&ROW_COLUMNS));
 
@@ -382,35 +414,25 @@ fn row_params(
     ]
 }
 
-/// The dossier row as the action leaves it, guarded by the version it was read at.
+/// The dossier row as the action leaves it (`params`, from `row_params`), guarded by
+/// the version it was read at.
 ///
-/// With `before`, the row as it was read (SQLite), the update sets only the columns
-/// whose value changes: SQLite rewrites the entries of every index that holds a column
-/// named in `SET`, changed or not, and the inbox and report indexes hold most of the
-/// row. A payment after the first then touches no index (`updated_at` is in none,
-/// decision 0029). PostgreSQL compares the values of the indexed columns itself: when
-/// none changed (a payment after the first, a step inside one status) the new row
-/// version is a HOT update on the same page and no index is written. It binds every
-/// parameter it is given, so its statements set every column.
+/// With `set`, the columns whose value changes (SQLite), the update sets only those:
+/// SQLite rewrites the entries of every index that holds a column named in `SET`,
+/// changed or not, and the inbox and report indexes hold most of the row. A payment
+/// after the first then touches no index (`updated_at` is in none, decision 0029).
+/// PostgreSQL compares the values of the indexed columns itself: when none changed (a
+/// payment after the first, a step inside one status) the new row version is a HOT
+/// update on the same page and no index is written. It binds every parameter it is
+/// given, so its statements set every column.
 fn update_row(
-    code: &str,
+    params: Vec<Param>,
     expected_version: i64,
-    update: &DossierUpdate,
-    head: &EventRecord,
-    before: Option<&DossierRecord>,
+    set: Option<&[(&str, usize)]>,
 ) -> Statement {
-    let params = row_params(code, expected_version, update, head);
-    let sql: Cow<'static, str> = match before {
+    let sql: Cow<'static, str> = match set {
         None => Cow::Borrowed(FULL_ROW_UPDATE.as_str()),
-        Some(before) => {
-            let was = row_params(code, expected_version, &before.as_update(), head);
-            let changed: Vec<(&str, usize)> = ROW_COLUMNS
-                .iter()
-                .filter(|(_, number)| params[number - 1] != was[number - 1])
-                .copied()
-                .collect();
-            Cow::Owned(update_sql(&changed))
-        }
+        Some(columns) => Cow::Owned(update_sql(columns)),
     };
     let mut statement = Statement::new(sql, params);
     statement.guards_version = Some(expected_version);
@@ -418,49 +440,54 @@ fn update_row(
 }
 
 /// PostgreSQL: an action without documents as one statement (data-modifying `WITH`):
-/// the guarded row update, the chained event, the reportable facts read from the row
-/// as updated, and the counts, in one round trip and atomic without a transaction
-/// around it. A stale version updates no row, so nothing else is written and the
-/// statement returns no row.
+/// the guarded row update, the chained event, and, with `facts` (the action changes a
+/// reportable fact), the facts read from the row as updated and, with the status
+/// moves, the counts; in one round trip and atomic without a transaction around it. A
+/// stale version updates no row, so nothing else is written and the statement returns
+/// no row.
 fn action_in_one_statement(
-    code: &str,
+    row_params: Vec<Param>,
     expected_version: i64,
-    update: &DossierUpdate,
     head: &EventRecord,
     event: &NewEvent,
-    moves: Option<[(Status, i64); 2]>,
+    facts: Option<Option<[(Status, i64); 2]>>,
     shard: i64,
 ) -> Statement {
-    let row = update_row(code, expected_version, update, head, None);
+    let row = update_row(row_params, expected_version, None);
     let event_row = insert_event(head);
     let mut params = row.params;
     params.extend(event_row.params); // $30 ..= $44
-    params.push((event.from_status != Some(event.to_status)).into()); // $45
     let mut sql = format!(
         "WITH u AS ({} RETURNING {WRITTEN_FACTS}),
          e AS (INSERT INTO dossier_events ({EVENT_COLUMNS})
-               SELECT $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44 FROM u),
-         c AS ({})",
+               SELECT $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44 FROM u)",
         row.sql,
-        changes_written_by("u", 31, 32, "$39", 45),
     );
-    if let Some([(first, first_delta), (second, second_delta)]) = moves {
-        params.extend([
-            first.code().into(),  // $46
-            first_delta.into(),   // $47
-            second.code().into(), // $48
-            second_delta.into(),  // $49
-            shard.into(),         // $50
-        ]);
-        sql.push_str(
+    if let Some(moves) = facts {
+        params.push((event.from_status != Some(event.to_status)).into()); // $45
+        sql.push_str(&format!(
             ",
+         c AS ({})",
+            changes_written_by("u", 31, 32, "$39", 45)
+        ));
+        if let Some([(first, first_delta), (second, second_delta)]) = moves {
+            params.extend([
+                first.code().into(),  // $46
+                first_delta.into(),   // $47
+                second.code().into(), // $48
+                second_delta.into(),  // $49
+                shard.into(),         // $50
+            ]);
+            sql.push_str(
+                ",
          n AS (INSERT INTO dossier_counts (handling_unit, procedure_code, status, shard, n)
                SELECT u.handling_unit, u.procedure_code, m.status, $50, m.delta
                FROM u, (VALUES ($46, $47), ($48, $49)) AS m (status, delta)
                ORDER BY m.status
                ON CONFLICT (handling_unit, procedure_code, status, shard)
                DO UPDATE SET n = dossier_counts.n + EXCLUDED.n)",
-        );
+            );
+        }
     }
     sql.push_str("\n         SELECT code FROM u");
     Statement {

@@ -535,10 +535,149 @@ async fn scoring_table_is_data(backend: Backend) {
     server.finish().await;
 }
 
+/// An action that changes none of a dossier's reportable facts writes no
+/// `dossier_changes` row; the dossier's latest row holds its facts all the same
+/// (decision 0031). A past period reads the same before and after later actions, with
+/// and without facts changed, and the replay still finds every event's facts.
+async fn facts_are_recorded_when_they_change(backend: Backend) {
+    let server = TestServer::start(backend, "2026-03-02 08:00").await;
+    let xh = |role: &str| token("xuan-hoa", role);
+    let h = file(
+        &server,
+        "2026-03-02 08:00",
+        filing("household", "xuan-hoa", "online", false),
+    )
+    .await;
+    act(
+        &server,
+        "2026-03-02 09:00",
+        &xh("officer"),
+        &h.code,
+        "receive",
+        json!({}),
+    )
+    .await;
+    // Half the fee online (`paid_online` becomes 1), half at the counter (it stays 1).
+    act_as_citizen(
+        &server,
+        "2026-03-02 10:00",
+        &h,
+        "record-payment",
+        json!({ "amount_vnd": 50000, "online": true, "receipt": "VNPAY-1" }),
+    )
+    .await;
+    act(
+        &server,
+        "2026-03-02 11:00",
+        &xh("officer"),
+        &h.code,
+        "record-payment",
+        json!({ "amount_vnd": 50000, "online": false, "receipt": "BL-1" }),
+    )
+    .await;
+
+    server.set_time("2026-03-02 23:00");
+    let that_day = second_of_march(&server).await;
+    assert_eq!(that_day["total"]["in_progress"]["total"], 1, "{that_day}");
+
+    // A step inside one status, then the approval that settles the dossier.
+    act(
+        &server,
+        "2026-03-03 09:00",
+        &xh("specialist"),
+        &h.code,
+        "propose",
+        json!({}),
+    )
+    .await;
+    act(
+        &server,
+        "2026-03-04 09:00",
+        &xh("leader"),
+        &h.code,
+        "approve",
+        json!({}),
+    )
+    .await;
+    server.set_time("2026-03-05 09:00");
+    assert_eq!(
+        second_of_march(&server).await,
+        that_day,
+        "2 March as of its end, read on 5 March"
+    );
+
+    // Which events wrote a row.
+    let view = get_ok(
+        &server,
+        &format!("/api/v1/dossiers/{}", h.code),
+        &xh("officer"),
+    )
+    .await;
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&server.database_url)
+        .await
+        .expect("connect to the test database");
+    let recorded: Vec<i64> =
+        sqlx::query("SELECT seq FROM dossier_changes WHERE dossier_code = $1 ORDER BY seq")
+            .bind(&h.code)
+            .fetch_all(&pool)
+            .await
+            .expect("changes")
+            .iter()
+            .map(|row| sqlx::Row::get(row, 0))
+            .collect();
+    pool.close().await;
+    let wrote: Vec<(String, bool)> = view["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter(|event| event["action"] != "attach-document")
+        .map(|event| {
+            let seq = event["seq"].as_i64().expect("seq");
+            (
+                event["action"].as_str().expect("action").to_string(),
+                recorded.contains(&seq),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, bool)> = [
+        ("submit", true),
+        ("receive", true),
+        ("record-payment", true),
+        ("record-payment", false),
+        ("propose", false),
+        ("approve", true),
+    ]
+    .iter()
+    .map(|(action, row)| (action.to_string(), *row))
+    .collect();
+    assert_eq!(wrote, expected, "history {}", view["history"]);
+
+    let replay = get_ok(
+        &server,
+        &format!("/api/v1/dossiers/{}/replay", h.code),
+        &xh("leader"),
+    )
+    .await;
+    assert_eq!(replay["verdict"], "match", "{replay}");
+    server.finish().await;
+}
+
+/// Xuân Hòa's processing report and indicators for 2 March 2026, without the period.
+async fn second_of_march(server: &TestServer) -> Value {
+    let admin = token("phu-tho", "admin");
+    let day = "from=2026-03-02&to=2026-03-02&unit=xuan-hoa";
+    let processing = get_ok(server, &format!("/api/v1/reports/processing?{day}"), &admin).await;
+    let indicators = get_ok(server, &format!("/api/v1/reports/indicators?{day}"), &admin).await;
+    json!({ "rows": processing["rows"], "total": processing["total"], "units": indicators["units"] })
+}
+
 motcua_e2e::on_both_backends!(
     reports_match_the_hand_computed_tables,
     reports_respect_tenancy_and_refuse_bad_queries,
     scoring_table_is_data,
     payments_after_the_first_write_no_index_entry,
     an_upgrade_fills_the_filing_time_of_earlier_changes,
+    facts_are_recorded_when_they_change,
 );

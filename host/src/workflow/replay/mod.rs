@@ -405,10 +405,17 @@ pub async fn replay(context: &ReplayContext<'_>, record: &DossierRecord) -> Resu
             replayer.host_step(event, payload, at, &calendar, &mut state, &mut comparison);
             EventKind::HostStep
         };
-        // The reportable facts the event wrote, for events that record what the host
-        // decided with (rows back-filled by migration 0003 for older events are empty).
+        // The reportable facts as the event left them, for events that record what the
+        // host decided with (rows back-filled by migration 0003 for older events are
+        // empty): the latest row at or before the event, since an event that changes no
+        // fact writes none (decision 0031). A row missing where a fact changed shows
+        // as the previous row's facts differing from the rebuilt ones.
         if payload.get("host").is_some() {
-            match facts.iter().find(|facts| facts.seq == event.seq) {
+            match facts
+                .iter()
+                .take_while(|facts| facts.seq <= event.seq)
+                .last()
+            {
                 Some(recorded) => compare_facts(recorded, &state, &mut comparison),
                 None => comparison.fail("facts", json!(null), "a dossier_changes row"),
             }
