@@ -6,12 +6,14 @@
 //! (`receive`, which moves the counts) and one that does not (`record-payment`).
 //!
 //! Two hosts taking turns on one dossier: each answer carries the whole stored
-//! history, though a host reuses the history it holds of a dossier it acted on last
-//! (`store/recent.rs`) and the other host moved the dossier on in between.
+//! history and the stored documents, though a host reuses the history and documents it
+//! holds of a dossier it acted on last (`store/recent.rs`) and the other host moved the
+//! dossier on, or stored a component's file, in between.
 
 use futures::future::join_all;
+use motcua_e2e::storage::samples::{pdf, sha256};
 use motcua_e2e::{Backend, TestServer};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 const OFFICER: &str = "demo-xuan-hoa-officer";
@@ -114,13 +116,32 @@ async fn one_action_wins_and_the_others_write_nothing(backend: Backend) {
 async fn hosts_taking_turns_answer_with_the_whole_history(backend: Backend) {
     let first = TestServer::start(backend, "2026-03-02 09:00").await;
     let second = first.second_host().await;
-    let code = first.file(Some(OFFICER), &household()).await.code;
+    let (filing, files) = household_with_files();
+    let code = first.file(Some(OFFICER), &filing).await.code;
     let turns = [
         &first, &first, &second, &first, &second, &second, &first, &first,
     ];
+    // A component's file stored by the other host between two actions of one host: the
+    // documents the first host holds with the history are then not the stored ones.
+    let uploads = [(3, &second, &files[0]), (7, &second, &files[1])];
+    let mut version = 1;
+    let mut events = 1;
     for (turn, host) in turns.iter().enumerate() {
-        let version = turn as i64 + 1;
-        let (action, payload) = if turn == 0 {
+        for (_, uploader, bytes) in uploads.iter().filter(|(before, ..)| *before == turn) {
+            let response = uploader
+                .request(
+                    Method::PUT,
+                    &format!("/api/v1/dossiers/{code}/documents/{}", sha256(bytes)),
+                    Some(OFFICER),
+                    &[("content-type", "application/octet-stream".to_string())],
+                    Some(bytes.to_vec()),
+                )
+                .await;
+            assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+            version += 1;
+            events += 1;
+        }
+        let (action, mut payload) = if turn == 0 {
             ("receive", json!({}))
         } else {
             (
@@ -128,6 +149,16 @@ async fn hosts_taking_turns_answer_with_the_whole_history(backend: Backend) {
                 json!({ "amount_vnd": 1000, "online": false, "receipt": format!("R-{turn}") }),
             )
         };
+        if turn == 4 {
+            // An action that adds a document: the next answer of its host (turn 5)
+            // shows it as stored.
+            payload["documents"] = json!([{
+                "kind": "payment-receipt",
+                "name": "Biên lai thu lệ phí",
+                "sha256": sha256(b"receipt R-4"),
+                "size": 11,
+            }]);
+        }
         let answer = host
             .act_at(Some(OFFICER), &[], &code, version, action, "", payload)
             .await;
@@ -137,9 +168,11 @@ async fn hosts_taking_turns_answer_with_the_whole_history(backend: Backend) {
             "turn {turn}: {}",
             answer.body
         );
+        version += 1;
+        events += 1;
         let history = answer.body["history"].as_array().expect("history");
-        // The filing's event and one per action so far, numbered in order.
-        assert_eq!(history.len(), turn + 2, "turn {turn}: {history:?}");
+        // The filing's event and one per action and upload so far, numbered in order.
+        assert_eq!(history.len(), events, "turn {turn}: {history:?}");
         for (index, event) in history.iter().enumerate() {
             assert_eq!(event["seq"], json!(index + 1), "turn {turn}");
         }
@@ -152,10 +185,15 @@ async fn hosts_taking_turns_answer_with_the_whole_history(backend: Backend) {
             },
             "turn {turn}: the answer ends with this action's own event"
         );
-        // The same events, field by field, as either host reads them from the store.
+        // The same events and documents, field by field, as either host reads them
+        // from the store.
         for reader in [&first, &second] {
             let stored = reader.dossier(OFFICER, &code).await;
             assert_eq!(&stored["history"], &answer.body["history"], "turn {turn}");
+            assert_eq!(
+                &stored["documents"], &answer.body["documents"],
+                "turn {turn}"
+            );
         }
         let audit = host
             .get(&format!("/api/v1/dossiers/{code}/audit"), Some(OFFICER))
@@ -163,8 +201,40 @@ async fn hosts_taking_turns_answer_with_the_whole_history(backend: Backend) {
         assert_eq!(audit.body["valid"], json!(true), "{}", audit.body);
         assert_eq!(audit.body["head"], history.last().unwrap()["hash"]);
     }
+    // Both files stored show in the last answer's documents.
+    let last = first.dossier(OFFICER, &code).await;
+    let digitized = last["documents"]
+        .as_array()
+        .expect("documents")
+        .iter()
+        .filter(|document| document["digitized"] == json!(true))
+        .count();
+    assert_eq!(digitized, 2, "{}", last["documents"]);
+    assert_eq!(last["documents"].as_array().map(Vec::len), Some(3));
     second.finish().await;
     first.finish().await;
+}
+
+/// The household filing with its components' files made for this test, and the files.
+fn household_with_files() -> (Value, Vec<Vec<u8>>) {
+    let mut body = household();
+    let mut files = Vec::new();
+    for (index, document) in body["documents"]
+        .as_array_mut()
+        .expect("documents")
+        .iter_mut()
+        .enumerate()
+    {
+        let bytes = pdf(&format!("action races: component {index}"), 0);
+        document["sha256"] = json!(sha256(&bytes));
+        document["size"] = json!(bytes.len());
+        document
+            .as_object_mut()
+            .expect("document")
+            .remove("digitized");
+        files.push(bytes);
+    }
+    (body, files)
 }
 
 motcua_e2e::on_both_backends!(

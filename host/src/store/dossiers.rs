@@ -5,6 +5,7 @@ use std::sync::Arc;
 use sqlx::Row;
 
 use super::columns::Columns;
+use super::recent::Held;
 use super::{Backend, Result, Store, StoreError};
 
 use crate::audit::EventRecord;
@@ -327,10 +328,18 @@ impl Store {
     }
 
     /// Keeps the record's history (after an action: with its new event) as this host's
-    /// recent copy, for the next action on the dossier.
-    pub fn remember_history(&self, record: &DossierRecord) {
+    /// recent copy, for the next action on the dossier, with its documents when
+    /// `documents_as_read`: the action that left the record changed none, so they are
+    /// the ones read with the dossier, which are the stored ones (`recent.rs`).
+    pub fn remember_history(&self, record: &DossierRecord, documents_as_read: bool) {
         if let Some(history) = &record.history {
-            self.recent.put(&record.code, Arc::clone(history));
+            self.recent.put(
+                &record.code,
+                Held {
+                    history: Arc::clone(history),
+                    documents: documents_as_read.then(|| Arc::new(record.documents.clone())),
+                },
+            );
         }
     }
 
@@ -338,7 +347,8 @@ impl Store {
         // The subqueries aggregate to JSON arrays; PostgreSQL aggregates no rows to NULL,
         // SQLite to `[]`. With the history, $2 and $3 are the head of the copy this host
         // holds (none: -1 and ''): when the row's head is the same, the events are not
-        // aggregated and the last column says so.
+        // aggregated, nor the documents when the copy holds them ($4 = 1), and the last
+        // column says so.
         let held = match history {
             History::Recent => self.recent.get(code),
             History::None | History::Stored => None,
@@ -354,9 +364,9 @@ impl Store {
             (Backend::Sqlite, _) => concat!(
                 "SELECT ",
                 dossier_columns!(),
-                ", ",
+                ", CASE WHEN last_seq = $2 AND last_hash = $3 AND $4 = 1 THEN NULL ELSE ",
                 documents_json!(sqlite),
-                ", CASE WHEN last_seq = $2 AND last_hash = $3 THEN NULL ELSE ",
+                " END, CASE WHEN last_seq = $2 AND last_hash = $3 THEN NULL ELSE ",
                 events_json!(sqlite),
                 " END, CASE WHEN last_seq = $2 AND last_hash = $3 THEN 1 ELSE 0 END",
                 " FROM dossiers WHERE code = $1"
@@ -371,9 +381,9 @@ impl Store {
             (Backend::Postgres, _) => concat!(
                 "SELECT ",
                 dossier_columns!(),
-                ", ",
+                ", CASE WHEN last_seq = $2 AND last_hash = $3 AND $4 = 1 THEN NULL ELSE ",
                 documents_json!(postgres),
-                ", CASE WHEN last_seq = $2 AND last_hash = $3 THEN NULL ELSE ",
+                " END, CASE WHEN last_seq = $2 AND last_hash = $3 THEN NULL ELSE ",
                 events_json!(postgres),
                 " END, CAST(CASE WHEN last_seq = $2 AND last_hash = $3 THEN 1 ELSE 0 END AS BIGINT)",
                 " FROM dossiers WHERE code = $1"
@@ -384,9 +394,15 @@ impl Store {
             History::Stored | History::Recent => {
                 let (seq, hash) = held
                     .as_ref()
-                    .and_then(|events| events.last())
+                    .and_then(|held| held.history.last())
                     .map_or((-1, ""), |head| (head.seq, head.hash.as_str()));
-                vec![code.into(), seq.into(), hash.into()]
+                let documents = held.as_ref().is_some_and(|held| held.documents.is_some());
+                vec![
+                    code.into(),
+                    seq.into(),
+                    hash.into(),
+                    i64::from(documents).into(),
+                ]
             }
         };
         self.fetch_one(sql, &params, |row| {
@@ -394,7 +410,11 @@ impl Store {
             let corrupt = |what: &str, error: serde_json::Error| {
                 StoreError::Corrupt(format!("dossier {code}: {what}: {error}"))
             };
-            if let Some(json) = row.opt_text(40)? {
+            let current = history == History::Recent && row.flag(42)?;
+            let held_documents = held.as_ref().and_then(|held| held.documents.as_ref());
+            if let (true, Some(documents)) = (current, held_documents) {
+                record.documents = documents.as_ref().clone();
+            } else if let Some(json) = row.opt_text(40)? {
                 let documents: Vec<(String, String, String, i64, i64, Option<String>)> =
                     serde_json::from_str(&json).map_err(|error| corrupt("documents", error))?;
                 record.documents = documents
@@ -412,8 +432,8 @@ impl Store {
                     .collect();
             }
             if history != History::None {
-                record.history = Some(match (row.flag(42)?, &held) {
-                    (true, Some(events)) => Arc::clone(events),
+                record.history = Some(match (current, &held) {
+                    (true, Some(held)) => Arc::clone(&held.history),
                     _ => Arc::new(match row.opt_text(41)? {
                         Some(json) => serde_json::from_str::<Vec<EventRecord>>(&json)
                             .map_err(|error| corrupt("events", error))?,
@@ -426,8 +446,9 @@ impl Store {
         .await
     }
 
-    /// The reportable facts each event of a dossier recorded (`dossier_changes`), by
-    /// event number, for the replay to compare with the dossier it rebuilds.
+    /// The reportable facts recorded for a dossier (`dossier_changes`: one row for each
+    /// event that changed one, decision 0031), by event number, for the replay to
+    /// compare with the dossier it rebuilds.
     pub async fn recorded_facts(&self, code: &str) -> Result<Vec<RecordedFacts>> {
         let rows = sqlx::query(
             "SELECT seq, to_status, statutory_due_date, due_date, supplement_count, settled_at, closed_at,

@@ -525,8 +525,10 @@ impl Workflow {
         match self.store.apply_action(&record, &update, &event).await {
             // The dossier as written, without reading it back.
             Ok(head) => {
+                let documents_as_read =
+                    update.new_documents.is_empty() && update.stored_component.is_none();
                 let record = record.updated(update, head);
-                self.store.remember_history(&record);
+                self.store.remember_history(&record, documents_as_read);
                 Ok((record, build, actor))
             }
             Err(StoreError::VersionConflict { expected }) => {
