@@ -49,6 +49,13 @@ fn stat(pid: &str) -> Option<(String, u64)> {
     Some((name, user + system))
 }
 
+/// The CPU time process `pid` has used so far (user + system), in seconds.
+pub fn seconds(pid: u32) -> anyhow::Result<f64> {
+    let (_, ticks) =
+        stat(&pid.to_string()).ok_or_else(|| anyhow::anyhow!("cannot read /proc/{pid}/stat"))?;
+    Ok(ticks as f64 / *TICKS_PER_SECOND)
+}
+
 /// The CPU seconds used so far by `server` (a process id), by the PostgreSQL server's
 /// processes when `postgres`, and by this process. A PostgreSQL process that ended in
 /// between is not counted; the servers keep their connections open through a phase.

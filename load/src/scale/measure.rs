@@ -100,38 +100,15 @@ pub fn memory(pid: u32) -> anyhow::Result<Memory> {
     })
 }
 
-/// The process's CPU time so far (user + system), in seconds.
-pub fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the command name (which may hold spaces) in parentheses.
-    let rest = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest)
-        .context("reading /proc/PID/stat")?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-    let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
-    Ok(ticks / clock_ticks())
-}
-
-fn clock_ticks() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|out| String::from_utf8_lossy(&out.stdout).trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
 /// CPU milliseconds a second the host spends while nobody calls it, over `seconds`.
 pub async fn idle_cpu(pid: u32, seconds: u64) -> anyhow::Result<f64> {
     if seconds == 0 {
         return Ok(0.0);
     }
-    let before = cpu_seconds(pid)?;
+    let before = crate::cpu::seconds(pid)?;
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs(seconds)).await;
-    let used = cpu_seconds(pid)? - before;
+    let used = crate::cpu::seconds(pid)? - before;
     Ok(used * 1000.0 / started.elapsed().as_secs_f64())
 }
 
