@@ -110,6 +110,28 @@ pub fn filings() -> Value {
     .expect("_filings.json is JSON")
 }
 
+/// Gives each document `filing` declares a file of its own (a PDF showing `label` and
+/// the document's name): its sha256 and size are the file's, and the client's
+/// `digitized` is dropped (the server says what is digitized: the components whose
+/// files it stored). Returns the files, in the documents' order.
+pub fn with_own_files(filing: &mut Value, label: &str) -> Vec<Vec<u8>> {
+    let mut files = Vec::new();
+    for document in filing["documents"].as_array_mut().expect("documents") {
+        let bytes = crate::storage::samples::pdf(
+            &format!("{label}: {}", document["name"].as_str().expect("name")),
+            0,
+        );
+        document["sha256"] = json!(crate::storage::samples::sha256(&bytes));
+        document["size"] = json!(bytes.len());
+        document
+            .as_object_mut()
+            .expect("document")
+            .remove("digitized");
+        files.push(bytes);
+    }
+    files
+}
+
 pub fn scenario_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
 }

@@ -11,7 +11,7 @@
 //! dossier on, or stored a component's file, in between.
 
 use futures::future::join_all;
-use motcua_e2e::storage::samples::{pdf, sha256};
+use motcua_e2e::storage::samples::sha256;
 use motcua_e2e::{Backend, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -218,22 +218,7 @@ async fn hosts_taking_turns_answer_with_the_whole_history(backend: Backend) {
 /// The household filing with its components' files made for this test, and the files.
 fn household_with_files() -> (Value, Vec<Vec<u8>>) {
     let mut body = household();
-    let mut files = Vec::new();
-    for (index, document) in body["documents"]
-        .as_array_mut()
-        .expect("documents")
-        .iter_mut()
-        .enumerate()
-    {
-        let bytes = pdf(&format!("action races: component {index}"), 0);
-        document["sha256"] = json!(sha256(&bytes));
-        document["size"] = json!(bytes.len());
-        document
-            .as_object_mut()
-            .expect("document")
-            .remove("digitized");
-        files.push(bytes);
-    }
+    let files = motcua_e2e::scenarios::with_own_files(&mut body, "action races");
     (body, files)
 }
 

@@ -12,10 +12,7 @@ pub(crate) const BIRTH: &str = "1.001193";
 pub(crate) const HOUSEHOLD: &str = "1.001612";
 pub(crate) const LAND: &str = "1.012756";
 
-pub(crate) fn filings() -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/_filings.json");
-    serde_json::from_str(&std::fs::read_to_string(path).expect("filings")).expect("json")
-}
+pub(crate) use motcua_e2e::scenarios::filings;
 
 pub(crate) fn token(unit: &str, role: &str) -> String {
     format!("demo-{unit}-{role}")
@@ -41,26 +38,11 @@ pub(crate) fn filing(name: &str, unit: &str, channel: &str, paper: bool) -> Fili
         // Born before every filing of the scenario.
         body["form"]["child"]["birth_date"] = json!("2025-12-20");
     }
-    let mut files = Vec::new();
-    for document in body["documents"].as_array_mut().expect("documents") {
-        let bytes = pdf(
-            &format!(
-                "{name} #{number}, {unit}, {channel}: {}",
-                document["name"].as_str().expect("name")
-            ),
-            0,
-        );
-        document["sha256"] = json!(sha256(&bytes));
-        document["size"] = json!(bytes.len());
-        // The server says what is digitized: the components whose files it stored.
-        document
-            .as_object_mut()
-            .expect("document")
-            .remove("digitized");
-        if !paper {
-            files.push(bytes);
-        }
-    }
+    let files = motcua_e2e::scenarios::with_own_files(
+        &mut body,
+        &format!("{name} #{number}, {unit}, {channel}"),
+    );
+    let files = if paper { Vec::new() } else { files };
     Filing { body, files }
 }
 
