@@ -174,11 +174,12 @@ impl Store {
             .copied()
             .collect();
         // The facts as they stand stay the dossier's latest `dossier_changes` row when
-        // the action changes none of them (decision 0031). A change of status is one.
-        let facts_change = changed
-            .iter()
-            .any(|(column, _)| FACT_COLUMNS.contains(column));
-        debug_assert!(facts_change || moves.is_none());
+        // the action changes none of them (decision 0031). A change of status is one
+        // (and the counts are written with the facts on PostgreSQL).
+        let facts_change = moves.is_some()
+            || changed
+                .iter()
+                .any(|(column, _)| FACT_COLUMNS.contains(column));
         let one_statement = self.backend == Backend::Postgres
             && update.new_documents.is_empty()
             && update.stored_component.is_none();
