@@ -386,6 +386,27 @@ impl TestServer {
         }
     }
 
+    /// `PUT`s a file's bytes (`application/octet-stream`) to `path`: a document's or a
+    /// result's upload, by staff (`token`) or a citizen (`x-tracking-secret` in `headers`).
+    pub async fn put_bytes(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, String)],
+        bytes: &[u8],
+    ) -> Response {
+        let mut headers = headers.to_vec();
+        headers.push(("content-type", "application/octet-stream".to_string()));
+        self.request(
+            reqwest::Method::PUT,
+            path,
+            token,
+            &headers,
+            Some(bytes.to_vec()),
+        )
+        .await
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
         self.request(reqwest::Method::GET, path, token, &[], None)
             .await

@@ -13,7 +13,7 @@
 use futures::future::join_all;
 use motcua_e2e::storage::samples::sha256;
 use motcua_e2e::{Backend, TestServer};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const OFFICER: &str = "demo-xuan-hoa-officer";
@@ -129,12 +129,11 @@ async fn hosts_taking_turns_answer_with_the_whole_history(backend: Backend) {
     for (turn, host) in turns.iter().enumerate() {
         for (_, uploader, bytes) in uploads.iter().filter(|(before, ..)| *before == turn) {
             let response = uploader
-                .request(
-                    Method::PUT,
+                .put_bytes(
                     &format!("/api/v1/dossiers/{code}/documents/{}", sha256(bytes)),
                     Some(OFFICER),
-                    &[("content-type", "application/octet-stream".to_string())],
-                    Some(bytes.to_vec()),
+                    &[],
+                    bytes,
                 )
                 .await;
             assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);

@@ -34,18 +34,14 @@ fn birth_with_scans(certificate: &[u8], id_card: &[u8]) -> Value {
 /// Stores a declared component's file as the citizen holding the tracking secret.
 async fn upload(server: &TestServer, code: &str, secret: &str, bytes: &[u8]) {
     let response = server
-        .request(
-            reqwest::Method::PUT,
+        .put_bytes(
             &format!(
                 "/api/v1/dossiers/{code}/documents/{}",
                 samples::sha256(bytes)
             ),
             None,
-            &[
-                ("x-tracking-secret", secret.to_string()),
-                ("content-type", "application/octet-stream".to_string()),
-            ],
-            Some(bytes.to_vec()),
+            &[("x-tracking-secret", secret.to_string())],
+            bytes,
         )
         .await;
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);

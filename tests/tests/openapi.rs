@@ -157,15 +157,11 @@ async fn every_route_is_described_and_every_answer_fits_its_description() {
     let code = filed.body["code"].as_str().unwrap().to_string();
     let secret = filed.body["tracking_secret"].as_str().unwrap().to_string();
     let uploaded = server
-        .request(
-            Method::PUT,
+        .put_bytes(
             &format!("/api/v1/dossiers/{code}/documents/{}", sha256(&pdf)),
             None,
-            &[
-                ("x-tracking-secret", secret.clone()),
-                ("content-type", "application/octet-stream".into()),
-            ],
-            Some(pdf.clone()),
+            &[("x-tracking-secret", secret.clone())],
+            &pdf,
         )
         .await;
     assert_eq!(uploaded.status, StatusCode::CREATED, "{}", uploaded.body);

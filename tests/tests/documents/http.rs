@@ -6,7 +6,7 @@ use std::time::Duration;
 
 pub(crate) use motcua_e2e::raw::{PATIENCE, read_response};
 use motcua_e2e::{Response, TestServer, raw_keys};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -53,15 +53,12 @@ pub(crate) async fn upload(
     who: Who<'_>,
     bytes: &[u8],
 ) -> Response {
-    let mut headers = who.headers();
-    headers.push(("content-type", "application/octet-stream".to_string()));
     server
-        .request(
-            Method::PUT,
+        .put_bytes(
             &document_path(code, sha256),
             who.token(),
-            &headers,
-            Some(bytes.to_vec()),
+            &who.headers(),
+            bytes,
         )
         .await
 }
@@ -74,12 +71,11 @@ pub(crate) async fn attach_result(
     bytes: &[u8],
 ) -> Response {
     server
-        .request(
-            Method::PUT,
+        .put_bytes(
             &format!("/api/v1/dossiers/{code}/result/{}", sha256(bytes)),
             Some(token),
-            &[("content-type", "application/octet-stream".to_string())],
-            Some(bytes.to_vec()),
+            &[],
+            bytes,
         )
         .await
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use motcua_e2e::TestServer;
 use motcua_e2e::storage::samples::{pdf, sha256};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 pub(crate) const BIRTH: &str = "1.001193";
@@ -92,13 +92,10 @@ async fn upload(
     server: &TestServer,
     path: &str,
     token: Option<&str>,
-    mut headers: Vec<(&str, String)>,
+    headers: Vec<(&str, String)>,
     bytes: Vec<u8>,
 ) {
-    headers.push(("content-type", "application/octet-stream".to_string()));
-    let response = server
-        .request(Method::PUT, path, token, &headers, Some(bytes))
-        .await;
+    let response = server.put_bytes(path, token, &headers, &bytes).await;
     assert_eq!(
         response.status,
         StatusCode::CREATED,
