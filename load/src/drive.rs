@@ -223,121 +223,182 @@ pub async fn phase(
     server: u32,
     postgres: bool,
 ) -> Figures {
-    let http = http_client();
-    let mut prepared = match work {
-        Work::Filings => vec![VecDeque::new(); clients],
-        Work::Actions => prefile(&http, target, clients, duration).await,
-    };
-    let warm_up = Duration::from_millis(500);
-    let started = Instant::now();
-    let counted_from = started + warm_up;
-    let until = counted_from + duration;
-    let cpu = tokio::spawn(async move {
-        tokio::time::sleep_until(counted_from.into()).await;
-        let before = crate::cpu::now(server, postgres);
-        tokio::time::sleep_until(until.into()).await;
-        crate::cpu::now(server, postgres).since(before)
-    });
-    let mut tasks = Vec::new();
-    for index in 0..clients {
-        let (unit, token) = match work {
-            // Filings at one unit: the per-unit code sequence is the point.
-            Work::Filings => UNITS[0],
-            Work::Actions => UNITS[index % UNITS.len()],
+    let mut driver = Driver::new(target, work, clients, duration, server, postgres).await;
+    driver.slice(Duration::from_millis(500), duration).await;
+    driver.figures()
+}
+
+/// One server's clients for one kind of work, measured in one or more slices of time:
+/// what each client has left to act on carries over from one slice to the next, and
+/// the figures add up over the slices. Slices of two servers taken in turn see the
+/// same spells of a busy machine (`motcua-load run --slices`).
+pub struct Driver {
+    target: Target,
+    work: Work,
+    clients: usize,
+    server: u32,
+    postgres: bool,
+    http: reqwest::Client,
+    dossiers: Vec<VecDeque<(String, i64, u32)>>,
+    latencies: Vec<u32>,
+    failed: u64,
+    first_failure: Option<String>,
+    seconds: f64,
+    cpu: crate::cpu::Cpu,
+}
+
+impl Driver {
+    /// The clients of `target`, with the dossiers an action phase of `duration` needs
+    /// filed beforehand.
+    pub async fn new(
+        target: &Target,
+        work: Work,
+        clients: usize,
+        duration: Duration,
+        server: u32,
+        postgres: bool,
+    ) -> Driver {
+        let http = http_client();
+        let dossiers = match work {
+            Work::Filings => vec![VecDeque::new(); clients],
+            Work::Actions => prefile(&http, target, clients, duration).await,
         };
-        let client = Client {
-            http: http.clone(),
+        Driver {
             target: target.clone(),
-            unit,
-            token,
-        };
-        let mut mine = std::mem::take(&mut prepared[index]);
-        tasks.push(tokio::spawn(async move {
-            let mut latencies: Vec<u32> = Vec::new();
-            let mut failed = 0u64;
-            let mut first_failure = None;
-            let mut dossiers = std::mem::take(&mut mine);
-            loop {
-                let now = Instant::now();
-                if now >= until {
-                    break;
-                }
-                // Actions need a dossier: a new one is filed outside the timing.
-                if work == Work::Actions && dossiers.is_empty() {
-                    match client.file().await {
-                        Ok((code, version)) => dossiers.push_back((code, version, 0)),
+            work,
+            clients,
+            server,
+            postgres,
+            http,
+            dossiers,
+            latencies: Vec::new(),
+            failed: 0,
+            first_failure: None,
+            seconds: 0.0,
+            cpu: crate::cpu::Cpu::default(),
+        }
+    }
+
+    /// Runs the clients for `warm_up` (not counted), then `duration` (counted), and
+    /// returns when every client's last request has ended. A request counts when it
+    /// began and ended inside the counted time.
+    pub async fn slice(&mut self, warm_up: Duration, duration: Duration) {
+        let started = Instant::now();
+        let counted_from = started + warm_up;
+        let until = counted_from + duration;
+        let (server, postgres) = (self.server, self.postgres);
+        let cpu = tokio::spawn(async move {
+            tokio::time::sleep_until(counted_from.into()).await;
+            let before = crate::cpu::now(server, postgres);
+            tokio::time::sleep_until(until.into()).await;
+            crate::cpu::now(server, postgres).since(before)
+        });
+        let work = self.work;
+        let mut tasks = Vec::new();
+        for index in 0..self.clients {
+            let (unit, token) = match work {
+                // Filings at one unit: the per-unit code sequence is the point.
+                Work::Filings => UNITS[0],
+                Work::Actions => UNITS[index % UNITS.len()],
+            };
+            let client = Client {
+                http: self.http.clone(),
+                target: self.target.clone(),
+                unit,
+                token,
+            };
+            let mut dossiers = std::mem::take(&mut self.dossiers[index]);
+            tasks.push(tokio::spawn(async move {
+                let mut latencies: Vec<u32> = Vec::new();
+                let mut failed = 0u64;
+                let mut first_failure = None;
+                loop {
+                    let now = Instant::now();
+                    if now >= until {
+                        break;
+                    }
+                    // Actions need a dossier: a new one is filed outside the timing.
+                    if work == Work::Actions && dossiers.is_empty() {
+                        match client.file().await {
+                            Ok((code, version)) => dossiers.push_back((code, version, 0)),
+                            Err(error) => {
+                                failed += 1;
+                                first_failure.get_or_insert(error);
+                            }
+                        }
+                        continue;
+                    }
+                    let begun = Instant::now();
+                    let result = match work {
+                        Work::Filings => client.file().await.map(|_| ()),
+                        Work::Actions => {
+                            let (code, version, done) = dossiers.pop_front().expect("a dossier");
+                            match client.act(&code, version, done == 0).await {
+                                Ok(version) => {
+                                    acted(&mut dossiers, code, version, done);
+                                    Ok(())
+                                }
+                                Err(error) => Err(error),
+                            }
+                        }
+                    };
+                    let ended = Instant::now();
+                    if begun < counted_from || ended > until {
+                        continue;
+                    }
+                    match result {
+                        Ok(()) => latencies
+                            .push(u32::try_from((ended - begun).as_micros()).unwrap_or(u32::MAX)),
                         Err(error) => {
                             failed += 1;
                             first_failure.get_or_insert(error);
-                            continue;
                         }
                     }
-                    continue;
                 }
-                let begun = Instant::now();
-                let result = match work {
-                    Work::Filings => client.file().await.map(|_| ()),
-                    Work::Actions => {
-                        let (code, version, done) = dossiers.pop_front().expect("a dossier");
-                        match client.act(&code, version, done == 0).await {
-                            Ok(version) => {
-                                acted(&mut dossiers, code, version, done);
-                                Ok(())
-                            }
-                            Err(error) => Err(error),
-                        }
-                    }
-                };
-                let ended = Instant::now();
-                if begun < counted_from || ended > until {
-                    continue;
-                }
-                match result {
-                    Ok(()) => latencies
-                        .push(u32::try_from((ended - begun).as_micros()).unwrap_or(u32::MAX)),
-                    Err(error) => {
-                        failed += 1;
-                        first_failure.get_or_insert(error);
-                    }
-                }
+                (dossiers, latencies, failed, first_failure)
+            }));
+        }
+        for (index, task) in tasks.into_iter().enumerate() {
+            let (dossiers, mut latencies, failed, first) = task.await.expect("client task");
+            self.dossiers[index] = dossiers;
+            self.latencies.append(&mut latencies);
+            self.failed += failed;
+            if self.first_failure.is_none() {
+                self.first_failure = first;
             }
-            (latencies, failed, first_failure)
-        }));
-    }
-    let mut latencies = Vec::new();
-    let mut failed = 0;
-    let mut first_failure = None;
-    for task in tasks {
-        let (mut some, failures, first) = task.await.expect("client task");
-        latencies.append(&mut some);
-        failed += failures;
-        if first_failure.is_none() {
-            first_failure = first;
         }
+        let cpu = cpu.await.expect("CPU meter");
+        self.cpu.server += cpu.server;
+        self.cpu.database += cpu.database;
+        self.cpu.client += cpu.client;
+        self.seconds += duration.as_secs_f64();
     }
-    latencies.sort_unstable();
-    let quantile = |q: f64| -> f64 {
-        if latencies.is_empty() {
-            return f64::NAN;
+
+    /// The figures over every slice so far.
+    pub fn figures(&self) -> Figures {
+        let mut latencies = self.latencies.clone();
+        latencies.sort_unstable();
+        let quantile = |q: f64| -> f64 {
+            if latencies.is_empty() {
+                return f64::NAN;
+            }
+            let index = ((latencies.len() as f64 - 1.0) * q).round() as usize;
+            f64::from(latencies[index]) / 1000.0
+        };
+        let per_request = |cpu_seconds: f64| cpu_seconds * 1e6 / latencies.len().max(1) as f64;
+        Figures {
+            server_cpu_us: per_request(self.cpu.server),
+            database_cpu_us: per_request(self.cpu.database),
+            client_cpu_us: per_request(self.cpu.client),
+            clients: self.clients,
+            answered: latencies.len() as u64,
+            failed: self.failed,
+            seconds: self.seconds,
+            per_second: latencies.len() as f64 / self.seconds.max(f64::EPSILON),
+            p50_ms: quantile(0.50),
+            p99_ms: quantile(0.99),
+            first_failure: self.first_failure.clone(),
         }
-        let index = ((latencies.len() as f64 - 1.0) * q).round() as usize;
-        f64::from(latencies[index]) / 1000.0
-    };
-    let seconds = duration.as_secs_f64();
-    let cpu = cpu.await.expect("CPU meter");
-    let per_request = |cpu_seconds: f64| cpu_seconds * 1e6 / latencies.len().max(1) as f64;
-    Figures {
-        server_cpu_us: per_request(cpu.server),
-        database_cpu_us: per_request(cpu.database),
-        client_cpu_us: per_request(cpu.client),
-        clients,
-        answered: latencies.len() as u64,
-        failed,
-        seconds,
-        per_second: latencies.len() as f64 / seconds,
-        p50_ms: quantile(0.50),
-        p99_ms: quantile(0.99),
-        first_failure,
     }
 }
 
