@@ -212,22 +212,6 @@ fn acted(dossiers: &mut VecDeque<(String, i64, u32)>, code: String, version: i64
     }
 }
 
-/// Runs `clients` loops of `work` against `target` for `duration` (after a short
-/// warm-up that is not counted) and sums up the latencies and the CPU time the server
-/// (process `server`), PostgreSQL (when `postgres`) and the clients spent meanwhile.
-pub async fn phase(
-    target: &Target,
-    work: Work,
-    clients: usize,
-    duration: Duration,
-    server: u32,
-    postgres: bool,
-) -> Figures {
-    let mut driver = Driver::new(target, work, clients, duration, server, postgres).await;
-    driver.slice(Duration::from_millis(500), duration).await;
-    driver.figures()
-}
-
 /// One server's clients for one kind of work, measured in one or more slices of time:
 /// what each client has left to act on carries over from one slice to the next, and
 /// the figures add up over the slices. Slices of two servers taken in turn see the

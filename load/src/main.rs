@@ -63,8 +63,8 @@ struct RunArgs {
     #[arg(long, default_value_t = 10)]
     seconds: u64,
     /// Measure each phase in this many slices, motcua's and the bare server's taken in
-    /// turn with both servers up, so that both see the same spells of a busy machine.
-    /// 1 (the default): motcua's whole phase, then the bare server's.
+    /// turn, so that both see the same spells of a busy machine. 1 (the default):
+    /// motcua's whole phase, then the bare server's.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     slices: u32,
     #[command(flatten)]
@@ -272,33 +272,24 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
                     // starts with the rows of another.
                     let name = format!("{label}_{clients}");
                     let postgres = backend == "postgres";
-                    let (motcua, bare) = if args.slices == 1 {
-                        let database = fresh_database(backend, &format!("m_{name}"), dir.path(), &args.servers.postgres, &mut created).await?;
-                        let server = start_motcua(&binary, &database, dir.path()).await?;
-                        let motcua = drive::phase(&Target::Motcua { base: server.base.clone() }, work, clients, duration, server.child.id(), postgres).await;
-                        drop(server);
-                        let database = fresh_database(backend, &format!("b_{name}"), dir.path(), &args.servers.postgres, &mut created).await?;
-                        let server = start_bare(&database).await?;
-                        let bare = drive::phase(&Target::Bare { base: server.base.clone() }, work, clients, duration, server.child.id(), postgres).await;
-                        drop(server);
-                        (motcua, bare)
-                    } else {
-                        let database = fresh_database(backend, &format!("m_{name}"), dir.path(), &args.servers.postgres, &mut created).await?;
-                        let motcua_server = start_motcua(&binary, &database, dir.path()).await?;
-                        let database = fresh_database(backend, &format!("b_{name}"), dir.path(), &args.servers.postgres, &mut created).await?;
-                        let bare_server = start_bare(&database).await?;
-                        let mut motcua = drive::Driver::new(&Target::Motcua { base: motcua_server.base.clone() }, work, clients, duration, motcua_server.child.id(), postgres).await;
-                        let mut bare = drive::Driver::new(&Target::Bare { base: bare_server.base.clone() }, work, clients, duration, bare_server.child.id(), postgres).await;
-                        let slice = duration / args.slices;
-                        for turn in 0..args.slices {
-                            // The first slice of each warms its server up; later ones
-                            // give the clients a moment to get going again.
-                            let warm_up = Duration::from_millis(if turn == 0 { 500 } else { 100 });
-                            motcua.slice(warm_up, slice).await;
-                            bare.slice(warm_up, slice).await;
-                        }
-                        (motcua.figures(), bare.figures())
-                    };
+                    // Both servers are up for the whole measurement; with one slice,
+                    // motcua's phase runs first, then the bare server's.
+                    let database = fresh_database(backend, &format!("m_{name}"), dir.path(), &args.servers.postgres, &mut created).await?;
+                    let motcua_server = start_motcua(&binary, &database, dir.path()).await?;
+                    let database = fresh_database(backend, &format!("b_{name}"), dir.path(), &args.servers.postgres, &mut created).await?;
+                    let bare_server = start_bare(&database).await?;
+                    let mut motcua = drive::Driver::new(&Target::Motcua { base: motcua_server.base.clone() }, work, clients, duration, motcua_server.child.id(), postgres).await;
+                    let mut bare = drive::Driver::new(&Target::Bare { base: bare_server.base.clone() }, work, clients, duration, bare_server.child.id(), postgres).await;
+                    let slice = duration / args.slices;
+                    for turn in 0..args.slices {
+                        // The first slice of each warms its server up; later ones give
+                        // the clients a moment to get going again.
+                        let warm_up = Duration::from_millis(if turn == 0 { 500 } else { 100 });
+                        motcua.slice(warm_up, slice).await;
+                        bare.slice(warm_up, slice).await;
+                    }
+                    drop((motcua_server, bare_server));
+                    let (motcua, bare) = (motcua.figures(), bare.figures());
                     eprintln!(
                         "{backend} {label} x{clients}: motcua {:.0}/s p50 {:.1} ms p99 {:.1} ms ({} failed{}); bare {:.0}/s p50 {:.1} ms p99 {:.1} ms ({} failed{})",
                         motcua.per_second, motcua.p50_ms, motcua.p99_ms, motcua.failed,

@@ -5,19 +5,15 @@
 //! It drives the `motcua` binary built beside `motcua-load` (`cargo test --workspace`
 //! builds both).
 
+mod common;
+
 use std::process::Command;
 
 use serde_json::Value;
 
 #[test]
 fn a_run_in_slices_counts_every_answer_of_both_servers() {
-    let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_motcua-load"));
-    let motcua = exe.with_file_name("motcua");
-    assert!(
-        motcua.exists(),
-        "{} is missing: build the workspace first (`cargo build --workspace --locked`)",
-        motcua.display()
-    );
+    let (exe, _) = common::binaries();
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("run.json");
     let output = Command::new(&exe)

@@ -7,19 +7,15 @@
 //! It drives the `motcua` binary built beside `motcua-load` (`cargo test --workspace`
 //! builds both).
 
+mod common;
+
 use std::process::Command;
 
 use serde_json::Value;
 
 #[test]
 fn scale_at_a_tiny_size() {
-    let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_motcua-load"));
-    let motcua = exe.with_file_name("motcua");
-    assert!(
-        motcua.exists(),
-        "{} is missing: build the workspace first (`cargo build --workspace --locked`)",
-        motcua.display()
-    );
+    let (exe, _) = common::binaries();
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("scale.json");
     let output = Command::new(&exe)
