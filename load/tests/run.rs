@@ -7,28 +7,25 @@
 
 mod common;
 
-use std::process::Command;
-
-use serde_json::Value;
-
 #[test]
 fn a_run_in_slices_counts_every_answer_of_both_servers() {
-    let (exe, _) = common::binaries();
     let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("run.json");
-    let output = Command::new(&exe)
-        .args(["run", "--backends", "sqlite", "--work", "filings,actions"])
-        .args(["--clients", "2", "--seconds", "2", "--slices", "2"])
-        .args(["--json", &json.to_string_lossy()])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "motcua-load run failed\n{stdout}\n{stderr}"
+    let (stdout, rows) = common::run_tool(
+        &[
+            "run",
+            "--backends",
+            "sqlite",
+            "--work",
+            "filings,actions",
+            "--clients",
+            "2",
+            "--seconds",
+            "2",
+            "--slices",
+            "2",
+        ],
+        dir.path(),
     );
-    let rows: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 2, "{rows:?}");
     for (row, work) in rows.iter().zip(["filings", "actions"]) {

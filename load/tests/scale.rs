@@ -9,32 +9,40 @@
 
 mod common;
 
-use std::process::Command;
-
-use serde_json::Value;
-
 #[test]
 fn scale_at_a_tiny_size() {
-    let (exe, _) = common::binaries();
     let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("scale.json");
-    let output = Command::new(&exe)
-        .args(["scale", "--backends", "sqlite"])
-        .args(["--provinces", "2", "--units", "20", "--builds", "3"])
-        .args(["--dossiers", "2000", "--big-ward", "500"])
-        .args(["--cold-runs", "1", "--warm-runs", "1", "--requests", "5"])
-        .args(["--inbox-units", "19", "--idle-seconds", "1"])
-        .args(["--dir", &dir.path().to_string_lossy()])
-        .args(["--json", &json.to_string_lossy()])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "motcua-load scale failed\n{stdout}\n{stderr}"
+    let dir_arg = dir.path().to_string_lossy().into_owned();
+    let (_, figures) = common::run_tool(
+        &[
+            "scale",
+            "--backends",
+            "sqlite",
+            "--provinces",
+            "2",
+            "--units",
+            "20",
+            "--builds",
+            "3",
+            "--dossiers",
+            "2000",
+            "--big-ward",
+            "500",
+            "--cold-runs",
+            "1",
+            "--warm-runs",
+            "1",
+            "--requests",
+            "5",
+            "--inbox-units",
+            "19",
+            "--idle-seconds",
+            "1",
+            "--dir",
+            &dir_arg,
+        ],
+        dir.path(),
     );
-    let figures: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let figures = &figures[0];
     let checks = &figures["checks"];
 

@@ -1,6 +1,9 @@
 //! What the load tool's tests share.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
 
 /// `motcua-load`, and the `motcua` binary built beside it (`cargo test --workspace`
 /// builds both), which its commands start.
@@ -13,4 +16,25 @@ pub fn binaries() -> (PathBuf, PathBuf) {
         motcua.display()
     );
     (exe, motcua)
+}
+
+/// Runs `motcua-load <args> --json <dir>/figures.json`; panics with its output unless it
+/// succeeds. Its standard output and the figures it wrote.
+pub fn run_tool(args: &[&str], dir: &Path) -> (String, Value) {
+    let (exe, _) = binaries();
+    let json = dir.join("figures.json");
+    let output = Command::new(&exe)
+        .args(args)
+        .args(["--json", &json.to_string_lossy()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "motcua-load {} failed\n{stdout}\n{stderr}",
+        args.join(" ")
+    );
+    let figures = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    (stdout, figures)
 }
