@@ -5,9 +5,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-/// `motcua-load`, and the `motcua` binary built beside it (`cargo test --workspace`
-/// builds both), which its commands start.
-pub fn binaries() -> (PathBuf, PathBuf) {
+/// `motcua-load`, once the `motcua` binary its commands start is built beside it
+/// (`cargo test --workspace` builds both).
+fn tool() -> PathBuf {
     let exe = PathBuf::from(env!("CARGO_BIN_EXE_motcua-load"));
     let motcua = exe.with_file_name("motcua");
     assert!(
@@ -15,15 +15,14 @@ pub fn binaries() -> (PathBuf, PathBuf) {
         "{} is missing: build the workspace first (`cargo build --workspace --locked`)",
         motcua.display()
     );
-    (exe, motcua)
+    exe
 }
 
 /// Runs `motcua-load <args> --json <dir>/figures.json`; panics with its output unless it
 /// succeeds. Its standard output and the figures it wrote.
 pub fn run_tool(args: &[&str], dir: &Path) -> (String, Value) {
-    let (exe, _) = binaries();
     let json = dir.join("figures.json");
-    let output = Command::new(&exe)
+    let output = Command::new(tool())
         .args(args)
         .args(["--json", &json.to_string_lossy()])
         .output()
