@@ -86,6 +86,8 @@ pub struct Metrics {
     pub dossiers: Family<DossierLabels, Gauge>,
     pub rollouts: Family<ProcedureLabels, Gauge>,
     pub builds_loaded: Family<LoadLabels, Gauge>,
+    pub action_groups: Gauge,
+    pub grouped_actions: Gauge,
 }
 
 impl Default for Metrics {
@@ -159,7 +161,21 @@ impl Metrics {
             "Plugin builds this host loaded since it started, by how: compiled, from the compiled cache, rebuilt, failed",
             builds_loaded.clone(),
         );
+        let action_groups = Gauge::default();
+        registry.register(
+            "action_groups",
+            "PostgreSQL: statements that wrote dossier actions in groups since the host started",
+            action_groups.clone(),
+        );
+        let grouped_actions = Gauge::default();
+        registry.register(
+            "grouped_actions",
+            "PostgreSQL: dossier actions written by those statements (over action_groups: the mean group)",
+            grouped_actions.clone(),
+        );
         Metrics {
+            action_groups,
+            grouped_actions,
             builds_loaded,
             registry,
             requests,

@@ -407,6 +407,23 @@ impl TestServer {
         .await
     }
 
+    /// `GET /metrics` as text, checked to be OpenMetrics.
+    pub async fn scrape(&self) -> String {
+        let response = self
+            .client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let kind = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(kind.starts_with("application/openmetrics-text"), "{kind}");
+        response.text().await.unwrap()
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
         self.request(reqwest::Method::GET, path, token, &[], None)
             .await
@@ -559,6 +576,15 @@ impl TestServer {
 
 /// A client whose idle connections retire before the server's header-read timeout
 /// closes them, so a request never races the server closing its connection.
+/// The value of the sample in a scrape (`TestServer::scrape`) whose line starts with
+/// `series` (name and labels).
+pub fn metric_sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find(|line| line.starts_with(series) && line[series.len()..].starts_with(' '))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}
+
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .pool_idle_timeout(std::time::Duration::from_secs(4))

@@ -5,6 +5,9 @@
 //! still equal its dossiers. Both kinds of action race: one that changes the status
 //! (`receive`, which moves the counts) and one that does not (`record-payment`).
 //!
+//! On PostgreSQL the racing actions are written in groups of several dossiers
+//! (`store/batch.rs`), and the statement that writes a group finds its dossiers by key.
+//!
 //! Two hosts taking turns on one dossier: each answer carries the whole stored
 //! history and the stored documents, though a host reuses the history and documents it
 //! holds of a dossier it acted on last (`store/recent.rs`) and the other host moved the
@@ -12,7 +15,7 @@
 
 use futures::future::join_all;
 use motcua_e2e::storage::samples::sha256;
-use motcua_e2e::{Backend, TestServer};
+use motcua_e2e::{Backend, TestServer, metric_sample};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -106,6 +109,15 @@ async fn one_action_wins_and_the_others_write_nothing(backend: Backend) {
         .get("/api/v1/units/xuan-hoa/dossiers?status=1", Some(OFFICER))
         .await;
     assert_eq!(filed.body["total"], json!(0), "{}", filed.body);
+    if backend == Backend::Postgres {
+        // The racing actions were written in groups of several dossiers (`batch.rs`):
+        // the checks above held for actions written together.
+        let text = server.scrape().await;
+        let groups = metric_sample(&text, "motcua_action_groups").unwrap();
+        let actions = metric_sample(&text, "motcua_grouped_actions").unwrap();
+        assert!(actions >= (2 * DOSSIERS) as f64, "{text}");
+        assert!(groups < actions, "{groups} groups for {actions} actions");
+    }
     server.finish().await;
 }
 
@@ -225,3 +237,26 @@ motcua_e2e::on_both_backends!(
     one_action_wins_and_the_others_write_nothing,
     hosts_taking_turns_answer_with_the_whole_history,
 );
+
+/// PostgreSQL plans the statement that writes a group of actions once per connection
+/// and keeps the plan, perhaps made while `dossiers` is empty (as here, on a fresh
+/// database), where reading the whole table looks as cheap as finding rows by key. The
+/// plan must find the group's dossiers by key all the same, or each group would read
+/// every dossier once the table is large.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_of_actions_finds_its_dossiers_by_key_on_postgres() {
+    let server = TestServer::start(Backend::Postgres, "2026-03-02 09:00").await;
+    let plan = server
+        .state
+        .store
+        .action_group_plan()
+        .await
+        .unwrap()
+        .join("\n");
+    assert!(
+        plan.contains("Index Scan using dossiers_pkey on dossiers"),
+        "{plan}"
+    );
+    assert!(!plan.contains("Seq Scan on dossiers"), "{plan}");
+    server.finish().await;
+}

@@ -1,36 +1,13 @@
 //! `GET /metrics` on a serving host, on both backends: requests by route pattern (never
 //! a dossier's own path), method and status; plugin calls by procedure, build, call and
 //! outcome (a blocking finding counts as refused); and, read at the scrape, dossiers by
-//! unit and status, rollouts per procedure, the instance slots and the database's
-//! round trip. The figures move with what the test does.
+//! unit and status, rollouts per procedure, the instance slots, the database's round
+//! trip and the groups PostgreSQL's actions were written in. The figures move with
+//! what the test does.
 
 use motcua_e2e::scenarios::filings;
-use motcua_e2e::{Backend, TestServer, on_both_backends};
+use motcua_e2e::{Backend, TestServer, metric_sample as sample, on_both_backends};
 use serde_json::json;
-
-async fn scrape(server: &TestServer) -> String {
-    let response = server
-        .client
-        .get(format!("{}/metrics", server.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let kind = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    assert!(kind.starts_with("application/openmetrics-text"), "{kind}");
-    response.text().await.unwrap()
-}
-
-/// The value of the sample whose line starts with `series` (name and labels).
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find(|line| line.starts_with(series) && line[series.len()..].starts_with(' '))
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|value| value.parse().ok())
-}
 
 async fn metrics_follow_the_work(backend: Backend) {
     let server = TestServer::start(backend, "2026-12-01 09:00").await;
@@ -51,7 +28,7 @@ async fn metrics_follow_the_work(backend: Backend) {
         .await
         .unwrap();
 
-    let text = scrape(&server).await;
+    let text = server.scrape().await;
     let build = server.dossier("demo-xuan-hoa-officer", &filed.code).await["build"].clone();
     let label = format!(
         "{} {}",
@@ -112,7 +89,7 @@ async fn metrics_follow_the_work(backend: Backend) {
             json!({}),
         )
         .await;
-    let again = scrape(&server).await;
+    let again = server.scrape().await;
     assert_eq!(
         sample(
             &again,
@@ -129,6 +106,15 @@ async fn metrics_follow_the_work(backend: Backend) {
         ),
         Some(2.0)
     );
+    // PostgreSQL writes actions in groups (a lone action is a group of one); SQLite's
+    // writer groups every write and reports none.
+    let groups = if backend == Backend::Postgres {
+        2.0
+    } else {
+        0.0
+    };
+    assert_eq!(sample(&again, "motcua_action_groups"), Some(groups));
+    assert_eq!(sample(&again, "motcua_grouped_actions"), Some(groups));
     server.finish().await;
 }
 

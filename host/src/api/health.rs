@@ -119,6 +119,9 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Response {
             .get_or_create(&crate::metrics::LoadLabels { how: how.into() })
             .set(count as i64);
     }
+    let (groups, actions) = state.store.action_groups();
+    metrics.action_groups.set(groups as i64);
+    metrics.grouped_actions.set(actions as i64);
     if let Ok(counts) = state.store.dossier_counts().await {
         metrics.dossiers.clear();
         for (unit, status, count) in counts {

@@ -74,14 +74,24 @@ impl Store {
         }
     }
 
-    /// `fetch` for at most one row.
+    /// `fetch` for at most one row; on PostgreSQL read in a group with the same reads
+    /// waiting.
     pub(super) async fn fetch_one<T>(
         &self,
         sql: &'static str,
         params: &[Param],
         decode: impl Fn(&dyn Columns) -> Result<T>,
     ) -> Result<Option<T>> {
-        let mut rows = self.fetch(sql, params, decode).await?;
+        let mut rows = match &self.reads {
+            // PostgreSQL: read with the same reads waiting (`read_groups.rs`).
+            Some(reads) => reads
+                .read(sql, params.to_vec())
+                .await?
+                .iter()
+                .map(|row| decode(row))
+                .collect::<Result<Vec<T>>>()?,
+            None => self.fetch(sql, params, decode).await?,
+        };
         if rows.len() > 1 {
             return Err(StoreError::Corrupt(format!(
                 "{} rows where one was expected: {sql}",

@@ -46,6 +46,16 @@ impl managed::Manager for Manager {
         connection
             .execute("SET plan_cache_mode = force_generic_plan")
             .await?;
+        // That plan is made once and kept while the connection lives, perhaps while the
+        // tables are still small, where reading a whole table would look as cheap as
+        // finding rows by key. Each statement here finds rows by key: a group of actions
+        // (`batch.rs`) joins its records to `dossiers` by code. Rule out the plans that
+        // read a whole table, so the plan stays right as the tables grow.
+        connection
+            .execute(
+                "SET enable_seqscan = off; SET enable_hashjoin = off; SET enable_mergejoin = off",
+            )
+            .await?;
         Ok(connection)
     }
 

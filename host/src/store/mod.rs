@@ -77,6 +77,7 @@ pub enum Backend {
 
 mod accounts;
 mod audit;
+mod batch;
 mod calendar;
 mod columns;
 mod counts;
@@ -86,6 +87,7 @@ mod hot;
 mod inbox;
 mod leases;
 mod lite;
+mod read_groups;
 mod recent;
 mod registry;
 mod reports;
@@ -128,6 +130,9 @@ pub struct Store {
     readers: Option<std::sync::Arc<lite::Readers>>,
     /// PostgreSQL: connections for the statements on every action's path (`hot.rs`).
     hot: Option<hot::HotPool>,
+    /// PostgreSQL: the short reads by key on that pool, read in groups
+    /// (`read_groups.rs`).
+    reads: Option<read_groups::ReadGroups>,
     /// Dossier-code numbers this host reserved and has not used yet (PostgreSQL).
     codes: writes::CodeBlocks,
     /// The histories of the dossiers this host worked on last (`recent.rs`).
@@ -217,6 +222,7 @@ impl Store {
         Ok(Store {
             writer,
             readers,
+            reads: hot.clone().map(read_groups::ReadGroups::new),
             hot,
             pool,
             backend,
@@ -232,6 +238,22 @@ impl Store {
     pub async fn migrate(&self) -> Result<()> {
         migrations(self.backend).run(&self.pool).await?;
         Ok(())
+    }
+
+    /// PostgreSQL: how many statements wrote actions in groups since the store opened,
+    /// and how many actions they wrote (`batch.rs`); both 0 on SQLite.
+    pub fn action_groups(&self) -> (u64, u64) {
+        self.writer.groups_written()
+    }
+
+    /// PostgreSQL: how the database runs the statement that writes a group of actions,
+    /// as the action path's connections plan it (`EXPLAIN`, a line each); empty on
+    /// SQLite. For the tests that check the plan finds dossiers by key.
+    pub async fn action_group_plan(&self) -> Result<Vec<String>> {
+        match &self.hot {
+            Some(hot) => batch::group_plan(hot).await,
+            None => Ok(Vec::new()),
+        }
     }
 
     pub async fn ping(&self) -> Result<()> {

@@ -18,8 +18,9 @@
 //! alone, in a transaction of its own, and answered from that run: plans can run twice.
 //! A commit that fails fails the whole group, and nothing of it is written.
 //!
-//! PostgreSQL has row locks and its own group commit: a write there is one statement or
-//! a transaction on a connection of the action path's pool (`hot.rs`), run by the caller.
+//! PostgreSQL has row locks: a write there is one statement or a transaction on a
+//! connection of the action path's pool (`hot.rs`), run by the caller; an action
+//! without documents is written in a group with the others waiting (`batch.rs`).
 
 use std::any::Any;
 use std::borrow::Cow;
@@ -29,6 +30,7 @@ use std::sync::Arc;
 use sqlx::{AnyConnection, Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 
+use super::batch::{GroupedAction, Groups};
 use super::hot::HotPool;
 use super::{Result, StoreError, lite};
 
@@ -148,8 +150,8 @@ pub(super) enum Writer {
     /// SQLite: the queue of the one writing thread.
     Queue(mpsc::Sender<Job>),
     /// PostgreSQL: each write in its own transaction (or single statement) on the
-    /// action path's pool.
-    Pool(HotPool),
+    /// action path's pool, and the task that writes actions in groups.
+    Pool(HotPool, Groups),
 }
 
 impl Writer {
@@ -165,19 +167,40 @@ impl Writer {
         Ok(Writer::Queue(sender))
     }
 
+    /// The PostgreSQL writer; its group task runs on the current runtime.
     pub(super) fn postgres(pool: HotPool) -> Writer {
-        Writer::Pool(pool)
+        let groups = Groups::start(pool.clone());
+        Writer::Pool(pool, groups)
+    }
+
+    /// PostgreSQL: the groups of actions written since the store opened, and the actions
+    /// in them (none on SQLite, whose writer groups every write).
+    pub(super) fn groups_written(&self) -> (u64, u64) {
+        match self {
+            Writer::Pool(_, groups) => groups.written(),
+            Writer::Queue(_) => (0, 0),
+        }
+    }
+
+    /// PostgreSQL: an action written in a group with the others waiting (`batch.rs`).
+    pub(super) async fn write_grouped(&self, action: GroupedAction) -> Result<()> {
+        match self {
+            Writer::Pool(_, groups) => groups.write(action).await,
+            Writer::Queue(_) => Err(StoreError::Corrupt(
+                "only PostgreSQL writes actions in groups".into(),
+            )),
+        }
     }
 
     /// Runs `plan` in a transaction and answers once it is committed (or not).
     pub(super) async fn write<T: Send + 'static>(&self, plan: Plan<T>) -> Result<T> {
         match self {
             // One statement is atomic by itself: no BEGIN and COMMIT round trips.
-            Writer::Pool(pool) if plan.number_of.is_none() && plan.single => {
+            Writer::Pool(pool, _) if plan.number_of.is_none() && plan.single => {
                 pool.with(async |connection| run_on_sqlx(connection, &plan).await)
                     .await
             }
-            Writer::Pool(pool) => {
+            Writer::Pool(pool, _) => {
                 pool.with(async |connection| {
                     let mut tx = connection.begin().await?;
                     match run_on_sqlx(&mut tx, &plan).await {

@@ -11,8 +11,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use rand::Rng;
+use serde_json::{Map, Value};
 use sqlx::Row;
 
+use super::batch::{GroupedAction, json_of};
 use super::dossiers::{DossierRecord, DossierUpdate, EventHead, NewDossier, NewEvent};
 use super::writer::{NEXT_NUMBERS, Param, Plan, Statement, bind};
 use super::{Backend, Result, Store};
@@ -183,16 +185,27 @@ impl Store {
         let one_statement = self.backend == Backend::Postgres
             && update.new_documents.is_empty()
             && update.stored_component.is_none();
-        let statements = if one_statement {
-            vec![action_in_one_statement(
-                params,
-                record.version,
-                &head,
-                event,
-                facts_change.then_some(moves),
-                shard,
-            )]
-        } else {
+        if one_statement {
+            // Written with the other actions waiting on this host (`batch.rs`).
+            let grouped = GroupedAction {
+                code: code.clone(),
+                expected_version: record.version,
+                row: row_record(&params),
+                event: event_record(&head),
+                facts: facts_change.then(|| (shard, moves.map(|_| record.status.code()))),
+                alone: action_in_one_statement(
+                    params,
+                    record.version,
+                    &head,
+                    event,
+                    facts_change.then_some(moves),
+                    shard,
+                ),
+            };
+            self.writer.write_grouped(grouped).await?;
+            return Ok(head);
+        }
+        let statements = {
             // SQLite sets only the columns that change (see `update_row`).
             let set = (self.backend == Backend::Sqlite).then_some(changed.as_slice());
             let mut statements = vec![update_row(params, record.version, set)];
@@ -232,7 +245,7 @@ impl Store {
         self.writer
             .write(Plan {
                 number_of: None,
-                single: one_statement,
+                single: false,
                 build: Box::new(move |_| (statements.clone(), answer.clone())),
             })
             .await
@@ -312,7 +325,7 @@ fn chain(code: &str, previous: Option<&EventHead>, event: &NewEvent) -> EventRec
 /// The columns an action may set, with the number of their parameter in `update_row`'s
 /// statements ($15 and $16 are the dossier's code and the version read, $28 and $29
 /// the new chain head).
-const ROW_COLUMNS: [(&str, usize); 25] = [
+pub(super) const ROW_COLUMNS: [(&str, usize); 25] = [
     ("step", 1),
     ("status", 2),
     ("received_at", 3),
@@ -440,6 +453,36 @@ fn update_row(
     statement
 }
 
+/// The dossier row as the action leaves it (`params`, from `row_params`), as a JSON
+/// record of `dossiers` columns for a group of actions (`batch.rs`); its `version` is
+/// the version read, which guards the write.
+fn row_record(params: &[Param]) -> Map<String, Value> {
+    let mut row: Map<String, Value> = ROW_COLUMNS
+        .iter()
+        .map(|(column, number)| (column.to_string(), json_of(&params[number - 1])))
+        .collect();
+    for (column, number) in [
+        ("code", 15),
+        ("version", 16),
+        ("last_seq", 28),
+        ("last_hash", 29),
+    ] {
+        row.insert(column.to_string(), json_of(&params[number - 1]));
+    }
+    row
+}
+
+/// The chained event as a JSON record of `dossier_events` columns, with the values
+/// `insert_event` binds.
+fn event_record(record: &EventRecord) -> Map<String, Value> {
+    EVENT_COLUMNS
+        .split(',')
+        .map(str::trim)
+        .zip(insert_event(record).params.iter().map(json_of))
+        .map(|(column, value)| (column.to_string(), value))
+        .collect()
+}
+
 /// PostgreSQL: an action without documents as one statement (data-modifying `WITH`):
 /// the guarded row update, the chained event, and, with `facts` (the action changes a
 /// reportable fact), the facts read from the row as updated and, with the status
@@ -500,7 +543,7 @@ fn action_in_one_statement(
 
 /// The columns of a dossier row that its reportable facts copy (`dossier_changes`),
 /// returned by the statement that wrote the row.
-const WRITTEN_FACTS: &str = "code, submitted_at, handling_unit, procedure_code, channel, status, statutory_due_date, due_date, \
+pub(super) const WRITTEN_FACTS: &str = "code, submitted_at, handling_unit, procedure_code, channel, status, statutory_due_date, due_date, \
      supplement_count, settled_at, closed_at, processing_seconds, fees_requested_vnd, paid_online, digitized, rating";
 
 /// The columns of an event, as `Store::events` reads them.
