@@ -12,9 +12,9 @@
 //!
 //! Each action keeps its own version guard: a stale one updates no row, so nothing else
 //! of it is written and it alone is refused; the others of its group are written. The
-//! statement is atomic, so a group that fails (a deadlock with another host's group, a
-//! constraint) wrote nothing, and each of its actions is then written alone with its
-//! own statement and answered from that.
+//! statement is atomic, so a group that fails (a constraint, a lost connection) wrote
+//! nothing, and each of its actions is then written alone with its own statement and
+//! answered from that.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -141,13 +141,17 @@ async fn write_groups(pool: HotPool, mut receiver: mpsc::Receiver<Job>, written:
     }
 }
 
-async fn write_group(pool: &HotPool, group: Vec<Job>) {
+async fn write_group(pool: &HotPool, mut group: Vec<Job>) {
     if group.len() == 1 {
         let job = group.into_iter().next().expect("a group of one");
         let answer = write_alone(pool, &job.action).await;
         let _ = job.reply.send(answer);
         return;
     }
+    // The update takes the rows in the order of the records: in the order of their
+    // codes, two hosts' groups lock the dossiers they share in the same order, and
+    // never wait on each other in a cycle.
+    group.sort_by(|a, b| a.action.code.cmp(&b.action.code));
     let rows = Value::Array(
         group
             .iter()
